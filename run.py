@@ -1,0 +1,9 @@
+#!/usr/bin/env python3
+"""Command line of the doorbell-camera surveillance simulation: python run.py --help"""
+
+import sys
+
+from sim.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Cameras on homes: types, the stretch of street each one sees, and street coverage.
+
+A camera sits at the front of its home, ``world.setback_m`` from the line people walk along.
+It sees the part of that line within its range and field of view: an interval of the home's
+street centred on the home, of half-width ``min(sqrt(range^2 - setback^2), setback *
+tan(fov / 2))``, clipped to the street's ends. Indoor cameras see no street; their footage
+still exists (for legal demands). The view intervals are computed once per camera, so a step
+never searches space.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.scenario import Scenario
+from sim.schema import CAMERA_TYPES
+from sim.world import Homes, StreetNetwork
+
+
+def view_half_width(range_m: float, fov_deg: float, setback_m: float) -> float:
+    """Half the length of walking line a camera sees (0 if it cannot reach the line)."""
+    if range_m <= setback_m or fov_deg <= 0:
+        return 0.0
+    by_range = math.sqrt(range_m**2 - setback_m**2)
+    by_angle = setback_m * math.tan(math.radians(min(fov_deg, 179.9)) / 2)
+    return min(by_range, by_angle)
+
+
+class Cameras:
+    """All cameras, one row each; a home has at most one camera.
+
+    Attributes:
+        home, kind: the camera's home and type index (into ``CAMERA_TYPES``).
+        edge, view_lo, view_hi: the street interval it sees, in metres from ``edge_u``
+            (``view_lo == view_hi`` when it sees no street).
+        active: False once the owner stopped using it (ids are never reused).
+        home_camera: per home, its camera id or -1.
+    """
+
+    def __init__(self, homes: Homes, net: StreetNetwork, params: Scenario) -> None:
+        self._homes = homes
+        self._net = net
+        self.half_width = np.array(
+            [
+                view_half_width(
+                    params[f"cameras.range_m.{t}"],
+                    params[f"cameras.fov_deg.{t}"],
+                    params["world.setback_m"],
+                )
+                for t in CAMERA_TYPES
+            ]
+        )
+        self.mix = np.array([params[f"cameras.mix.{t}"] for t in CAMERA_TYPES])
+        self.detection_probability = params["cameras.detection_probability"]
+        self.home = np.zeros(0, np.int32)
+        self.kind = np.zeros(0, np.int8)
+        self.edge = np.zeros(0, np.int32)
+        self.view_lo = np.zeros(0)
+        self.view_hi = np.zeros(0)
+        self.active = np.zeros(0, bool)
+        self.home_camera = np.full(homes.count, -1, np.int32)
+        self.version = 0  # bumped on every change, so derived tables know to rebuild
+
+    @property
+    def count(self) -> int:
+        """Cameras in use."""
+        return int(self.active.sum())
+
+    def install(self, homes: np.ndarray, kinds: np.ndarray) -> np.ndarray:
+        """Put cameras of the given types on homes that have none; return the new ids."""
+        homes = np.asarray(homes, np.int32)
+        if np.any(self.home_camera[homes] >= 0):
+            raise ValueError("a home already has a camera")
+        kinds = np.asarray(kinds, np.int8)
+        edge = self._homes.edge[homes]
+        hw = self.half_width[kinds]
+        center = self._homes.offset[homes]
+        lo = np.clip(center - hw, 0, self._net.edge_length[edge])
+        hi = np.clip(center + hw, 0, self._net.edge_length[edge])
+        ids = np.arange(len(self.home), len(self.home) + len(homes), dtype=np.int32)
+        self.home = np.concatenate([self.home, homes])
+        self.kind = np.concatenate([self.kind, kinds])
+        self.edge = np.concatenate([self.edge, edge])
+        self.view_lo = np.concatenate([self.view_lo, lo])
+        self.view_hi = np.concatenate([self.view_hi, hi])
+        self.active = np.concatenate([self.active, np.ones(len(homes), bool)])
+        self.home_camera[homes] = ids
+        self.version += 1
+        return ids
+
+    def retire(self, ids: np.ndarray) -> None:
+        """Owners stop using these cameras; their homes may get a new one later."""
+        ids = np.asarray(ids, np.int32)
+        self.active[ids] = False
+        self.home_camera[self.home[ids]] = -1
+        self.version += 1
+
+    def draw_kinds(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Camera types for ``n`` new cameras, from the configured mix."""
+        return rng.choice(len(CAMERA_TYPES), size=n, p=self.mix).astype(np.int8)
+
+    def sees_street(self) -> np.ndarray:
+        """Mask of active cameras with a non-empty view of the street."""
+        return self.active & (self.view_hi > self.view_lo)
+
+    def by_edge(self) -> tuple[np.ndarray, np.ndarray]:
+        """Street-viewing cameras grouped by edge: (ptr, ids) in CSR form over edges."""
+        ids = np.flatnonzero(self.sees_street()).astype(np.int32)
+        ids = ids[np.argsort(self.edge[ids], kind="stable")]
+        counts = np.bincount(self.edge[ids], minlength=self._net.n_edges)
+        ptr = np.concatenate([[0], np.cumsum(counts)])
+        return ptr, ids
+
+    def covered_length(self) -> float:
+        """Metres of street seen by at least one camera (overlaps counted once)."""
+        ids = np.flatnonzero(self.sees_street())
+        if len(ids) == 0:
+            return 0.0
+        # Lay the edges end to end on one line; the union of intervals is then one sweep.
+        base = np.concatenate([[0.0], np.cumsum(self._net.edge_length)])[self.edge[ids]]
+        lo, hi = base + self.view_lo[ids], base + self.view_hi[ids]
+        order = np.argsort(lo, kind="stable")
+        lo, hi = lo[order], hi[order]
+        reach = np.maximum.accumulate(hi)
+        start = np.maximum(lo, np.concatenate([[-np.inf], reach[:-1]]))
+        return float(np.clip(hi - start, 0, None).sum())
+
+    def street_fraction(self) -> float:
+        """Share of street length seen by at least one camera."""
+        return self.covered_length() / self._net.total_length
+
+
+def initial_cameras(
+    homes: Homes, net: StreetNetwork, params: Scenario, rng: np.random.Generator
+) -> Cameras:
+    """Each home independently has a camera with probability ``cameras.adoption``."""
+    cams = Cameras(homes, net, params)
+    owners = np.flatnonzero(rng.random(homes.count) < params["cameras.adoption"])
+    cams.install(owners, cams.draw_kinds(len(owners), rng))
+    return cams

@@ -1,0 +1,180 @@
+"""The footage store: who each camera recorded, and when, queryable by area and time window.
+
+A *sighting* is one person in one camera's view for an unbroken run of minutes: (camera,
+person, first minute, last minute). Sightings are kept in day partitions in the order they
+happen, so a time window is a binary search. An area query first finds the cameras inside the
+area (a circle or a polygon over camera positions, never over sightings) and then filters the
+day partitions by a camera mask. Partitions older than ``footage.store_days`` are dropped, so
+memory stays bounded however long the run; ``nbytes`` reports what is held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.path import Path as MplPath
+
+MINUTES_PER_DAY = 1440
+_FIELDS = ("camera", "person", "t_in", "t_out")
+_DTYPES = (np.int32, np.int32, np.int32, np.int32)
+
+
+@dataclass(frozen=True)
+class Circle:
+    """A disc of ``radius_m`` around (x, y), in metres."""
+
+    x: float
+    y: float
+    radius_m: float
+
+    def contains(self, xy: np.ndarray) -> np.ndarray:
+        return np.hypot(xy[:, 0] - self.x, xy[:, 1] - self.y) <= self.radius_m
+
+    @property
+    def area_m2(self) -> float:
+        return float(np.pi * self.radius_m**2)
+
+
+@dataclass(frozen=True)
+class Polygon:
+    """A simple polygon given by its vertices [(x, y), ...] in metres."""
+
+    vertices: tuple[tuple[float, float], ...]
+
+    def contains(self, xy: np.ndarray) -> np.ndarray:
+        return MplPath(np.asarray(self.vertices, float)).contains_points(xy)
+
+    @property
+    def area_m2(self) -> float:
+        v = np.asarray(self.vertices, float)
+        x, y = v[:, 0], v[:, 1]
+        return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2)
+
+
+Area = Circle | Polygon
+
+
+@dataclass
+class Sightings:
+    """A set of sightings (columns of equal length)."""
+
+    camera: np.ndarray
+    person: np.ndarray
+    t_in: np.ndarray
+    t_out: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.camera)
+
+    def people(self) -> np.ndarray:
+        """Distinct people who appear."""
+        return np.unique(self.person)
+
+    def people_by_group(self, person_group: np.ndarray, n_groups: int) -> np.ndarray:
+        """Number of distinct people who appear, by group."""
+        return np.bincount(person_group[self.people()], minlength=n_groups)
+
+    def minutes(self) -> int:
+        """Person-minutes of footage (a sighting counts each minute it spans)."""
+        return int((self.t_out - self.t_in + 1).sum())
+
+
+class FootageStore:
+    """Sightings of the last ``store_days`` days, by day partition.
+
+    Args:
+        camera_xy: callable returning the (C, 2) positions of all camera ids so far.
+        store_days: days of sightings kept.
+    """
+
+    def __init__(self, camera_xy, store_days: int) -> None:
+        self._camera_xy = camera_xy
+        self.store_days = store_days
+        self._days: dict[int, tuple[np.ndarray, ...]] = {}
+        self._pending: dict[int, list[tuple[np.ndarray, ...]]] = {}
+        self.total = 0  # sightings ever added
+        self.peak_nbytes = 0
+
+    def add(self, camera, person, t_in, t_out) -> None:
+        """Append sightings that start in the current minute (all ``t_in`` equal)."""
+        if len(camera) == 0:
+            return
+        day = int(t_in[0]) // MINUTES_PER_DAY
+        cols = tuple(
+            np.asarray(c, dt) for c, dt in zip((camera, person, t_in, t_out), _DTYPES, strict=True)
+        )
+        self._pending.setdefault(day, []).append(cols)
+        self.total += len(camera)
+
+    def _flush(self) -> None:
+        for day, chunks in self._pending.items():
+            old = [self._days[day]] if day in self._days else []
+            parts = old + chunks
+            self._days[day] = tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
+        self._pending.clear()
+        self.peak_nbytes = max(self.peak_nbytes, self.nbytes)
+
+    def expire(self, now: int) -> None:
+        """Drop day partitions older than the store's horizon; called once a day."""
+        self._flush()
+        oldest = now // MINUTES_PER_DAY - self.store_days
+        for day in [d for d in self._days if d < oldest]:
+            del self._days[day]
+
+    @property
+    def nbytes(self) -> int:
+        held = sum(c.nbytes for cols in self._days.values() for c in cols)
+        return held + sum(c.nbytes for ch in self._pending.values() for p in ch for c in p)
+
+    @property
+    def horizon_start(self) -> int:
+        """The earliest minute still held (queries before it would miss footage)."""
+        self._flush()
+        return min(self._days) * MINUTES_PER_DAY if self._days else 0
+
+    def cameras_in(self, area: Area | None) -> np.ndarray | None:
+        """Mask over camera ids of the cameras inside an area (None: everywhere)."""
+        if area is None:
+            return None
+        xy = self._camera_xy()
+        return area.contains(xy) if len(xy) else np.zeros(0, bool)
+
+    def query(
+        self,
+        t_start: int,
+        t_end: int,
+        area: Area | None = None,
+        cameras: np.ndarray | None = None,
+    ) -> Sightings:
+        """Sightings that overlap minutes [t_start, t_end] on cameras in the area.
+
+        Args:
+            t_start, t_end: inclusive window in minutes since the start of the run.
+            area: a Circle or Polygon, or None for everywhere.
+            cameras: optional mask or list of camera ids to restrict to (combined with area).
+        """
+        self._flush()
+        mask = self.cameras_in(area)
+        if cameras is not None:
+            cameras = np.asarray(cameras)
+            if cameras.dtype != bool:
+                sel = np.zeros(len(self._camera_xy()), bool)
+                sel[cameras] = True
+                cameras = sel
+            mask = cameras if mask is None else mask & cameras
+        out = []
+        for day in range(t_start // MINUTES_PER_DAY - 1, t_end // MINUTES_PER_DAY + 1):
+            cols = self._days.get(day)
+            if cols is None:
+                continue
+            cam, _person, t_in, t_out = cols
+            hi = np.searchsorted(t_in, t_end, side="right")
+            keep = t_out[:hi] >= t_start
+            if mask is not None:
+                keep &= mask[cam[:hi]]
+            out.append(tuple(c[:hi][keep] for c in cols))
+        if not out:
+            empty = np.zeros(0, np.int32)
+            return Sightings(empty, empty, empty, empty)
+        return Sightings(*(np.concatenate([o[i] for o in out]) for i in range(4)))

@@ -1,0 +1,161 @@
+"""Metrics: counters updated every step, a time series every ``time.record_minutes``, and the
+final flat dict of dotted metric names written to ``metrics.json``.
+
+Definitions are in docs/metrics.md. A ratio whose denominator is zero is ``None`` (JSON null):
+missing, never infinity.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.movement import StepResult
+
+
+def ratio(num: float, den: float) -> float | None:
+    """num / den, or None when den is zero."""
+    return float(num) / float(den) if den else None
+
+
+class Recorder:
+    """Counts what the walkers and cameras did, in total and per recording interval.
+
+    Args:
+        person_group: group index of every pedestrian.
+        group_names: names of the groups, in index order.
+        n_rows: rows to preallocate for the time series.
+    """
+
+    def __init__(self, person_group: np.ndarray, group_names: list[str], n_rows: int) -> None:
+        self.person_group = person_group
+        self.group_names = group_names
+        g = len(group_names)
+        self.walk_minutes = np.zeros(g, np.int64)
+        self.rec_minutes = np.zeros(g, np.int64)
+        self.trips_done = 0
+        self.trips_in_view = 0
+        self.trips_recorded = 0
+        self.cameras_on_trips = 0
+        self.trips_started = 0
+        self.ever_recorded = np.zeros(len(person_group), bool)
+        # interval counters, reset at each row
+        self._iv_walk = np.zeros(g, np.int64)
+        self._iv_rec = np.zeros(g, np.int64)
+        self._iv_started = 0
+        self._iv_done = 0
+        self._iv_sightings = 0
+        self.columns = (
+            [
+                "time_min",
+                "day",
+                "hour",
+                "walking",
+                "walker_minutes",
+                "recorded_minutes",
+                "exposure_fraction",
+            ]
+            + [f"walker_minutes.{n}" for n in group_names]
+            + [f"recorded_minutes.{n}" for n in group_names]
+            + [
+                "trips_started",
+                "trips_completed",
+                "sightings",
+                "cameras",
+                "coverage_street_fraction",
+                "footage_mb",
+            ]
+        )
+        self._rows = np.full((n_rows, len(self.columns)), np.nan)
+        self._n = 0
+
+    def on_start(self, n_trips: int) -> None:
+        self.trips_started += n_trips
+        self._iv_started += n_trips
+
+    def on_step(self, r: StepResult) -> None:
+        """Add one minute of walking."""
+        g = len(self.group_names)
+        grp = self.person_group[r.walking_person]
+        walk = np.bincount(grp, minlength=g)
+        rec = np.bincount(grp[r.walking_recorded], minlength=g)
+        self.walk_minutes += walk
+        self.rec_minutes += rec
+        self._iv_walk += walk
+        self._iv_rec += rec
+        self._iv_sightings += len(r.camera)
+        self.ever_recorded[r.person] = True
+        n_done = len(r.done_person)
+        if n_done:
+            self.trips_done += n_done
+            self._iv_done += n_done
+            self.trips_in_view += int(np.count_nonzero(r.done_in_view))
+            self.trips_recorded += int(np.count_nonzero(r.done_recorded))
+            self.cameras_on_trips += int(r.done_recorded.sum())
+
+    def record(
+        self, now: int, walking: int, cameras: int, street_fraction: float, footage_bytes: int
+    ) -> None:
+        """Close the current interval as one time-series row (``now``: minutes elapsed)."""
+        if self._n == len(self._rows):
+            self._rows = np.concatenate([self._rows, np.full_like(self._rows, np.nan)])
+        walk, rec = self._iv_walk.sum(), self._iv_rec.sum()
+        row = [
+            now,
+            now // 1440,
+            now % 1440 / 60,
+            walking,
+            walk,
+            rec,
+            rec / walk if walk else np.nan,
+            *list(self._iv_walk),
+            *list(self._iv_rec),
+            self._iv_started,
+            self._iv_done,
+            self._iv_sightings,
+            cameras,
+            street_fraction,
+            footage_bytes / 1000000.0,
+        ]
+        self._rows[self._n] = row
+        self._n += 1
+        self._iv_walk[:] = 0
+        self._iv_rec[:] = 0
+        self._iv_started = self._iv_done = self._iv_sightings = 0
+
+    def timeseries(self) -> dict[str, np.ndarray]:
+        """The recorded rows as named columns."""
+        rows = self._rows[: self._n]
+        out = {c: rows[:, i] for i, c in enumerate(self.columns)}
+        for c in (
+            "time_min",
+            "day",
+            "walking",
+            "walker_minutes",
+            "recorded_minutes",
+            "trips_started",
+            "trips_completed",
+            "sightings",
+            "cameras",
+        ):
+            out[c] = out[c].astype(np.int64)
+        return out
+
+    def metrics(self) -> dict[str, float | int | None]:
+        """Coverage metrics accumulated so far."""
+        out: dict[str, float | int | None] = {
+            "coverage.exposure_fraction": ratio(self.rec_minutes.sum(), self.walk_minutes.sum()),
+        }
+        for k, name in enumerate(self.group_names):
+            out[f"coverage.exposure_fraction.{name}"] = ratio(
+                self.rec_minutes[k], self.walk_minutes[k]
+            )
+        out["coverage.trip_recorded_fraction"] = ratio(self.trips_recorded, self.trips_done)
+        out["coverage.trip_in_view_fraction"] = ratio(self.trips_in_view, self.trips_done)
+        out["coverage.cameras_per_trip"] = ratio(self.cameras_on_trips, self.trips_done)
+        out["coverage.people_recorded_fraction"] = ratio(
+            self.ever_recorded.sum(), len(self.ever_recorded)
+        )
+        out["trips.started"] = int(self.trips_started)
+        out["trips.completed"] = int(self.trips_done)
+        out["pedestrians.walk_minutes"] = int(self.walk_minutes.sum())
+        return out

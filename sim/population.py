@@ -1,0 +1,213 @@
+"""Pedestrians: who they are, where they go, and when.
+
+Three kinds of pedestrian, one array per state variable:
+
+* residents live in a home (their group is the household's) and make round trips ("tours")
+  from their front door to one of their home's nearest destinations within walking distance;
+* workers and visitors arrive at the entry point nearest their destination (a home or an
+  amenity), stay, and leave;
+* couriers walk from the kerb at the nearer corner to a front door and back, many times a day.
+
+Every route a pedestrian can take is computed before the run. Each day, tours are drawn for
+everyone at once: the number of tours (Poisson), a departure time from the kind's hourly
+profile, a destination and a dwell time (exponential). Tours of one person never overlap: a
+tour starts no earlier than one minute after the previous one ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.routes import Router, concat, door_legs, reversed_routes
+from sim.scenario import Scenario, ScenarioError
+from sim.schema import PEDESTRIAN_KINDS
+from sim.world import World
+
+RESIDENT, VISITOR, DELIVERY = range(3)
+MAX_TOURS = {RESIDENT: 8, VISITOR: 4, DELIVERY: 80}
+MINUTES_PER_DAY = 1440
+
+
+@dataclass
+class DayTrips:
+    """Trips that depart on one day, sorted by departure minute."""
+
+    depart: np.ndarray  # absolute minute
+    person: np.ndarray
+    route: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.depart)
+
+
+class Population:
+    """All pedestrians and their routes.
+
+    Attributes:
+        kind, group, home, offender, speed: per-person arrays (home is -1 for non-residents).
+        routes: every route anyone can walk.
+    """
+
+    def __init__(self, world: World, params: Scenario, rng: np.random.Generator) -> None:
+        self.params = params
+        n = params["population.pedestrians"]
+        shares = [params[f"population.kinds.{k}"] for k in PEDESTRIAN_KINDS]
+        counts = rng.multinomial(n, shares)
+        self.kind = np.repeat(np.arange(3, dtype=np.int8), counts)
+        homes = world.homes
+        group_p = np.array(list(params["population.groups"].values()))
+        self.home = np.full(n, -1, np.int32)
+        res = self.kind == RESIDENT
+        self.home[res] = rng.integers(0, homes.count, size=int(res.sum()))
+        self.group = rng.choice(len(group_p), size=n, p=group_p).astype(np.int8)
+        self.group[res] = homes.group[self.home[res]]
+        self.offender = rng.random(n) < params["population.offender_fraction"]
+        mean_v = params["population.walk_speed_m_per_min"]
+        cv = params["population.walk_speed_cv"]
+        self.speed = np.clip(rng.normal(mean_v, cv * mean_v, n), 0.5 * mean_v, 1.5 * mean_v)
+        self.free_at = np.zeros(n, np.int64)  # first minute a person may start a new tour
+        self._build_routes(world, params, rng)
+
+    @property
+    def count(self) -> int:
+        return len(self.kind)
+
+    # ------------------------------------------------------------------ routes
+
+    def _build_routes(self, world: World, params: Scenario, rng: np.random.Generator) -> None:
+        net, homes = world.net, world.homes
+        router = Router(net, homes, params["population.max_trip_m"])
+        n = self.count
+
+        # Residents: K nearest amenities of each inhabited home, there and back.
+        k = params["population.destination_choices"]
+        lived = np.unique(self.home[self.kind == RESIDENT])
+        near, _ = router.nearest_roots(world.amenity_nodes, k)
+        near = near[lived]
+        slot_home = np.repeat(lived, k)
+        slot_root = near.ravel()
+        ok = slot_root >= 0
+        # routes run toward their root: from the home to the amenity
+        res_out = router.routes_to_roots(
+            world.amenity_nodes, slot_root[ok], slot_home[ok], np.full(int(ok.sum()), -1)
+        )
+        res_back = reversed_routes(res_out)
+
+        # Workers and visitors: a destination (home or amenity) and its nearest entry point.
+        vis = np.flatnonzero(self.kind == VISITOR)
+        gw_of_home = router.nearest_roots(world.gateway_nodes, 1)[0][:, 0]
+        gw_of_amen = router.nearest_root_of_nodes(world.gateway_nodes, world.amenity_nodes)
+        home_ok = np.flatnonzero(gw_of_home >= 0)
+        amen_ok = np.flatnonzero(gw_of_amen >= 0)
+        if len(vis) and len(home_ok) == 0 and len(amen_ok) == 0:
+            raise ScenarioError(
+                "world.gateways: no home or amenity is within population.max_trip_m of an "
+                "entry point; raise world.gateways or population.max_trip_m"
+            )
+        to_home = rng.random(len(vis)) < params["population.visitor_home_share"]
+        to_home = (to_home & (len(home_ok) > 0)) | (len(amen_ok) == 0)
+        dest_home = np.where(to_home, home_ok[rng.integers(0, max(len(home_ok), 1), len(vis))], -1)
+        dest_amen = np.where(to_home, -1, amen_ok[rng.integers(0, max(len(amen_ok), 1), len(vis))])
+        # one route per distinct destination: key homes as h, amenities as H + a
+        dest_key = np.where(to_home, dest_home, homes.count + dest_amen)
+        uniq, vis_slot = np.unique(dest_key, return_inverse=True)
+        u_home = np.where(uniq < homes.count, uniq, -1)
+        u_amen = np.where(uniq >= homes.count, uniq - homes.count, -1)
+        u_gw = np.where(
+            u_home >= 0, gw_of_home[np.maximum(u_home, 0)], gw_of_amen[np.maximum(u_amen, 0)]
+        )
+        u_node = np.where(u_amen >= 0, world.amenity_nodes[np.maximum(u_amen, 0)], -1)
+        vis_back = router.routes_to_roots(world.gateway_nodes, u_gw, u_home, u_node)
+        vis_out = reversed_routes(vis_back)
+
+        # Couriers: kerb to door and back, for every home.
+        door_in = door_legs(net, homes)
+        door_out = reversed_routes(door_in)
+
+        self.routes, (r0, r1, v0, v1, d0, d1) = concat(
+            [res_out, res_back, vis_out, vis_back, door_in, door_out]
+        )
+        # per home: its resident routes (out, back) by slot, -1 where there is none
+        self.home_out = np.full((homes.count, k), -1, np.int64)
+        slots = np.flatnonzero(ok)
+        self.home_out.reshape(-1)[(lived[:, None] * k + np.arange(k)).ravel()[slots]] = (
+            r0 + np.arange(len(slots))
+        )
+        self.home_back_offset = r1 - r0  # back route = out route + offset
+        self.visitor_out = np.full(n, -1, np.int64)
+        self.visitor_out[vis] = v0 + vis_slot
+        self.visitor_back_offset = v1 - v0
+        self.door_first = d0
+        self.door_back_offset = d1 - d0
+        self.n_homes = homes.count
+
+    # ------------------------------------------------------------------ schedules
+
+    def day_trips(self, day: int, rng: np.random.Generator) -> DayTrips:
+        """Draw every tour that starts on ``day``; return its trips sorted by departure."""
+        p = self.params
+        parts = []
+        for kind, name in enumerate(PEDESTRIAN_KINDS):
+            people = np.flatnonzero(self.kind == kind)
+            if kind == RESIDENT:
+                people = people[(self.home_out[self.home[people]] >= 0).any(axis=1)]
+            if kind == VISITOR:
+                people = people[self.visitor_out[people] >= 0]
+            lam = p[f"population.tours_per_day.{name}"]
+            n_tours = np.minimum(rng.poisson(lam, len(people)), MAX_TOURS[kind])
+            person = np.repeat(people, n_tours)
+            if len(person) == 0:
+                continue
+            profile = np.asarray(p[f"population.departure_profile.{name}"])
+            hour = rng.choice(24, size=len(person), p=profile / profile.sum())
+            depart = day * MINUTES_PER_DAY + hour * 60 + rng.integers(0, 60, len(person))
+            dwell = np.maximum(
+                1, np.rint(rng.exponential(p[f"population.dwell_minutes.{name}"], len(person)))
+            ).astype(np.int64)
+            if kind == RESIDENT:
+                slots = self.home_out[self.home[person]]
+                valid = slots >= 0
+                pick = (rng.random(len(person)) * valid.sum(axis=1)).astype(np.int64)
+                col = np.argmax(np.cumsum(valid, axis=1) > pick[:, None], axis=1)
+                out = slots[np.arange(len(person)), col]
+                back = out + self.home_back_offset
+            elif kind == VISITOR:
+                out = self.visitor_out[person]
+                back = out + self.visitor_back_offset
+            else:
+                home = rng.integers(0, self.n_homes, len(person))
+                out = self.door_first + home
+                back = out + self.door_back_offset
+            parts.append(self._tours(person, depart, out, back, dwell))
+        if not parts:
+            z = np.zeros(0, np.int64)
+            return DayTrips(z, z.astype(np.int32), z)
+        depart, person, route = (np.concatenate(c) for c in zip(*parts, strict=True))
+        order = np.lexsort((person, depart))
+        return DayTrips(depart[order], person[order].astype(np.int32), route[order])
+
+    def _tours(self, person, depart, out, back, dwell):
+        """Place tours in time so that one person's tours never overlap."""
+        order = np.lexsort((depart, person))
+        person, depart, out, back, dwell = (a[order] for a in (person, depart, out, back, dwell))
+        first = np.r_[0, np.flatnonzero(np.diff(person)) + 1]
+        rank = np.arange(len(person)) - np.repeat(first, np.diff(np.r_[first, len(person)]))
+        length = self.routes.length
+        out_dep = np.empty_like(depart)
+        back_dep = np.empty_like(depart)
+        for j in range(int(rank.max()) + 1):
+            sel = np.flatnonzero(rank == j)
+            who = person[sel]
+            start = np.maximum(depart[sel], self.free_at[who])
+            out_min = np.maximum(np.ceil(length[out[sel]] / self.speed[who]), 1).astype(np.int64)
+            back_min = np.maximum(np.ceil(length[back[sel]] / self.speed[who]), 1)
+            out_dep[sel] = start
+            back_dep[sel] = start + out_min + dwell[sel]
+            self.free_at[who] = back_dep[sel] + back_min.astype(np.int64) + 1
+        return (
+            np.concatenate([out_dep, back_dep]),
+            np.concatenate([person, person]),
+            np.concatenate([out, back]),
+        )

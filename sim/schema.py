@@ -1,0 +1,554 @@
+"""The scenario schema: every parameter's key, type, unit, range, default, doc and source.
+
+One table drives everything that touches parameters: validation of scenario files and
+``--set`` overrides, the resolved ``scenario.toml`` a run writes, ``run.py explain`` and the
+parameter tables in the docs. A key that is not here does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+# Kinds of value a parameter can take.
+INT, FLOAT, BOOL, STR, CHOICE, SHARES, PROFILE24 = (
+    "int",
+    "float",
+    "bool",
+    "str",
+    "choice",
+    "shares",
+    "profile24",
+)
+
+CAMERA_TYPES = ("doorbell", "stickup", "floodlight", "indoor")
+PEDESTRIAN_KINDS = ("resident", "visitor", "delivery")
+
+# Sources cited by short tag; docs/sources.md expands them.
+SRC_ASSUMPTION = "modelling assumption (free parameter: sweep it)"
+SRC_ADOPTION = "CONTEXT.md: US video-doorbell adoption 4 % (2017), ~20 % later, 27 % recently"
+SRC_SPEC = "order of magnitude of manufacturer specifications (motion zone up to ~9 m / 30 ft)"
+SRC_WALK = "typical adult walking speed ~1.3 m/s (pedestrian-flow literature)"
+SRC_NHTS = "shape of US time-of-day walking-trip profiles (NHTS); magnitudes are assumptions"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One scenario parameter.
+
+    Attributes:
+        key: dotted name, e.g. ``cameras.adoption``.
+        kind: one of the value kinds above.
+        default: value used when a scenario does not set the key.
+        unit: physical unit, or ``-`` for dimensionless, ``share`` for fractions in [0, 1].
+        doc: one line saying what the parameter means.
+        source: where the default comes from.
+        low, high: inclusive numeric range (numbers, and each share or profile entry).
+        choices: allowed values for ``choice`` parameters.
+    """
+
+    key: str
+    kind: str
+    default: Any
+    unit: str
+    doc: str
+    source: str = SRC_ASSUMPTION
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+
+    def allowed(self) -> str:
+        """Describe the allowed values in a few words, for error messages."""
+        if self.kind == CHOICE:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.kind == BOOL:
+            return "true or false"
+        if self.kind == STR:
+            return "a string"
+        if self.kind == SHARES:
+            return f"a table of name = share (each in [{self.low}, {self.high}], summing to 1)"
+        if self.kind == PROFILE24:
+            return "a list of 24 non-negative hourly weights, not all zero"
+        what = "an integer" if self.kind == INT else "a number"
+        return f"{what} in [{_fmt(self.low)}, {_fmt(self.high)}]"
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return f"{x:g}"
+
+
+# Default hourly departure weights (hour 0 = midnight to 1 am). Walking trips peak at midday
+# and in the early evening; workers and visitors arrive in the morning; deliveries run in
+# business hours.
+RESIDENT_PROFILE = [0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 3, 4, 4, 4, 4.5,
+                    5, 4.5, 4, 4.5, 5.5, 6, 6, 5, 3.5, 2, 1, 0.5]  # fmt: skip
+VISITOR_PROFILE = [0, 0, 0, 0, 0, 0.5, 2, 5, 6, 4.5, 3.5, 3,
+                   3.5, 3, 3, 3, 3, 3, 3, 2.5, 1.5, 0.8, 0.3, 0.1]  # fmt: skip
+DELIVERY_PROFILE = [0, 0, 0, 0, 0, 0, 0, 0.5, 2, 4, 5, 5.5,
+                    5.5, 5.5, 5.5, 5.5, 5, 4.5, 3.5, 2.5, 1.5, 0.5, 0, 0]  # fmt: skip
+
+PARAMS: tuple[Param, ...] = (
+    Param(
+        "seed",
+        INT,
+        1,
+        "-",
+        "Root random seed; every random draw of a run derives from it.",
+        "run setting",
+        0,
+        2**63 - 1,
+    ),
+    # --- time ---
+    Param(
+        "time.days",
+        FLOAT,
+        7.0,
+        "day",
+        "Simulated duration (one step is one minute).",
+        "run setting",
+        1 / 1440,
+        3650,
+    ),
+    Param(
+        "time.record_minutes",
+        INT,
+        60,
+        "min",
+        "Interval between rows of timeseries.parquet.",
+        "run setting",
+        1,
+        1440,
+    ),
+    # --- world ---
+    Param(
+        "world.kind",
+        CHOICE,
+        "grid",
+        "-",
+        "Street network source: the built-in generator or a GraphML file.",
+        "run setting",
+        choices=("grid", "graphml"),
+    ),
+    Param(
+        "world.graphml",
+        STR,
+        "",
+        "path",
+        "GraphML street graph (osmnx format) when world.kind = 'graphml'; relative to the "
+        "scenario file.",
+        "run setting",
+    ),
+    Param(
+        "world.blocks_x",
+        INT,
+        10,
+        "block",
+        "Blocks across (west to east) in the generated grid.",
+        SRC_ASSUMPTION,
+        1,
+        1000,
+    ),
+    Param(
+        "world.blocks_y",
+        INT,
+        6,
+        "block",
+        "Blocks down (south to north) in the generated grid.",
+        SRC_ASSUMPTION,
+        1,
+        1000,
+    ),
+    Param(
+        "world.block_length_m",
+        FLOAT,
+        120.0,
+        "m",
+        "Block length along west-east streets.",
+        "typical US residential block, 100-200 m",
+        20,
+        1000,
+    ),
+    Param(
+        "world.block_width_m",
+        FLOAT,
+        90.0,
+        "m",
+        "Block length along south-north streets.",
+        "typical US residential block, 60-120 m",
+        20,
+        1000,
+    ),
+    Param(
+        "world.irregularity",
+        FLOAT,
+        0.15,
+        "share",
+        "Random displacement of intersections, as a share of the shorter block side.",
+        SRC_ASSUMPTION,
+        0,
+        0.4,
+    ),
+    Param(
+        "world.street_removal",
+        FLOAT,
+        0.1,
+        "share",
+        "Share of street segments removed (never disconnecting the network): superblocks, "
+        "dead ends.",
+        SRC_ASSUMPTION,
+        0,
+        0.6,
+    ),
+    Param(
+        "world.home_spacing_m",
+        FLOAT,
+        18.0,
+        "m",
+        "Street frontage of one home (lot width).",
+        "US suburban lot frontage 15-25 m",
+        3,
+        200,
+    ),
+    Param(
+        "world.corner_setback_m",
+        FLOAT,
+        10.0,
+        "m",
+        "Distance from an intersection within which no home fronts the street.",
+        SRC_ASSUMPTION,
+        0,
+        100,
+    ),
+    Param(
+        "world.setback_m",
+        FLOAT,
+        8.0,
+        "m",
+        "Distance from a home's front (its camera) to the line pedestrians walk.",
+        "front yard plus sidewalk, 5-15 m",
+        0.5,
+        50,
+    ),
+    Param(
+        "world.amenities_per_100_homes",
+        FLOAT,
+        2.0,
+        "per 100 homes",
+        "Destinations (shops, stops, parks, schools) placed at intersections.",
+        SRC_ASSUMPTION,
+        0.01,
+        100,
+    ),
+    Param(
+        "world.gateways",
+        INT,
+        8,
+        "-",
+        "Entry points (transit stops, parking) on the edge of the area where non-residents arrive.",
+        SRC_ASSUMPTION,
+        1,
+        10000,
+    ),
+    Param(
+        "world.segregation",
+        FLOAT,
+        0.0,
+        "share",
+        "0: households' groups placed at random; 1: each group in its own contiguous area "
+        "(west to east).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    # --- population ---
+    Param(
+        "population.pedestrians",
+        INT,
+        3000,
+        "person",
+        "People who walk the area's streets: residents, workers and visitors, couriers.",
+        SRC_ASSUMPTION,
+        0,
+        50_000_000,
+    ),
+    Param(
+        "population.groups",
+        SHARES,
+        {"majority": 0.7, "minority": 0.3},
+        "share",
+        "Demographic groups and their shares of households and of outside pedestrians; the "
+        "first group is the reference for disparity ratios.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "population.kinds.resident",
+        FLOAT,
+        0.75,
+        "share",
+        "Share of pedestrians who live in the area's homes.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "population.kinds.visitor",
+        FLOAT,
+        0.24,
+        "share",
+        "Share of pedestrians who come in to work or visit (from a gateway).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "population.kinds.delivery",
+        FLOAT,
+        0.01,
+        "share",
+        "Share of pedestrians who are couriers walking from the kerb to front doors (with 12 "
+        "stops a day: about 0.35 doorstep deliveries per home per day).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "population.offender_fraction",
+        FLOAT,
+        0.01,
+        "share",
+        "Share of pedestrians flagged as offenders (used by the incident submodel).",
+        SRC_ASSUMPTION,
+        0,
+        0.5,
+    ),
+    Param(
+        "population.walk_speed_m_per_min",
+        FLOAT,
+        78.0,
+        "m/min",
+        "Mean walking speed (78 m/min = 1.3 m/s).",
+        SRC_WALK,
+        20,
+        200,
+    ),
+    Param(
+        "population.walk_speed_cv",
+        FLOAT,
+        0.1,
+        "-",
+        "Coefficient of variation of walking speed between people.",
+        SRC_WALK,
+        0,
+        0.5,
+    ),
+    Param(
+        "population.max_trip_m",
+        FLOAT,
+        1600.0,
+        "m",
+        "Longest walk to a destination; destinations are chosen within this network "
+        "distance (1 mile).",
+        SRC_ASSUMPTION,
+        50,
+        20000,
+    ),
+    Param(
+        "population.destination_choices",
+        INT,
+        8,
+        "-",
+        "A resident's tours go to one of this many nearest destinations (within "
+        "population.max_trip_m), chosen at random.",
+        SRC_ASSUMPTION,
+        1,
+        64,
+    ),
+    Param(
+        "population.tours_per_day.resident",
+        FLOAT,
+        1.0,
+        "tour/day",
+        "Mean walking round trips per resident per day.",
+        SRC_NHTS,
+        0,
+        20,
+    ),
+    Param(
+        "population.tours_per_day.visitor",
+        FLOAT,
+        1.0,
+        "tour/day",
+        "Mean visits per worker or visitor per day.",
+        SRC_ASSUMPTION,
+        0,
+        20,
+    ),
+    Param(
+        "population.tours_per_day.delivery",
+        FLOAT,
+        12.0,
+        "stop/day",
+        "Mean doorstep deliveries per courier per day.",
+        SRC_ASSUMPTION,
+        0,
+        200,
+    ),
+    Param(
+        "population.dwell_minutes.resident",
+        FLOAT,
+        40.0,
+        "min",
+        "Mean time a resident spends at a destination.",
+        SRC_ASSUMPTION,
+        0,
+        1440,
+    ),
+    Param(
+        "population.dwell_minutes.visitor",
+        FLOAT,
+        240.0,
+        "min",
+        "Mean time a worker or visitor spends at the destination.",
+        SRC_ASSUMPTION,
+        0,
+        1440,
+    ),
+    Param(
+        "population.dwell_minutes.delivery",
+        FLOAT,
+        1.0,
+        "min",
+        "Mean time a courier spends at a door.",
+        SRC_ASSUMPTION,
+        0,
+        60,
+    ),
+    Param(
+        "population.visitor_home_share",
+        FLOAT,
+        0.5,
+        "share",
+        "Share of workers and visitors whose destination is a home rather than an amenity.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "population.departure_profile.resident",
+        PROFILE24,
+        RESIDENT_PROFILE,
+        "weight/hour",
+        "Relative departure rate of residents' tours by hour of day.",
+        SRC_NHTS,
+    ),
+    Param(
+        "population.departure_profile.visitor",
+        PROFILE24,
+        VISITOR_PROFILE,
+        "weight/hour",
+        "Relative arrival rate of workers and visitors by hour of day.",
+        SRC_NHTS,
+    ),
+    Param(
+        "population.departure_profile.delivery",
+        PROFILE24,
+        DELIVERY_PROFILE,
+        "weight/hour",
+        "Relative rate of doorstep deliveries by hour of day.",
+        SRC_ASSUMPTION,
+    ),
+    # --- cameras ---
+    Param(
+        "cameras.adoption",
+        FLOAT,
+        0.2,
+        "share",
+        "Share of homes with a camera at the start.",
+        SRC_ADOPTION,
+        0,
+        1,
+    ),
+    Param(
+        "cameras.detection_probability",
+        FLOAT,
+        0.9,
+        "share",
+        "Probability that a camera records a person passing through its view (motion "
+        "detection, light, obstruction).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    *(
+        Param(
+            f"cameras.mix.{t}",
+            FLOAT,
+            share,
+            "share",
+            f"Share of cameras that are {t} cameras.",
+            SRC_ASSUMPTION,
+            0,
+            1,
+        )
+        for t, share in zip(CAMERA_TYPES, (0.65, 0.15, 0.1, 0.1), strict=True)
+    ),
+    *(
+        Param(
+            f"cameras.range_m.{t}",
+            FLOAT,
+            r,
+            "m",
+            f"How far a {t} camera detects and records people.",
+            SRC_SPEC,
+            0,
+            100,
+        )
+        for t, r in zip(CAMERA_TYPES, (9.0, 15.0, 18.0, 0.0), strict=True)
+    ),
+    *(
+        Param(
+            f"cameras.fov_deg.{t}",
+            FLOAT,
+            f,
+            "degree",
+            f"Horizontal field of view of a {t} camera (0: no view of the street).",
+            SRC_SPEC,
+            0,
+            180,
+        )
+        for t, f in zip(CAMERA_TYPES, (150.0, 130.0, 140.0, 0.0), strict=True)
+    ),
+    # --- footage ---
+    Param(
+        "footage.store_days",
+        INT,
+        14,
+        "day",
+        "Days of sightings kept in memory for footage queries; older ones are dropped so "
+        "memory stays bounded.",
+        SRC_ASSUMPTION,
+        1,
+        400,
+    ),
+)
+
+BY_KEY: dict[str, Param] = {p.key: p for p in PARAMS}
+
+# Groups of keys whose values must sum to 1.
+SHARE_SETS: dict[str, tuple[str, ...]] = {
+    "cameras.mix": tuple(f"cameras.mix.{t}" for t in CAMERA_TYPES),
+    "population.kinds": tuple(f"population.kinds.{k}" for k in PEDESTRIAN_KINDS),
+}
+
+
+def defaults() -> dict[str, Any]:
+    """Every parameter at its default, as a flat dict of dotted keys (fresh copies)."""
+    out: dict[str, Any] = {}
+    for p in PARAMS:
+        v = p.default
+        out[p.key] = dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v
+    return out

@@ -1,0 +1,333 @@
+"""The world: a street network in metres, homes fronting its streets, and households' groups.
+
+The network is kept twice: as a networkx graph (``World.graph``, for users and for GraphML
+input and output) and as flat arrays (``StreetNetwork``) that the hot code uses. Streets are
+straight segments between intersections; an edge's length is its ``length`` attribute when a
+GraphML file gives one (osmnx does, in metres) and the straight-line distance otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+from scipy.sparse import csgraph
+
+from sim.scenario import Scenario, ScenarioError
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+@dataclass
+class StreetNetwork:
+    """Intersections and street segments as arrays (node ids 0..N-1, edge ids 0..E-1)."""
+
+    node_xy: np.ndarray  # (N, 2) float64, metres
+    edge_u: np.ndarray  # (E,) int32, edge_u < edge_v
+    edge_v: np.ndarray  # (E,) int32
+    edge_length: np.ndarray  # (E,) float64, metres
+    _keys: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._keys = self.edge_u.astype(np.int64) * self.n_nodes + self.edge_v
+        if np.any(np.diff(self._keys) <= 0):
+            raise ValueError("edges must be sorted by (u, v) with u < v and no duplicates")
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.node_xy)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.edge_u)
+
+    @property
+    def total_length(self) -> float:
+        return float(self.edge_length.sum())
+
+    def adjacency(self) -> sparse.csr_matrix:
+        """Symmetric sparse matrix of edge lengths (for scipy's shortest paths)."""
+        n = self.n_nodes
+        rows = np.concatenate([self.edge_u, self.edge_v])
+        cols = np.concatenate([self.edge_v, self.edge_u])
+        w = np.concatenate([self.edge_length, self.edge_length])
+        return sparse.csr_matrix((w, (rows, cols)), shape=(n, n))
+
+    def edge_ids(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Edge id of each node pair (a[i], b[i]), in either order; the pairs must be edges."""
+        lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+        idx = np.searchsorted(self._keys, lo * self.n_nodes + hi)
+        return idx.astype(np.int32)
+
+    def points(self, edge: np.ndarray, offset: np.ndarray) -> np.ndarray:
+        """Coordinates of points ``offset`` metres along edges (measured from ``edge_u``)."""
+        pu = self.node_xy[self.edge_u[edge]]
+        pv = self.node_xy[self.edge_v[edge]]
+        frac = (offset / self.edge_length[edge])[:, None]
+        return pu + (pv - pu) * frac
+
+    def unit_normals(self, edge: np.ndarray) -> np.ndarray:
+        """Left-hand unit normal of each edge, looking from u to v."""
+        d = self.node_xy[self.edge_v[edge]] - self.node_xy[self.edge_u[edge]]
+        norm = np.hypot(d[:, 0], d[:, 1])
+        norm[norm == 0] = 1.0
+        return np.stack([-d[:, 1] / norm, d[:, 0] / norm], axis=1)
+
+
+@dataclass
+class Homes:
+    """Homes as arrays: each fronts one street segment at a distance along it."""
+
+    edge: np.ndarray  # (H,) int32
+    offset: np.ndarray  # (H,) float64, metres from edge_u
+    side: np.ndarray  # (H,) int8, +1 left of u->v, -1 right
+    xy: np.ndarray  # (H, 2) float64, the front of the home
+    group: np.ndarray  # (H,) int8, household's group index
+
+    @property
+    def count(self) -> int:
+        return len(self.edge)
+
+
+@dataclass
+class World:
+    """Everything spatial: streets, homes, destinations and entry points."""
+
+    graph: nx.Graph
+    net: StreetNetwork
+    homes: Homes
+    amenity_nodes: np.ndarray  # int32 node ids of destinations (shops, stops, parks)
+    gateway_nodes: np.ndarray  # int32 node ids where non-residents enter
+    group_names: list[str]
+
+
+# --------------------------------------------------------------------------- networks
+
+
+def generate_grid(
+    blocks_x: int,
+    blocks_y: int,
+    block_length_m: float,
+    block_width_m: float,
+    irregularity: float,
+    street_removal: float,
+    rng: np.random.Generator,
+) -> nx.Graph:
+    """A plausible residential street grid: jittered intersections, some streets removed.
+
+    Removal never disconnects the network: a random spanning tree is always kept, and only
+    streets outside it are removed, which leaves superblocks and dead ends.
+    """
+    nx_, ny_ = blocks_x + 1, blocks_y + 1
+    ii, jj = np.meshgrid(np.arange(nx_), np.arange(ny_), indexing="ij")
+    ii, jj = ii.ravel(), jj.ravel()
+    jitter = irregularity * min(block_length_m, block_width_m)
+    xy = np.stack([ii * block_length_m, jj * block_width_m], axis=1).astype(float)
+    xy += rng.uniform(-jitter, jitter, size=xy.shape)
+    node = ii * ny_ + jj
+    horiz = [(node[k], node[k] + ny_) for k in range(len(node)) if ii[k] < nx_ - 1]
+    vert = [(node[k], node[k] + 1) for k in range(len(node)) if jj[k] < ny_ - 1]
+    edges = np.array(horiz + vert, dtype=np.int64).reshape(-1, 2)
+
+    n_remove = round(street_removal * len(edges))
+    if n_remove:
+        weights = rng.uniform(1.0, 2.0, size=len(edges))
+        m = sparse.csr_matrix((weights, (edges[:, 0], edges[:, 1])), shape=(len(xy), len(xy)))
+        tree = csgraph.minimum_spanning_tree(m).tocoo()
+        in_tree = {(min(a, b), max(a, b)) for a, b in zip(tree.row, tree.col, strict=True)}
+        candidates = np.array([k for k, (a, b) in enumerate(edges) if (a, b) not in in_tree])
+        n_remove = min(n_remove, len(candidates))
+        drop = rng.choice(candidates, size=n_remove, replace=False) if n_remove else []
+        edges = np.delete(edges, drop, axis=0)
+
+    g = nx.Graph()
+    for k, (x, y) in enumerate(xy):
+        g.add_node(int(k), x=float(x), y=float(y))
+    for a, b in edges:
+        g.add_edge(int(a), int(b), length=float(np.hypot(*(xy[a] - xy[b]))))
+    return g
+
+
+def load_graphml(path: Path) -> nx.Graph:
+    """Read a street graph saved by osmnx (or any GraphML with node x, y).
+
+    Coordinates in longitude/latitude (``crs`` mentions EPSG:4326, or no ``crs`` and values
+    that look like degrees) are projected to metres around the graph's centre. Multi-edges
+    and directions are merged into one undirected street per node pair (the shortest).
+    """
+    try:
+        raw = nx.read_graphml(path)
+    except FileNotFoundError:
+        raise ScenarioError(f"world.graphml: no such file {path}") from None
+    except Exception as exc:  # networkx raises several parser errors
+        raise ScenarioError(f"world.graphml: cannot read {path} as GraphML ({exc})") from None
+    try:
+        xs = np.array([float(d["x"]) for _, d in raw.nodes(data=True)])
+        ys = np.array([float(d["y"]) for _, d in raw.nodes(data=True)])
+    except (KeyError, ValueError):
+        raise ScenarioError(f"world.graphml: {path}: every node needs numeric x and y") from None
+    crs = str(raw.graph.get("crs", "")).lower()
+    lonlat = (
+        "4326" in crs
+        or "longlat" in crs
+        or (not crs and np.all(np.abs(xs) <= 180) and np.all(np.abs(ys) <= 90))
+    )
+    if lonlat:
+        lon0, lat0 = xs.mean(), ys.mean()
+        xs = np.radians(xs - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
+        ys = np.radians(ys - lat0) * EARTH_RADIUS_M
+    index = {n: k for k, n in enumerate(raw.nodes)}
+    g = nx.Graph()
+    for k in range(len(xs)):
+        g.add_node(k, x=float(xs[k]), y=float(ys[k]))
+    for a, b, d in raw.edges(data=True):
+        ia, ib = index[a], index[b]
+        if ia == ib:
+            continue
+        straight = float(np.hypot(xs[ia] - xs[ib], ys[ia] - ys[ib]))
+        try:
+            length = float(d.get("length", straight))
+        except ValueError:
+            length = straight
+        length = max(length, straight, 0.1)
+        if not g.has_edge(ia, ib) or g[ia][ib]["length"] > length:
+            g.add_edge(ia, ib, length=length)
+    if g.number_of_edges() == 0:
+        raise ScenarioError(f"world.graphml: {path} has no streets")
+    return g
+
+
+def save_graphml(g: nx.Graph, path: Path, lonlat_origin: tuple[float, float] | None = None):
+    """Save a street graph the way osmnx does: a directed multigraph with string attributes.
+
+    With ``lonlat_origin`` (longitude, latitude), coordinates are written in degrees around
+    that point with ``crs = epsg:4326``; otherwise in metres with a projected crs.
+    """
+    out = nx.MultiDiGraph()
+    if lonlat_origin:
+        lon0, lat0 = lonlat_origin
+        out.graph["crs"] = "epsg:4326"
+    else:
+        out.graph["crs"] = "local metres"
+    for n, d in g.nodes(data=True):
+        x, y = d["x"], d["y"]
+        if lonlat_origin:
+            x = lon0 + math.degrees(x / (EARTH_RADIUS_M * math.cos(math.radians(lat0))))
+            y = lat0 + math.degrees(y / EARTH_RADIUS_M)
+        out.add_node(str(n), x=repr(float(x)), y=repr(float(y)), street_count=str(g.degree(n)))
+    for k, (a, b, d) in enumerate(g.edges(data=True)):
+        for u, v in ((a, b), (b, a)):
+            out.add_edge(
+                str(u),
+                str(v),
+                osmid=str(k),
+                length=repr(round(d["length"], 3)),
+                highway="residential",
+                oneway="False",
+            )
+    nx.write_graphml(out, path)
+
+
+def network_from_graph(g: nx.Graph) -> tuple[nx.Graph, StreetNetwork]:
+    """Keep the largest connected part, number nodes 0..N-1, and build the array view."""
+    if g.number_of_nodes() == 0:
+        raise ScenarioError("world: the street network is empty")
+    biggest = max(nx.connected_components(g), key=len)
+    g = nx.convert_node_labels_to_integers(g.subgraph(biggest).copy(), ordering="sorted")
+    xy = np.array([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in range(g.number_of_nodes())])
+    uv = np.array([(min(a, b), max(a, b)) for a, b in g.edges()], dtype=np.int64).reshape(-1, 2)
+    length = np.array([g.edges[a, b]["length"] for a, b in uv], dtype=float)
+    order = np.lexsort((uv[:, 1], uv[:, 0]))
+    uv, length = uv[order], length[order]
+    for k, (a, b) in enumerate(uv):
+        g.edges[int(a), int(b)]["id"] = k
+    net = StreetNetwork(xy, uv[:, 0].astype(np.int32), uv[:, 1].astype(np.int32), length)
+    return g, net
+
+
+# --------------------------------------------------------------------------- homes, groups
+
+
+def place_homes(net: StreetNetwork, spacing: float, corner: float, setback: float) -> Homes:
+    """Homes on both sides of every street, one per ``spacing`` metres, clear of corners."""
+    usable = net.edge_length - 2 * corner
+    per_side = np.where(usable > 0, np.floor(usable / spacing), 0).astype(np.int64)
+    edge = np.repeat(np.arange(net.n_edges, dtype=np.int32), 2 * per_side)
+    # position among the edge's 2n homes: the first n on the left, the next n on the right
+    first = np.repeat(np.cumsum(2 * per_side) - 2 * per_side, 2 * per_side)
+    rank = np.arange(len(edge)) - first
+    side = np.where(rank < per_side[edge], 1, -1).astype(np.int8)
+    k = rank % np.maximum(per_side[edge], 1)
+    slack = (usable[edge] - per_side[edge] * spacing) / 2
+    offset = corner + slack + spacing * (k + 0.5)
+    xy = net.points(edge, offset) + net.unit_normals(edge) * (side[:, None] * setback)
+    return Homes(edge, offset, side, xy, np.zeros(len(edge), np.int8))
+
+
+def assign_groups(
+    x: np.ndarray, shares: list[float], segregation: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Group of each household: a mix of a fully segregated and a random assignment.
+
+    Fully segregated (segregation = 1) fills the area from west to east with each group in
+    turn, in contiguous bands sized by the shares. Each home independently takes its
+    segregated group with probability ``segregation`` and a random group otherwise, so the
+    expected shares are the same for every segregation level.
+    """
+    n = len(x)
+    p = np.asarray(shares, dtype=float)
+    order = np.argsort(x, kind="stable")
+    bands = np.minimum(np.searchsorted(np.cumsum(p), (np.arange(n) + 0.5) / n), len(p) - 1)
+    segregated = np.empty(n, np.int8)
+    segregated[order] = bands
+    random_group = rng.choice(len(p), size=n, p=p / p.sum()).astype(np.int8)
+    take = rng.random(n) < segregation
+    return np.where(take, segregated, random_group).astype(np.int8)
+
+
+def choose_gateways(net: StreetNetwork, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Entry points among the outermost intersections (farthest from the centre)."""
+    d = np.hypot(*(net.node_xy - net.node_xy.mean(axis=0)).T)
+    count = min(count, net.n_nodes)
+    pool = np.argsort(-d, kind="stable")[: max(count, math.ceil(0.25 * net.n_nodes))]
+    return np.sort(rng.choice(pool, size=count, replace=False)).astype(np.int32)
+
+
+def build_world(params: Scenario, rng: np.random.Generator) -> World:
+    """Build streets, homes, destinations and entry points from a scenario."""
+    if params["world.kind"] == "graphml":
+        if not params["world.graphml"]:
+            raise ScenarioError("world.graphml: a file is required when world.kind = 'graphml'")
+        raw = load_graphml(params.path("world.graphml"))
+    else:
+        raw = generate_grid(
+            params["world.blocks_x"],
+            params["world.blocks_y"],
+            params["world.block_length_m"],
+            params["world.block_width_m"],
+            params["world.irregularity"],
+            params["world.street_removal"],
+            rng,
+        )
+    graph, net = network_from_graph(raw)
+    homes = place_homes(
+        net,
+        params["world.home_spacing_m"],
+        params["world.corner_setback_m"],
+        params["world.setback_m"],
+    )
+    if homes.count == 0:
+        raise ScenarioError(
+            "world: no street is long enough for a home; lower world.home_spacing_m or "
+            "world.corner_setback_m"
+        )
+    shares = list(params["population.groups"].values())
+    homes.group = assign_groups(homes.xy[:, 0], shares, params["world.segregation"], rng)
+    n_amen = max(1, round(homes.count * params["world.amenities_per_100_homes"] / 100))
+    amenities = np.sort(rng.choice(net.n_nodes, size=min(n_amen, net.n_nodes), replace=False))
+    gateways = choose_gateways(net, params["world.gateways"], rng)
+    return World(graph, net, homes, amenities.astype(np.int32), gateways, params.group_names)
