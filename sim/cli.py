@@ -54,7 +54,70 @@ def _parser() -> argparse.ArgumentParser:
         "under results/ named after the scenario and seed",
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    e = sub.add_parser("explain", help="describe a scenario key (or all keys)")
+    e.add_argument(
+        "key", nargs="?", help="dotted key, e.g. cameras.adoption; a prefix lists the keys under it"
+    )
+    e.add_argument("--markdown", action="store_true", help="all keys as a Markdown table")
     return p
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from sim.scenario import unknown_key_message
+    from sim.schema import BY_KEY, PARAMS
+
+    if args.markdown:
+        print(parameters_markdown())
+        return 0
+    if args.key is None:
+        keys = [p.key for p in PARAMS]
+    elif args.key in BY_KEY:
+        keys = [args.key]
+    else:
+        keys = [p.key for p in PARAMS if p.key.startswith(args.key.rstrip(".") + ".")]
+        if not keys:
+            raise UsageError(unknown_key_message(args.key))
+    if len(keys) > 1:
+        width = max(map(len, keys))
+        for k in keys:
+            print(f"{k:<{width}}  {BY_KEY[k].doc}")
+        return 0
+    p = BY_KEY[keys[0]]
+    print(f"{p.key}: {p.doc}")
+    print(f"  unit:    {p.unit}")
+    print(f"  allowed: {p.allowed()}")
+    print(f"  default: {_show(p.default)}")
+    print(f"  source:  {p.source}")
+    return 0
+
+
+def _show(value) -> str:
+    from sim.scenario import toml_value
+
+    return (
+        toml_value(value)
+        if not isinstance(value, dict)
+        else ("{" + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + "}")
+    )
+
+
+def parameters_markdown() -> str:
+    """The parameter reference (docs/parameters.md), generated from the schema."""
+    from sim.schema import PARAMS
+
+    lines = [
+        "# Parameters",
+        "",
+        "Generated from `sim/schema.py` by `python run.py explain --markdown`; do not edit by "
+        "hand.",
+        "",
+        "| key | meaning | unit | default | allowed | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in PARAMS:
+        cells = [f"`{p.key}`", p.doc, p.unit, f"`{_show(p.default)}`", p.allowed(), p.source]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -123,7 +186,7 @@ def _results_dir(out: Path | None, name: str, seed: int) -> Path:
     return out
 
 
-COMMANDS = {"run": cmd_run}
+COMMANDS = {"run": cmd_run, "explain": cmd_explain}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,6 +93,7 @@ class FootageStore:
         self.store_days = store_days
         self._days: dict[int, tuple[np.ndarray, ...]] = {}
         self._pending: dict[int, list[tuple[np.ndarray, ...]]] = {}
+        self._held_bytes = 0
         self.total = 0  # sightings ever added
         self.peak_nbytes = 0
 
@@ -105,6 +106,7 @@ class FootageStore:
             np.asarray(c, dt) for c, dt in zip((camera, person, t_in, t_out), _DTYPES, strict=True)
         )
         self._pending.setdefault(day, []).append(cols)
+        self._held_bytes += sum(c.nbytes for c in cols)
         self.total += len(camera)
 
     def _flush(self) -> None:
@@ -120,12 +122,12 @@ class FootageStore:
         self._flush()
         oldest = now // MINUTES_PER_DAY - self.store_days
         for day in [d for d in self._days if d < oldest]:
-            del self._days[day]
+            self._held_bytes -= sum(c.nbytes for c in self._days.pop(day))
 
     @property
     def nbytes(self) -> int:
-        held = sum(c.nbytes for cols in self._days.values() for c in cols)
-        return held + sum(c.nbytes for ch in self._pending.values() for p in ch for c in p)
+        """Bytes of sightings held."""
+        return self._held_bytes
 
     @property
     def horizon_start(self) -> int:

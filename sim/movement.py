@@ -74,6 +74,7 @@ class StepResult:
     walking_person: np.ndarray  # everyone who walked this minute
     walking_recorded: np.ndarray  # bool: recorded by at least one camera this minute
     done_person: np.ndarray  # trips that ended this minute
+    done_route: np.ndarray
     done_in_view: np.ndarray  # number of camera views the trip passed through
     done_recorded: np.ndarray  # number of cameras that recorded the trip
 
@@ -161,6 +162,7 @@ class Walkers:
             walking_person,
             recorded,
             self.person[done],
+            self.route[done],
             self.n_view[done],
             self.n_rec[done],
         )

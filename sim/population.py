@@ -47,6 +47,8 @@ class Population:
 
     Attributes:
         kind, group, home, offender, speed: per-person arrays (home is -1 for non-residents).
+        anchor_xy: where each person belongs: a resident's door, a visitor's destination, a
+            courier's entry point.
         routes: every route anyone can walk.
     """
 
@@ -138,6 +140,18 @@ class Population:
         self.home_back_offset = r1 - r0  # back route = out route + offset
         self.visitor_out = np.full(n, -1, np.int64)
         self.visitor_out[vis] = v0 + vis_slot
+        # anchor: where a person belongs (door, destination, or the courier's entry point)
+        self.anchor_xy = np.full((n, 2), np.nan)
+        res = self.kind == RESIDENT
+        self.anchor_xy[res] = homes.xy[self.home[res]]
+        self.anchor_xy[vis] = np.where(
+            (dest_home >= 0)[:, None],
+            homes.xy[np.maximum(dest_home, 0)],
+            net.node_xy[world.amenity_nodes[np.maximum(dest_amen, 0)]],
+        )
+        couriers = np.flatnonzero(self.kind == DELIVERY)
+        depot = world.gateway_nodes[rng.integers(0, len(world.gateway_nodes), len(couriers))]
+        self.anchor_xy[couriers] = net.node_xy[depot]
         self.visitor_back_offset = v1 - v0
         self.door_first = d0
         self.door_back_offset = d1 - d0

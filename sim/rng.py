@@ -46,6 +46,7 @@ class Streams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed) & _MASK63
         self._generators: dict[str, np.random.Generator] = {}
+        self._bases: dict[str, np.ndarray] = {}
 
     def generator(self, name: str) -> np.random.Generator:
         """The generator for one named purpose (created on first use, then reused)."""
@@ -63,8 +64,10 @@ class Streams:
             keys: integer arrays (or scalars) that identify the event, e.g. camera, person,
                 minute; all broadcast together.
         """
-        with np.errstate(over="ignore"):
-            h = _mix(_mix(np.array([self.seed], dtype=np.uint64)) ^ np.uint64(stream_key(name)))
-            for k in keys:
-                h = _mix(h ^ _mix(np.asarray(k).astype(np.uint64)))
-            return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+        h = self._bases.get(name)
+        if h is None:
+            seed = np.array([self.seed], dtype=np.uint64)
+            h = self._bases[name] = _mix(_mix(seed) ^ np.uint64(stream_key(name)))
+        for k in keys:  # a hash chain: one finaliser round per key
+            h = _mix(h ^ np.asarray(k).astype(np.uint64))
+        return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))

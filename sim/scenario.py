@@ -220,7 +220,7 @@ def check_share_sets(values: Mapping[str, Any], origin: str) -> None:
             raise ScenarioError(f"{origin}: {name}.* must sum to 1 (got {total:g}: {parts})")
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -230,7 +230,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
 
 
@@ -242,10 +242,10 @@ def dump_toml(values: Mapping[str, Any], header: str = "") -> str:
         comment = f"  # [{p.unit}] {p.doc}"
         if p.kind == SHARES:
             lines = tables.setdefault(p.key, [f"# {p.doc} [{p.unit}]"])
-            lines += [f"{name} = {_toml_value(v)}" for name, v in value.items()]
+            lines += [f"{name} = {toml_value(v)}" for name, v in value.items()]
             continue
         table, _, leaf = p.key.rpartition(".")
-        tables.setdefault(table, []).append(f"{leaf} = {_toml_value(value)}{comment}")
+        tables.setdefault(table, []).append(f"{leaf} = {toml_value(value)}{comment}")
     out = [f"# {line}".rstrip() for line in header.splitlines()] if header else []
     for table, lines in tables.items():
         if table:

@@ -69,14 +69,9 @@ class Param:
             return f"a table of name = share (each in [{self.low}, {self.high}], summing to 1)"
         if self.kind == PROFILE24:
             return "a list of 24 non-negative hourly weights, not all zero"
-        what = "an integer" if self.kind == INT else "a number"
-        return f"{what} in [{_fmt(self.low)}, {_fmt(self.high)}]"
-
-
-def _fmt(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:g}"
+        if self.kind == INT:
+            return f"an integer in [{int(self.low)}, {int(self.high)}]"
+        return f"a number in [{self.low:g}, {self.high:g}]"
 
 
 # Default hourly departure weights (hour 0 = midnight to 1 am). Walking trips peak at midday

@@ -1,0 +1,205 @@
+"""Camera recording checked against results computed another way: a formula, a brute-force
+per-minute simulation, and the limits of zero and full adoption."""
+
+import networkx as nx
+import numpy as np
+from scipy import stats
+
+from sim.cameras import Cameras, initial_cameras
+from sim.model import NeighbourhoodModel
+from sim.movement import PassTable, Walkers
+from sim.rng import Streams
+from sim.routes import RouteTable
+from sim.scenario import Scenario
+from sim.world import network_from_graph, place_homes
+
+
+def _street(n_per_side: int, spacing: float, corner: float):
+    """One straight street with n homes on each side."""
+    g = nx.Graph()
+    length = 2 * corner + n_per_side * spacing
+    g.add_node(0, x=0.0, y=0.0)
+    g.add_node(1, x=length, y=0.0)
+    g.add_edge(0, 1, length=length)
+    _, net = network_from_graph(g)
+    homes = place_homes(net, spacing, corner, setback=8.0)
+    assert homes.count == 2 * n_per_side
+    return net, homes
+
+
+def _whole_street_route(net) -> RouteTable:
+    L = net.edge_length[0]
+    return RouteTable(
+        np.array([0, 1]),
+        np.array([0], np.int32),
+        np.array([0.0]),
+        np.array([L]),
+        np.array([0.0]),
+        np.array([L]),
+    )
+
+
+def _fraction_recorded(net, homes, routes, params, seed: int, walkers: int) -> float:
+    """Place cameras with one seed, walk many people past them, return the share recorded."""
+    streams = Streams(seed)
+    cams = initial_cameras(homes, net, params, streams.generator("cameras"))
+    passes = PassTable(routes, cams)
+    w = Walkers()
+    v = params["cameras.detection_probability"]
+    person = np.arange(walkers)
+    w.start(person, np.zeros(walkers, np.int64), 0, np.full(walkers, 78.0), routes, passes)
+    recorded = np.zeros(walkers, bool)
+    now = 0
+    while len(w):
+        r = w.step(
+            now, routes, passes, lambda c, p, now=now: streams.uniform("detect", c, p, now) < v
+        )
+        recorded[r.person] = True
+        now += 1
+    return recorded.mean()
+
+
+def test_share_of_trips_recorded_matches_independent_camera_formula():
+    """P(recorded) = 1 - (1 - a v)^n for n homes passed, each with a camera with probability a
+    that records with probability v. Each replicate draws a new camera placement; the mean
+    share over replicates is tested against the formula with a one-sample t-test, and the test
+    is shown to have power by rejecting the formula without the detection probability."""
+    a, v, n_side = 0.3, 0.6, 5
+    net, homes = _street(n_side, spacing=20.0, corner=10.0)
+    params = Scenario().replace(
+        {
+            "cameras.adoption": a,
+            "cameras.detection_probability": v,
+            "cameras.mix.doorbell": 1.0,
+            "cameras.mix.stickup": 0.0,
+            "cameras.mix.floodlight": 0.0,
+            "cameras.mix.indoor": 0.0,
+        }
+    )
+    routes = _whole_street_route(net)
+    shares = np.array(
+        [_fraction_recorded(net, homes, routes, params, seed, walkers=200) for seed in range(300)]
+    )
+    n = homes.count
+    expected = 1 - (1 - a * v) ** n
+    p_correct = stats.ttest_1samp(shares, expected).pvalue
+    assert p_correct > 0.001, (shares.mean(), expected)
+    wrong = 1 - (1 - a) ** n  # ignores the detection probability
+    assert stats.ttest_1samp(shares, wrong).pvalue < 1e-6
+
+
+def _brute_force_sightings(routes, cams, route, t0, speed):
+    """Per-minute sweep in plain Python: camera c records the walker in minute k when the
+    stretch walked in that minute, [k v, (k+1) v], touches the camera's view."""
+    out = []
+    L = routes.length[route]
+    duration = max(int(np.ceil(L / speed)), 1)
+    for p in range(routes.ptr[route], routes.ptr[route + 1]):
+        e, frm, to, start = routes.edge[p], routes.frm[p], routes.to[p], routes.start[p]
+        for c in np.flatnonzero(cams.sees_street() & (cams.edge == e)):
+            lo = max(cams.view_lo[c], min(frm, to))
+            hi = min(cams.view_hi[c], max(frm, to))
+            if lo > hi:
+                continue
+            s_in = start + (lo - frm if to >= frm else frm - hi)
+            s_out = start + (hi - frm if to >= frm else frm - lo)
+            minutes = [
+                k for k in range(duration) if k * speed <= s_out and min((k + 1) * speed, L) >= s_in
+            ]
+            if minutes:
+                out.append((int(c), t0 + minutes[0], t0 + minutes[-1]))
+    return sorted(out)
+
+
+def test_walkers_match_a_brute_force_per_minute_sweep():
+    model = NeighbourhoodModel(Scenario().replace({"cameras.adoption": 0.5}), rng=3)
+    routes, cams, passes = model.routes, model.cameras, model.passes
+    rng = np.random.default_rng(0)
+    n = 150
+    route = rng.integers(0, routes.count, n)
+    t0 = np.sort(rng.integers(0, 30, n))
+    speed = rng.uniform(50, 100, n)
+    w = Walkers()
+    got: dict[int, list] = {i: [] for i in range(n)}
+    now, nxt = 0, 0
+    while nxt < n or len(w):
+        end = int(np.searchsorted(t0, now, side="right"))
+        w.start(np.arange(nxt, end), route[nxt:end], now, speed[nxt:end], routes, passes)
+        nxt = end
+        if len(w):
+            r = w.step(now, routes, passes, lambda c, p: np.ones(len(c), bool))
+            for c, p, t_out in zip(r.camera, r.person, r.t_out, strict=True):
+                got[int(p)].append((int(c), now, int(t_out)))
+        now += 1
+    for i in range(n):
+        assert sorted(got[i]) == _brute_force_sightings(routes, cams, route[i], t0[i], speed[i])
+
+
+def _params(**kv):
+    base = {
+        "time.days": 0.5,
+        "population.pedestrians": 600,
+        "world.blocks_x": 5,
+        "world.blocks_y": 4,
+    }
+    return Scenario().replace({**base, **kv})
+
+
+def test_zero_adoption_records_nothing():
+    m = NeighbourhoodModel(_params(**{"cameras.adoption": 0.0})).run()
+    assert m["cameras.count"] == 0
+    assert m["footage.sightings"] == 0
+    assert m["coverage.exposure_fraction"] == 0
+    assert m["coverage.trip_recorded_fraction"] == 0
+    assert m["coverage.street_fraction"] == 0
+    assert m["trips.completed"] > 100
+
+
+def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
+    params = _params(
+        **{
+            "cameras.adoption": 1.0,
+            "cameras.detection_probability": 1.0,
+            "cameras.mix.doorbell": 1.0,
+            "cameras.mix.stickup": 0.0,
+            "cameras.mix.floodlight": 0.0,
+            "cameras.mix.indoor": 0.0,
+        }
+    )
+    model = NeighbourhoodModel(params)
+    # Which routes pass a front door, by geometry alone (independent of the pass table).
+    routes, homes = model.routes, model.world.homes
+    passes_home = np.zeros(routes.count, bool)
+    for r in range(routes.count):
+        for e, frm, to in routes.pieces(r):
+            on = homes.offset[homes.edge == e]
+            if np.any((on >= min(frm, to)) & (on <= max(frm, to))):
+                passes_home[r] = True
+                break
+    done_route, done_recorded, done_in_view = [], [], []
+    original = model.walkers.step
+
+    def spy(*args):
+        r = original(*args)
+        done_route.extend(r.done_route.tolist())
+        done_recorded.extend(r.done_recorded.tolist())
+        done_in_view.extend(r.done_in_view.tolist())
+        return r
+
+    model.walkers.step = spy
+    m = model.run()
+    assert m["cameras.count"] == homes.count
+    assert len(done_route) == m["trips.completed"] > 100
+    # trip by trip: recorded exactly when its route passes a front door
+    np.testing.assert_array_equal(np.array(done_recorded) > 0, passes_home[done_route])
+    np.testing.assert_array_equal(np.array(done_in_view) > 0, passes_home[done_route])
+    assert 0 < passes_home[done_route].mean() < 1  # both kinds of trip occur
+
+
+def test_street_fraction_is_cameras_union_not_sum():
+    model = NeighbourhoodModel(_params(**{"cameras.adoption": 1.0}))
+    cams: Cameras = model.cameras
+    seen = cams.sees_street()
+    total = (cams.view_hi[seen] - cams.view_lo[seen]).sum()
+    assert cams.covered_length() <= total + 1e-9
+    assert cams.covered_length() < total  # views on opposite sides of a street overlap

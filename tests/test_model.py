@@ -1,0 +1,108 @@
+"""The Mesa model as a whole: determinism, seeds, properties over random scenarios, time."""
+
+import gc
+import weakref
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sim.model import NeighbourhoodModel
+from sim.outputs import metrics_json
+from sim.scenario import Scenario
+
+SMALL = {"time.days": 0.25, "population.pedestrians": 400, "world.blocks_x": 4, "world.blocks_y": 3}
+
+
+def small(**kv) -> Scenario:
+    return Scenario().replace({**SMALL, **kv})
+
+
+def test_same_seed_same_metrics_other_seed_different():
+    a = metrics_json(NeighbourhoodModel(small(), rng=5).run())
+    b = metrics_json(NeighbourhoodModel(small(), rng=5).run())
+    c = metrics_json(NeighbourhoodModel(small(), rng=6).run())
+    assert a == b
+    assert a != c
+
+
+def test_seed_comes_from_scenario_unless_rng_given():
+    m = NeighbourhoodModel(small(seed=11))
+    assert m.seed == 11 and m.params["seed"] == 11
+    m = NeighbourhoodModel(small(seed=11), rng=12)
+    assert m.seed == 12 and m.params["seed"] == 12
+
+
+def test_model_time_is_minutes_and_steps_walk_minutes():
+    m = NeighbourhoodModel(small())
+    m.run_for(90)
+    assert m.time == 90 and m.steps == 90
+    rows = m.recorder.timeseries()
+    assert list(rows["time_min"]) == [60]
+    m.run_until(1440 * 0.25)
+    assert m.metrics()["pedestrians.walk_minutes"] > 0
+
+
+def test_timeseries_has_a_row_per_hour_and_adds_up():
+    m = NeighbourhoodModel(small(**{"time.days": 1.0}))
+    metrics = m.run()
+    ts = m.recorder.timeseries()
+    assert list(ts["time_min"]) == list(range(60, 1441, 60))
+    assert ts["walker_minutes"].sum() == metrics["pedestrians.walk_minutes"]
+    assert ts["sightings"].sum() == metrics["footage.sightings"]
+    assert ts["trips_completed"].sum() == metrics["trips.completed"]
+
+
+def test_default_constructor_runs_and_model_is_garbage_collected():
+    m = NeighbourhoodModel(small())
+    m.run_for(30)
+    ref = weakref.ref(m)
+    del m
+    gc.collect()
+    assert ref() is None
+
+
+fractions = st.floats(0, 1)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    adoption=fractions,
+    detection=fractions,
+    segregation=fractions,
+    minority=st.floats(0.0, 1.0),
+    pedestrians=st.integers(0, 500),
+    blocks=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    removal=st.floats(0, 0.6),
+    spacing=st.floats(6, 60),
+    seed=st.integers(0, 2**32),
+)
+def test_random_valid_scenarios_give_bounded_metrics(
+    adoption, detection, segregation, minority, pedestrians, blocks, removal, spacing, seed
+):
+    params = Scenario().replace(
+        {
+            "time.days": 0.1,
+            "cameras.adoption": adoption,
+            "cameras.detection_probability": detection,
+            "world.segregation": segregation,
+            "population.groups": {"majority": 1 - minority, "minority": minority},
+            "population.pedestrians": pedestrians,
+            "world.blocks_x": blocks[0],
+            "world.blocks_y": blocks[1],
+            "world.street_removal": removal,
+            "world.home_spacing_m": spacing,
+            "seed": seed,
+        }
+    )
+    m = NeighbourhoodModel(params).run()
+    for key, value in m.items():
+        if value is None:
+            continue
+        assert np.isfinite(value), key
+        if "fraction" in key:
+            assert 0 <= value <= 1, (key, value)
+        else:
+            assert value >= 0, (key, value)
+    if m["trips.completed"] and m["coverage.trip_recorded_fraction"] is not None:
+        assert m["coverage.trip_recorded_fraction"] <= m["coverage.trip_in_view_fraction"]
