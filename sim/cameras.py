@@ -71,8 +71,8 @@ class Cameras:
     def install(self, homes: np.ndarray, kinds: np.ndarray) -> np.ndarray:
         """Put cameras of the given types on homes that have none; return the new ids."""
         homes = np.asarray(homes, np.int32)
-        if np.any(self.home_camera[homes] >= 0):
-            raise ValueError("a home already has a camera")
+        if np.any(self.home_camera[homes] >= 0) or len(np.unique(homes)) < len(homes):
+            raise ValueError("a home already has a camera, or is listed twice")
         kinds = np.asarray(kinds, np.int8)
         edge = self._homes.edge[homes]
         hw = self.half_width[kinds]
@@ -93,6 +93,8 @@ class Cameras:
     def retire(self, ids: np.ndarray) -> None:
         """Owners stop using these cameras; their homes may get a new one later."""
         ids = np.asarray(ids, np.int32)
+        if not np.all(self.active[ids]):
+            raise ValueError("only active cameras can be retired")
         self.active[ids] = False
         self.home_camera[self.home[ids]] = -1
         self.version += 1
@@ -105,13 +107,9 @@ class Cameras:
         """Mask of active cameras with a non-empty view of the street."""
         return self.active & (self.view_hi > self.view_lo)
 
-    def by_edge(self) -> tuple[np.ndarray, np.ndarray]:
-        """Street-viewing cameras grouped by edge: (ptr, ids) in CSR form over edges."""
-        ids = np.flatnonzero(self.sees_street()).astype(np.int32)
-        ids = ids[np.argsort(self.edge[ids], kind="stable")]
-        counts = np.bincount(self.edge[ids], minlength=self._net.n_edges)
-        ptr = np.concatenate([[0], np.cumsum(counts)])
-        return ptr, ids
+    def edge_length(self, edge: np.ndarray) -> np.ndarray:
+        """Length of the given streets (to clip views to them)."""
+        return self._net.edge_length[edge]
 
     def covered_length(self) -> float:
         """Metres of street seen by at least one camera (overlaps counted once)."""

@@ -94,6 +94,7 @@ class FootageStore:
         self._days: dict[int, tuple[np.ndarray, ...]] = {}
         self._pending: dict[int, list[tuple[np.ndarray, ...]]] = {}
         self._held_bytes = 0
+        self._longest = 0  # longest sighting, minutes (queries look back this far)
         self.total = 0  # sightings ever added
         self.peak_nbytes = 0
 
@@ -107,6 +108,7 @@ class FootageStore:
         )
         self._pending.setdefault(day, []).append(cols)
         self._held_bytes += sum(c.nbytes for c in cols)
+        self._longest = max(self._longest, int((cols[3] - cols[2]).max()))
         self.total += len(camera)
 
     def _flush(self) -> None:
@@ -166,7 +168,8 @@ class FootageStore:
                 cameras = sel
             mask = cameras if mask is None else mask & cameras
         out = []
-        for day in range(t_start // MINUTES_PER_DAY - 1, t_end // MINUTES_PER_DAY + 1):
+        first_day = (t_start - self._longest) // MINUTES_PER_DAY
+        for day in range(first_day, t_end // MINUTES_PER_DAY + 1):
             cols = self._days.get(day)
             if cols is None:
                 continue

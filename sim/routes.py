@@ -45,24 +45,32 @@ class RouteTable:
             zip(self.edge[sl].tolist(), self.frm[sl].tolist(), self.to[sl].tolist(), strict=True)
         )
 
-    def positions(self, route: np.ndarray, s: np.ndarray, net: StreetNetwork) -> np.ndarray:
-        """Map coordinates of walkers ``s`` metres along their routes (for drawing)."""
-        if len(route) == 0:
-            return np.zeros((0, 2))
+    def piece_at(self, route: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Index of the piece each walker is on, ``s`` metres along its route (-1 for a route
+        with no pieces)."""
         lo, hi = self.ptr[route], self.ptr[route + 1] - 1
-        # last piece whose start <= s: binary search within each route's pieces
         idx = lo.copy()
         step = np.maximum(hi - lo, 0)
-        while np.any(step > 0):
+        while np.any(step > 0):  # binary search for the last piece starting at or before s
             half = (step + 1) // 2
             probe = np.minimum(idx + half, hi)
             ok = (self.start[probe] <= s) & (half > 0)
             idx = np.where(ok, probe, idx)
             step = np.where(ok, step - half, half - 1)
+        return np.where(hi >= lo, idx, -1)
+
+    def positions(self, route: np.ndarray, s: np.ndarray, net: StreetNetwork) -> np.ndarray:
+        """Map coordinates of walkers ``s`` metres along their routes (for drawing)."""
+        if len(route) == 0:
+            return np.zeros((0, 2))
+        found = self.piece_at(route, s)
+        idx = np.maximum(found, 0)
         along = s - self.start[idx]
         sign = np.where(self.to[idx] >= self.frm[idx], 1.0, -1.0)
         offset = np.clip(self.frm[idx] + sign * along, 0, net.edge_length[self.edge[idx]])
-        return net.points(self.edge[idx], offset)
+        xy = net.points(self.edge[idx], offset)
+        xy[found < 0] = np.nan
+        return xy
 
 
 def _assemble(n_routes: int, route, order, edge, frm, to) -> RouteTable:
@@ -151,7 +159,9 @@ class Router:
         L = self.net.edge_length[e]
         via_u = dist[:, self.net.edge_u[e]] + o
         via_v = dist[:, self.net.edge_v[e]] + (L - o)
-        return np.minimum(via_u, via_v), via_v < via_u
+        best = np.minimum(via_u, via_v)
+        best[best > self.limit] = np.inf  # the walk along the home's street counts too
+        return best, via_v < via_u
 
     def nearest_roots(self, roots: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """For each home, its ``k`` nearest roots within the limit (-1 where fewer).

@@ -20,6 +20,7 @@ from sim.schema import (
     BY_KEY,
     CHOICE,
     FLOAT,
+    GROUP_TABLE,
     INT,
     PARAMS,
     PROFILE24,
@@ -100,6 +101,8 @@ def load(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file") from None
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{path}: not UTF-8 text") from None
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
     try:
@@ -145,10 +148,28 @@ def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str,
     return out
 
 
+def printable(text: str, limit: int = 80) -> str:
+    """User text made safe for a one-line message: escapes, and at most ``limit`` chars."""
+    shown = text.encode("unicode_escape").decode("ascii")
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
 def unknown_key_message(key: str) -> str:
     near = difflib.get_close_matches(key, list(BY_KEY), n=1, cutoff=0.5)
     hint = f" (did you mean '{near[0]}'?)" if near else " (see: python run.py explain)"
-    return f"unknown key '{key}'{hint}"
+    return f"unknown key '{printable(key)}'{hint}"
+
+
+def _number(value: Any) -> float | None:
+    """The value as a finite float, or None if it is not a real, finite, representable number
+    (booleans are not numbers; integers too large for a float are refused)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        x = float(value)
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) else None
 
 
 def check_value(key: str, value: Any, origin: str) -> Any:
@@ -158,7 +179,8 @@ def check_value(key: str, value: Any, origin: str) -> Any:
     p = BY_KEY[key]
 
     def bad(detail: str = "") -> ScenarioError:
-        shown = json.dumps(value) if isinstance(value, str | int | float | bool) else repr(value)
+        raw = json.dumps(value) if isinstance(value, str | int | float | bool) else repr(value)
+        shown = printable(raw)
         extra = f" ({detail})" if detail else ""
         return ScenarioError(f"{origin}: {key} = {shown}: must be {p.allowed()}{extra}")
 
@@ -166,14 +188,15 @@ def check_value(key: str, value: Any, origin: str) -> Any:
         if not isinstance(value, bool):
             raise bad()
         return value
+    if p.kind == INT and isinstance(value, int) and not isinstance(value, bool):
+        if not p.low <= value <= p.high:  # exact: large integers must not round via float
+            raise bad()
+        return value
     if p.kind in (INT, FLOAT):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        x = _number(value)
+        if x is None or (p.kind == INT and not x.is_integer()) or not p.low <= x <= p.high:
             raise bad()
-        if p.kind == INT and not float(value).is_integer():
-            raise bad()
-        if not math.isfinite(value) or not (p.low <= value <= p.high):
-            raise bad()
-        return int(value) if p.kind == INT else float(value)
+        return int(x) if p.kind == INT else x
     if p.kind == STR:
         if not isinstance(value, str):
             raise bad()
@@ -184,14 +207,23 @@ def check_value(key: str, value: Any, origin: str) -> Any:
         return value
     if p.kind == SHARES:
         return _check_shares(p, value, bad)
+    if p.kind == GROUP_TABLE:
+        if not isinstance(value, dict):
+            raise bad()
+        out = {}
+        for name, v in value.items():
+            x = _number(v)
+            if x is None or not p.low <= x <= p.high:
+                raise bad(f"'{printable(name)}'")
+            out[name] = x
+        return out
     if p.kind == PROFILE24:
         if not isinstance(value, list) or len(value) != 24:
             raise bad()
-        if any(isinstance(v, bool) or not isinstance(v, int | float) for v in value):
+        weights = [_number(v) for v in value]
+        if any(w is None or w < 0 for w in weights) or sum(weights) <= 0:
             raise bad()
-        if any(not math.isfinite(v) or v < 0 for v in value) or sum(value) <= 0:
-            raise bad()
-        return [float(v) for v in value]
+        return weights
     raise AssertionError(f"unhandled kind {p.kind}")  # pragma: no cover
 
 
@@ -200,9 +232,9 @@ def _check_shares(p: Param, value: Any, bad) -> dict[str, float]:
         raise bad("1 to 16 entries")
     out: dict[str, float] = {}
     for name, share in value.items():
-        if not name.isidentifier():
-            raise bad(f"'{name}' is not a plain name")
-        if isinstance(share, bool) or not isinstance(share, int | float):
+        if not (name.isascii() and name.isidentifier()):
+            raise bad(f"'{printable(name)}' is not a plain ASCII name")
+        if _number(share) is None:
             raise bad()
         if not (p.low <= share <= p.high):
             raise bad()
@@ -213,6 +245,16 @@ def _check_shares(p: Param, value: Any, bad) -> dict[str, float]:
 
 
 def check_share_sets(values: Mapping[str, Any], origin: str) -> None:
+    """Cross-key checks: share sets sum to 1; group tables name existing groups."""
+    groups = values["population.groups"]
+    for p in PARAMS:
+        if p.kind == GROUP_TABLE:
+            for name in values[p.key]:
+                if name not in groups:
+                    raise ScenarioError(
+                        f"{origin}: {p.key}.{name}: no such group (population.groups has "
+                        f"{', '.join(groups)})"
+                    )
     for name, keys in SHARE_SETS.items():
         total = sum(values[k] for k in keys)
         if abs(total - 1.0) > 1e-6:
@@ -228,7 +270,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, str):
-        return json.dumps(value)
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
     if isinstance(value, list):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
     raise TypeError(f"cannot write {value!r} as TOML")
@@ -240,7 +282,7 @@ def dump_toml(values: Mapping[str, Any], header: str = "") -> str:
     for p in PARAMS:
         value = values[p.key]
         comment = f"  # [{p.unit}] {p.doc}"
-        if p.kind == SHARES:
+        if p.kind in (SHARES, GROUP_TABLE):
             lines = tables.setdefault(p.key, [f"# {p.doc} [{p.unit}]"])
             lines += [f"{name} = {toml_value(v)}" for name, v in value.items()]
             continue

@@ -16,6 +16,7 @@ import networkx as nx
 import numpy as np
 from scipy import sparse
 from scipy.sparse import csgraph
+from scipy.spatial import ConvexHull, QhullError
 
 from sim.scenario import Scenario, ScenarioError
 
@@ -157,7 +158,9 @@ def load_graphml(path: Path) -> nx.Graph:
 
     Coordinates in longitude/latitude (``crs`` mentions EPSG:4326, or no ``crs`` and values
     that look like degrees) are projected to metres around the graph's centre. Multi-edges
-    and directions are merged into one undirected street per node pair (the shortest).
+    and directions are merged into one undirected street per node pair (the shortest). A
+    street's length is its ``length`` attribute, but never less than the straight line
+    between its ends (homes and views are laid out along that line).
     """
     try:
         raw = nx.read_graphml(path)
@@ -290,11 +293,32 @@ def assign_groups(
 
 
 def choose_gateways(net: StreetNetwork, count: int, rng: np.random.Generator) -> np.ndarray:
-    """Entry points among the outermost intersections (farthest from the centre)."""
-    d = np.hypot(*(net.node_xy - net.node_xy.mean(axis=0)).T)
+    """Entry points on the edge of the area: intersections within half a typical street length
+    of the convex hull's boundary (the closest ones if there are fewer than ``count``)."""
+    xy = net.node_xy
     count = min(count, net.n_nodes)
-    pool = np.argsort(-d, kind="stable")[: max(count, math.ceil(0.25 * net.n_nodes))]
+    d = _distance_to_hull(xy)
+    tolerance = 0.5 * float(np.median(net.edge_length))
+    pool = np.flatnonzero(d <= tolerance)
+    if len(pool) < count:
+        pool = np.argsort(d, kind="stable")[:count]
     return np.sort(rng.choice(pool, size=count, replace=False)).astype(np.int32)
+
+
+def _distance_to_hull(xy: np.ndarray) -> np.ndarray:
+    """Distance of each point to the boundary of the points' convex hull."""
+    if len(xy) < 3:
+        return np.zeros(len(xy))
+    try:
+        hull = ConvexHull(xy)
+    except QhullError:  # all points on a line: everything is on the boundary
+        return np.zeros(len(xy))
+    a = xy[hull.vertices]
+    b = np.roll(a, -1, axis=0)
+    ab = b - a
+    t = np.clip(np.einsum("pkd,kd->pk", xy[:, None, :] - a[None], ab) / (ab**2).sum(1), 0, 1)
+    closest = a[None] + t[..., None] * ab[None]
+    return np.hypot(*(xy[:, None, :] - closest).transpose(2, 0, 1)).min(axis=1)
 
 
 def build_world(params: Scenario, rng: np.random.Generator) -> World:
