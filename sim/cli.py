@@ -20,6 +20,13 @@ HEADLINE = (
     "coverage.exposure_fraction",
     "coverage.trip_recorded_fraction",
     "coverage.cameras_per_trip",
+    "reports.total",
+    "reports.disparity_ratio",
+    "reports.minority_share",
+    "reports.non_crime_fraction",
+    "incidents.total",
+    "police.stops",
+    "police.stop_disparity_ratio",
     "cameras.count",
     "homes.count",
     "pedestrians.count",
@@ -52,6 +59,21 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="results folder (must not exist or be empty); default: a new folder "
         "under results/ named after the scenario and seed",
+    )
+    r.add_argument(
+        "--replications",
+        type=int,
+        default=1,
+        metavar="R",
+        help="run R independent replications (seeds derived from --seed) and "
+        "report means with 95%% confidence intervals",
+    )
+    r.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes for replications (results do not depend on it)",
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     e = sub.add_parser("explain", help="describe a scenario key (or all keys)")
@@ -123,56 +145,84 @@ def parameters_markdown() -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import outputs, plots
     from sim.model import NeighbourhoodModel
+    from sim.replicate import derive_seed, run_replications, summarize
 
+    if args.replications < 1:
+        raise UsageError(f"--replications {args.replications}: must be at least 1")
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
     overrides = list(args.overrides)
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     params = load(args.scenario, overrides)
-    out = _results_dir(args.out, Path(args.scenario).stem, params["seed"])
+    name = Path(args.scenario).stem
     started = time.perf_counter()
-    model = NeighbourhoodModel(params)
-    days = params["time.days"]
-    bar = None
-    if not args.quiet:
-        from tqdm import tqdm
-
-        bar = tqdm(
-            total=days,
-            unit="day",
-            desc=Path(args.scenario).stem,
-            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} days "
-            "[{elapsed}<{remaining}]",
-            file=sys.stderr,
-        )
+    # Build the first replicate's world before making a results folder, so that a bad world
+    # (e.g. a missing GraphML file) leaves nothing behind.
+    first_seed = params["seed"] if args.replications == 1 else derive_seed(params["seed"], 0)
+    model = NeighbourhoodModel(params, rng=first_seed)
+    out = _results_dir(args.out, name, params["seed"])
+    bar = _bar(
+        args,
+        params["time.days"] if args.replications == 1 else args.replications,
+        "day" if args.replications == 1 else "run",
+        name,
+    )
 
     def progress(done: float) -> None:
         if bar is not None:
             bar.update(done - bar.n)
 
-    metrics = model.run(progress)
+    if args.replications == 1:
+        metrics = model.run(progress)
+        series = [model.recorder.timeseries()]
+        outputs.write_timeseries(out / "timeseries.parquet", series[0])
+        rerun = f"python run.py run {out / 'scenario.toml'}"
+    else:
+        runs = run_replications(params, args.replications, params["seed"], args.workers, progress)
+        metrics = summarize([m for _, m, _ in runs])
+        series = [ts for _, _, ts in runs]
+        outputs.write_replications(out, runs)  # the map shows replicate 0 at the start
+        rerun = f"python run.py run {out / 'scenario.toml'} --replications {args.replications}"
     if bar is not None:
         bar.close()
     outputs.atomic_write(out / "metrics.json", outputs.metrics_json(metrics))
-    outputs.write_timeseries(out / "timeseries.parquet", model.recorder.timeseries())
-    header = (
-        f"Resolved scenario of a run (from {args.scenario}); rerun it with\n"
-        f"  python run.py run {out / 'scenario.toml'}"
-    )
+    header = f"Resolved scenario of a run (from {args.scenario}); rerun it with\n  {rerun}"
     outputs.atomic_write(out / "scenario.toml", params.to_toml(header))
     plots.save_map(model, out / "map.png")
-    plots.save_timeseries(
-        model.recorder.timeseries(), model.world.group_names, out / "timeseries.png"
-    )
+    plots.save_timeseries(series, model.world.group_names, out / "timeseries.png")
     info = outputs.run_info(time.perf_counter() - started, sys.argv)
     outputs.atomic_write(out / "run_info.json", json.dumps(info, indent=2) + "\n")
     if not args.quiet:
-        width = max(len(k) for k in HEADLINE)
-        for key in HEADLINE:
-            v = metrics.get(key)
-            shown = "n/a" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
-            print(f"  {key:<{width}}  {shown}")
+        _print_summary(metrics, args.replications > 1)
         print(f"results: {out}  ({info['wall_seconds']:.1f} s)")
     return 0
+
+
+def _bar(args: argparse.Namespace, total: float, unit: str, name: str):
+    if args.quiet:
+        return None
+    from tqdm import tqdm
+
+    fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.0f}/{total:.0f} " + unit + "s"
+    if unit == "day":
+        fmt = "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} days"
+    return tqdm(
+        total=total, desc=name, bar_format=fmt + " [{elapsed}<{remaining}]", file=sys.stderr
+    )
+
+
+def _print_summary(metrics: dict, with_ci: bool) -> None:
+    width = max(len(k) for k in HEADLINE)
+
+    def show(v) -> str:
+        return "n/a" if v is None else f"{v:.4g}" if isinstance(v, float) else str(v)
+
+    for key in HEADLINE:
+        line = f"  {key:<{width}}  {show(metrics.get(key))}"
+        if with_ci and metrics.get(f"{key}.ci_low") is not None:
+            line += f"  [{show(metrics[f'{key}.ci_low'])}, {show(metrics[f'{key}.ci_high'])}]"
+        print(line)
 
 
 def _results_dir(out: Path | None, name: str, seed: int) -> Path:

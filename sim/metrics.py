@@ -10,11 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from sim.movement import StepResult
+from sim.schema import INCIDENT_KINDS
+
+EVENT_COLUMNS = ("posts", "incidents", "stops")  # counted per time-series interval
 
 
-def ratio(num: float, den: float) -> float | None:
-    """num / den, or None when den is zero."""
-    return float(num) / float(den) if den else None
+def ratio(num: float | None, den: float | None) -> float | None:
+    """num / den, or None when den is zero or either is missing."""
+    if num is None or den is None or not den:
+        return None
+    return float(num) / float(den)
 
 
 class Recorder:
@@ -44,6 +49,7 @@ class Recorder:
         self._iv_started = 0
         self._iv_done = 0
         self._iv_sightings = 0
+        self._iv_events = dict.fromkeys(EVENT_COLUMNS, 0)
         self.columns = (
             [
                 "time_min",
@@ -63,6 +69,7 @@ class Recorder:
                 "cameras",
                 "coverage_street_fraction",
                 "footage_mb",
+                *EVENT_COLUMNS,
             ]
         )
         self._rows = np.full((n_rows, len(self.columns)), np.nan)
@@ -71,6 +78,10 @@ class Recorder:
     def on_start(self, n_trips: int) -> None:
         self.trips_started += n_trips
         self._iv_started += n_trips
+
+    def count(self, event: str, n: int) -> None:
+        """Count events of one kind (a column of EVENT_COLUMNS) in the current interval."""
+        self._iv_events[event] += n
 
     def on_step(self, r: StepResult) -> None:
         """Add one minute of walking."""
@@ -115,12 +126,14 @@ class Recorder:
             cameras,
             street_fraction,
             footage_bytes / 1000000.0,
+            *self._iv_events.values(),
         ]
         self._rows[self._n] = row
         self._n += 1
         self._iv_walk[:] = 0
         self._iv_rec[:] = 0
         self._iv_started = self._iv_done = self._iv_sightings = 0
+        self._iv_events = dict.fromkeys(EVENT_COLUMNS, 0)
 
     def timeseries(self) -> dict[str, np.ndarray]:
         """The recorded rows as named columns."""
@@ -136,6 +149,7 @@ class Recorder:
             "trips_completed",
             "sightings",
             "cameras",
+            *EVENT_COLUMNS,
         ):
             out[c] = out[c].astype(np.int64)
         return out
@@ -159,3 +173,52 @@ class Recorder:
         out["trips.completed"] = int(self.trips_done)
         out["pedestrians.walk_minutes"] = int(self.walk_minutes.sum())
         return out
+
+
+def reporting_metrics(model) -> dict[str, float | int | None]:
+    """Posts, incidents and police stops (definitions in docs/metrics.md).
+
+    "Minority" means every group but the first (the reference group).
+    """
+    names = model.world.group_names
+    G = len(names)
+    group = model.population.group
+    offender = model.population.offender
+    posts = model.reporting.log()
+    recordings = model.reporting.recordings
+    about = np.bincount(group[posts.person], minlength=G)
+    out: dict[str, float | int | None] = {"reports.total": len(posts)}
+    rates = [ratio(1000 * about[g], recordings[g]) for g in range(G)]
+    for g, name in enumerate(names):
+        out[f"reports.rate.{name}"] = rates[g]
+        if g > 0:
+            out[f"reports.rate_ratio.{name}"] = ratio(rates[g], rates[0])
+    out["reports.disparity_ratio"] = ratio(
+        ratio(about[1:].sum(), recordings[1:].sum()), ratio(about[0], recordings[0])
+    )
+    out["reports.minority_share"] = ratio(about[1:].sum(), len(posts))
+    people = np.unique(posts.person)
+    out["reports.false_positive_fraction"] = ratio(np.count_nonzero(~offender[people]), len(people))
+    out["reports.non_crime_fraction"] = ratio(np.count_nonzero(~posts.about_incident), len(posts))
+    out["reports.alerts"] = int(model.reporting.alerts)
+    out["reports.recordings"] = int(recordings.sum())
+    inc = model.incidents.log()
+    out["incidents.total"] = len(inc.minute)
+    for k, name in enumerate(INCIDENT_KINDS):
+        out[f"incidents.{name}"] = int(np.count_nonzero(inc.kind == k))
+    out["incidents.attempts"] = int(model.incidents.attempts)
+    out["incidents.known_to_police"] = int(model.police.incidents_known)
+    _, stopped, _ = model.police.stops()
+    stops = np.bincount(group[stopped], minlength=G)
+    size = np.bincount(group, minlength=G)
+    for g, name in enumerate(names):
+        out[f"police.stops.{name}"] = int(stops[g])
+    out["police.stops"] = int(stops.sum())
+    out["police.stop_disparity_ratio"] = ratio(
+        ratio(stops[1:].sum(), size[1:].sum()), ratio(stops[0], size[0])
+    )
+    out["police.stops_offender_fraction"] = ratio(np.count_nonzero(offender[stopped]), len(stopped))
+    out["police.posts_forwarded"] = int(model.police.posts_forwarded)
+    out["police.attention_gini"] = model.police.attention_gini()
+    out["feed.mean_fear"] = float(model.reporting.fear.mean())
+    return out

@@ -3,14 +3,19 @@
 Order of work (docs/ODD.md, "Process overview and scheduling"):
 
 1. At the start of each day (a scheduled event at minute 1440 d): draw the day's tours for
-   every pedestrian and expire footage older than the store's horizon.
+   every pedestrian, expire footage older than the store's horizon, and let the police agency
+   re-allocate its attention across zones.
 2. Each minute (the Mesa step):
-   a. rebuild the camera pass table if cameras changed;
-   b. start the trips that depart this minute;
+   a. rebuild the pass table if cameras changed;
+   b. start the trips that depart this minute; offenders' walks may include attempts;
    c. walk every walker one minute; cameras in view record them (with the detection
-      probability); arrivals leave the walking arrays;
-   d. store the new sightings in the footage store and update the counters.
-3. Every ``time.record_minutes`` (a scheduled event): write one time-series row.
+      probability), windows of homes without cameras see them; arrivals leave the arrays;
+   d. store the new sightings in the footage store; couriers' arrivals leave packages;
+   e. resolve the attempts due this minute into incidents (victims may report them);
+   f. owners get alerts and post some people as suspicious; posts reach the police, who may
+      stop the person; update the counters.
+3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts.
+4. Every ``time.record_minutes`` (a scheduled event): write one time-series row.
 
 ``model.time`` counts minutes elapsed; the step executed at time t simulates minute t - 1.
 """
@@ -25,9 +30,12 @@ from mesa.time import Schedule
 
 from sim.cameras import initial_cameras
 from sim.footage import FootageStore
-from sim.metrics import Recorder
-from sim.movement import PassTable, Walkers
-from sim.population import MINUTES_PER_DAY, DayTrips, Population
+from sim.incidents import Incidents
+from sim.metrics import Recorder, reporting_metrics
+from sim.movement import PassTable, Viewers, Walkers
+from sim.police import PoliceAgency, Zones
+from sim.population import DELIVERY, MINUTES_PER_DAY, DayTrips, Population
+from sim.reporting import Reporting, group_bias
 from sim.rng import Streams
 from sim.scenario import Scenario
 from sim.world import build_world
@@ -54,8 +62,30 @@ class NeighbourhoodModel(mesa.Model):
         )
         self.population = Population(self.world, self.params, self.streams.generator("people"))
         self.routes = self.population.routes
-        self.passes = PassTable(self.routes, self.cameras)
+        self._window_m = (
+            self.params["reporting.window_view_m"]
+            if self.params["reporting.direct_rate"] > 0
+            else 0.0
+        )
+        self.passes = self._pass_table()
         self.walkers = Walkers()
+        pop = self.population
+        self.incidents = Incidents(
+            self.world.homes,
+            self.routes,
+            pop.possible_routes(np.flatnonzero(pop.offender)),
+            pop.count,
+            self.params,
+            self.streams,
+        )
+        self.reporting = Reporting(self.world.homes, pop.home, pop.group, self.params, self.streams)
+        self.zones = Zones(
+            self.world.homes.xy, self.params["police.zones_x"], self.params["police.zones_y"]
+        )
+        self.home_zone = self.zones.of(self.world.homes.xy)
+        self.police = PoliceAgency(
+            self, self.zones, group_bias(self.params), self.params, self.streams
+        )
         self.footage = FootageStore(self._camera_xy, self.params["footage.store_days"])
         self.duration = round(self.params["time.days"] * MINUTES_PER_DAY)
         every = self.params["time.record_minutes"]
@@ -72,6 +102,7 @@ class NeighbourhoodModel(mesa.Model):
         self.schedule_recurring(
             self._start_day, Schedule(interval=MINUTES_PER_DAY, start=MINUTES_PER_DAY)
         )
+        self.schedule_recurring(self._hourly, Schedule(interval=60, start=60))
         self.schedule_recurring(self._record, Schedule(interval=every, start=every))
 
     # ------------------------------------------------------------------ scheduled work
@@ -89,6 +120,15 @@ class NeighbourhoodModel(mesa.Model):
         self._trips = DayTrips(depart[order], person[order], route[order])
         self._next_trip = 0
         self.footage.expire(now)
+        if day > 0:
+            self.police.step()
+
+    def _hourly(self) -> None:
+        self.reporting.hourly(self.cameras.home_camera >= 0)
+
+    def _pass_table(self) -> PassTable:
+        viewers = Viewers.of(self.cameras, self.world.homes, self._window_m)
+        return PassTable(self.routes, viewers, self.cameras.version)
 
     def _record(self) -> None:
         self._last_record = int(self.time)
@@ -101,32 +141,51 @@ class NeighbourhoodModel(mesa.Model):
         )
 
     def step(self) -> None:
-        """Simulate one minute of walking and recording."""
+        """Simulate one minute: walking, recording, incidents, posts, police."""
         now = self._minute
+        pop = self.population
         if self.passes.camera_version != self.cameras.version:
-            self.passes = PassTable(self.routes, self.cameras)
+            self.passes = self._pass_table()
             self.walkers.repoint(now, self.routes, self.passes)
         trips = self._trips
         end = int(np.searchsorted(trips.depart, now, side="right"))
         if end > self._next_trip:
             sl = slice(self._next_trip, end)
-            person = trips.person[sl]
-            self.walkers.start(
-                person,
-                trips.route[sl],
-                now,
-                self.population.speed[person],
-                self.routes,
-                self.passes,
-            )
+            person, route = trips.person[sl], trips.route[sl]
+            speed = pop.speed[person]
+            self.walkers.start(person, route, now, speed, self.routes, self.passes)
+            self.incidents.on_trips_started(now, person, route, speed, pop.offender)
             self.recorder.on_start(end - self._next_trip)
             self._next_trip = end
         if len(self.walkers):
-            result = self.walkers.step(now, self.routes, self.passes, self._detect)
-            self.footage.add(
-                result.camera, result.person, np.full(len(result.camera), now), result.t_out
+            r = self.walkers.step(now, self.routes, self.passes, self._detect)
+            self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
+            doors = pop.door_of(r.done_route[pop.kind[r.done_person] == DELIVERY])
+            self.incidents.on_deliveries(now, doors[doors >= 0])
+            has_camera = self.cameras.home_camera >= 0
+            happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
+            if happened is not None:
+                self.recorder.count("incidents", len(happened.minute))
+                self.police.on_incidents(
+                    now, self.home_zone[happened.home], happened.person, happened.reported
+                )
+            posts = self.reporting.step(
+                now,
+                self.cameras.home[r.camera],
+                r.person,
+                r.t_out,
+                r.window_home,
+                r.window_person,
+                has_camera,
+                self.incidents.seen_offending,
             )
-            self.recorder.on_step(result)
+            if posts is not None:
+                self.recorder.count("posts", len(posts))
+                stops = self.police.on_posts(
+                    now, self.home_zone[posts.poster], posts.poster, posts.person, pop.group
+                )
+                self.recorder.count("stops", stops)
+            self.recorder.on_step(r)
         self._minute += 1
 
     def _detect(self, camera: np.ndarray, person: np.ndarray) -> np.ndarray:
@@ -136,6 +195,20 @@ class NeighbourhoodModel(mesa.Model):
 
     def _camera_xy(self) -> np.ndarray:
         return self.world.homes.xy[self.cameras.home]
+
+    def _walkers_on_edge(self, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
+        """How many walkers other than ``people[i]`` are on street ``edges[i]`` right now."""
+        w = self.walkers
+        if len(w) == 0:
+            return np.zeros(len(edges), np.int64)
+        s = np.minimum((self._minute - w.t0) * w.speed, self.routes.length[w.route])
+        on = self.routes.edge[self.routes.piece_at(w.route, s)]
+        count = np.bincount(on, minlength=self.world.net.n_edges)[edges]
+        order = np.argsort(w.person)
+        k = np.minimum(np.searchsorted(w.person[order], people), len(order) - 1)
+        walking = w.person[order[k]] == people
+        on_it = walking & (on[order[k]] == edges)
+        return count - on_it
 
     # ------------------------------------------------------------------ running, results
 
@@ -164,6 +237,7 @@ class NeighbourhoodModel(mesa.Model):
         out = {
             "coverage.street_fraction": self.cameras.street_fraction(),
             **self.recorder.metrics(),
+            **reporting_metrics(self),
             "cameras.count": self.cameras.count,
             "homes.count": self.world.homes.count,
             "pedestrians.count": self.population.count,

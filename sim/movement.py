@@ -21,24 +21,53 @@ import numpy as np
 
 from sim.cameras import Cameras
 from sim.routes import RouteTable
+from sim.world import Homes
+
+
+@dataclass
+class Viewers:
+    """Everything that sees the street: cameras (id >= 0, the camera id) and the windows of
+    homes without a camera (id = -(home + 1)), each with the street interval it sees."""
+
+    id: np.ndarray  # (V,) int64
+    edge: np.ndarray  # (V,) int32
+    lo: np.ndarray  # (V,) float64, metres from edge_u
+    hi: np.ndarray  # (V,) float64
+
+    @staticmethod
+    def of(cams: Cameras, homes: Homes, window_half_width: float) -> Viewers:
+        """Street-facing active cameras, plus windows if ``window_half_width`` > 0."""
+        cam = np.flatnonzero(cams.sees_street())
+        ids, edge = [cam.astype(np.int64)], [cams.edge[cam]]
+        lo, hi = [cams.view_lo[cam]], [cams.view_hi[cam]]
+        if window_half_width > 0:
+            home = np.flatnonzero(cams.home_camera < 0)
+            length = cams.edge_length(homes.edge[home])
+            ids.append(-(home.astype(np.int64) + 1))
+            edge.append(homes.edge[home])
+            lo.append(np.clip(homes.offset[home] - window_half_width, 0, length))
+            hi.append(np.clip(homes.offset[home] + window_half_width, 0, length))
+        return Viewers(*(np.concatenate(c) for c in (ids, edge, lo, hi)))
 
 
 class PassTable:
-    """Where each route enters and leaves each camera's view (rebuilt when cameras change)."""
+    """Where each route enters and leaves each viewer's view (rebuilt when cameras change)."""
 
-    def __init__(self, routes: RouteTable, cams: Cameras) -> None:
-        self.camera_version = cams.version
-        ptr, ids = cams.by_edge()
+    def __init__(self, routes: RouteTable, viewers: Viewers, camera_version: int) -> None:
+        self.camera_version = camera_version
+        n_edges = int(max(routes.edge.max(initial=-1), viewers.edge.max(initial=-1))) + 1
+        order = np.argsort(viewers.edge, kind="stable")
+        ptr = np.concatenate([[0], np.cumsum(np.bincount(viewers.edge, minlength=n_edges))])
         per_piece = (ptr[1:] - ptr[:-1])[routes.edge]
         n = int(per_piece.sum())
         piece = np.repeat(np.arange(len(routes.edge)), per_piece)
         first = np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
-        cam = ids[ptr[routes.edge[piece]] + (np.arange(n) - first)]
+        v = order[ptr[routes.edge[piece]] + (np.arange(n) - first)]
         frm, to = routes.frm[piece], routes.to[piece]
-        a = np.maximum(cams.view_lo[cam], np.minimum(frm, to))
-        b = np.minimum(cams.view_hi[cam], np.maximum(frm, to))
+        a = np.maximum(viewers.lo[v], np.minimum(frm, to))
+        b = np.minimum(viewers.hi[v], np.maximum(frm, to))
         keep = a <= b
-        piece, cam, frm, to, a, b = piece[keep], cam[keep], frm[keep], to[keep], a[keep], b[keep]
+        piece, v, frm, to, a, b = piece[keep], v[keep], frm[keep], to[keep], a[keep], b[keep]
         forward = to >= frm
         start = routes.start[piece]
         s_in = start + np.where(forward, a - frm, frm - b)
@@ -48,9 +77,8 @@ class PassTable:
         key = route * self.scale + s_in
         order = np.argsort(key, kind="stable")
         self.key = key[order]
-        self.camera = cam[order].astype(np.int32)
+        self.viewer = viewers.id[v][order]
         self.s_out = s_out[order]
-        self.per_route = np.bincount(route, minlength=routes.count)
 
     def __len__(self) -> int:
         return len(self.key)
@@ -71,6 +99,8 @@ class StepResult:
     camera: np.ndarray  # sightings that start this minute (detected only)
     person: np.ndarray
     t_out: np.ndarray
+    window_home: np.ndarray  # people passing the window of a home without a camera
+    window_person: np.ndarray
     walking_person: np.ndarray  # everyone who walked this minute
     walking_recorded: np.ndarray  # bool: recorded by at least one camera this minute
     done_person: np.ndarray  # trips that ended this minute
@@ -142,9 +172,13 @@ class Walkers:
         first = np.repeat(np.cumsum(n_new) - n_new, n_new)
         idx = self.pointer[walker] + (np.arange(len(walker)) - first)
         self.pointer = new_pointer
-        camera = passes.camera[idx]
+        viewer = passes.viewer[idx]
+        is_cam = viewer >= 0
+        window_home = -viewer[~is_cam] - 1
+        window_person = self.person[walker[~is_cam]]
+        camera, walker, idx = viewer[is_cam], walker[is_cam], idx[is_cam]
         person = self.person[walker]
-        self.n_view += n_new
+        self.n_view += np.bincount(walker, minlength=len(self))
         seen = detect(camera, person)
         camera, walker, person = camera[seen], walker[seen], person[seen]
         s_out = np.minimum(passes.s_out[idx[seen]], length[walker])
@@ -159,6 +193,8 @@ class Walkers:
             camera,
             person,
             t_out,
+            window_home,
+            window_person,
             walking_person,
             recorded,
             self.person[done],

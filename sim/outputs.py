@@ -57,6 +57,23 @@ def write_timeseries(path: Path, columns: dict[str, np.ndarray]) -> None:
     os.replace(tmp, path)
 
 
+def write_replications(out: Path, runs: list[tuple[int, dict, dict]]) -> None:
+    """replications.parquet (one row per replicate: seed and every metric) and
+    timeseries.parquet (every replicate's rows, with a ``replicate`` column)."""
+    keys = sorted(set().union(*(m for _, m, _ in runs)))
+    table = {"replicate": np.arange(len(runs)), "seed": np.array([s for s, _, _ in runs], np.int64)}
+    for k in keys:
+        table[k] = pa.array([clean_number(m.get(k)) for _, m, _ in runs], pa.float64())
+    tmp = out / ".replications.parquet.tmp"
+    pq.write_table(pa.table(table), tmp)
+    os.replace(tmp, out / "replications.parquet")
+    series = {}
+    for r, (_, _, ts) in enumerate(runs):
+        for k, v in {"replicate": np.full(len(ts["time_min"]), r), **ts}.items():
+            series.setdefault(k, []).append(v)
+    write_timeseries(out / "timeseries.parquet", {k: np.concatenate(v) for k, v in series.items()})
+
+
 def unique_results_dir(root: Path, name: str) -> Path:
     """A new folder ``root/name``, or ``root/name-2``, ... if taken (never reuses one)."""
     root.mkdir(parents=True, exist_ok=True)

@@ -105,23 +105,36 @@ def save_map(model, path: Path) -> None:
     fig.savefig(path, dpi=130)
 
 
-def save_timeseries(ts: dict[str, np.ndarray], group_names: list[str], path: Path) -> None:
-    days = ts["time_min"] / 1440
+def save_timeseries(series: list[dict[str, np.ndarray]], group_names: list[str], path: Path):
+    """Walkers, exposure by group and sightings over time; one faint line per replicate and
+    their mean when there are several."""
     fig = Figure(figsize=(10, 8), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
-    minutes = np.diff(np.concatenate([[0], ts["time_min"]]))
-    axes[0].plot(days, ts["walker_minutes"] / np.maximum(minutes, 1), color="#444")
+    many = len(series) > 1
+
+    def draw(ax, values: list[np.ndarray], days: np.ndarray, colour: str, label=None):
+        for v in values if many else []:
+            ax.plot(days, v, color=colour, alpha=0.15, lw=0.8)
+        with np.errstate(invalid="ignore"):
+            ax.plot(days, np.nanmean(values, axis=0), color=colour, label=label)
+
+    days = series[0]["time_min"] / 1440
+    minutes = np.diff(np.concatenate([[0], series[0]["time_min"]]))
+    draw(axes[0], [ts["walker_minutes"] / np.maximum(minutes, 1) for ts in series], days, "#444")
     axes[0].set_ylabel("people walking\n(mean over interval)")
     for g, name in enumerate(group_names):
-        walk = ts[f"walker_minutes.{name}"]
-        rec = ts[f"recorded_minutes.{name}"]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(walk > 0, rec / walk, np.nan)
-        axes[1].plot(days, frac, color=GROUP_COLOURS[g % len(GROUP_COLOURS)], label=name)
+        fractions = []
+        for ts in series:
+            walk, rec = ts[f"walker_minutes.{name}"], ts[f"recorded_minutes.{name}"]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                fractions.append(np.where(walk > 0, rec / walk, np.nan))
+        draw(axes[1], fractions, days, GROUP_COLOURS[g % len(GROUP_COLOURS)], name)
     axes[1].set_ylabel("share of walking\nminutes on camera")
     axes[1].set_ylim(0, 1)
     axes[1].legend(frameon=False)
-    axes[2].plot(days, ts["sightings"], color="#d62728")
+    draw(axes[2], [ts["sightings"].astype(float) for ts in series], days, "#d62728")
     axes[2].set_ylabel("sightings\nper interval")
     axes[2].set_xlabel("day")
+    if many:
+        fig.suptitle(f"{len(series)} replications (faint) and their mean")
     fig.savefig(path, dpi=110)

@@ -102,7 +102,10 @@ class Population:
         gw_of_home = router.nearest_roots(world.gateway_nodes, 1)[0][:, 0]
         gw_of_amen = router.nearest_root_of_nodes(world.gateway_nodes, world.amenity_nodes)
         home_ok = np.flatnonzero(gw_of_home >= 0)
-        amen_ok = np.flatnonzero(gw_of_amen >= 0)
+        # an amenity that is itself an entry point needs no walk: not a visitor destination
+        amen_ok = np.flatnonzero(
+            (gw_of_amen >= 0) & ~np.isin(world.amenity_nodes, world.gateway_nodes)
+        )
         if len(vis) and len(home_ok) == 0 and len(amen_ok) == 0:
             raise ScenarioError(
                 "world.gateways: no home or amenity is within population.max_trip_m of an "
@@ -110,8 +113,14 @@ class Population:
             )
         to_home = rng.random(len(vis)) < params["population.visitor_home_share"]
         to_home = (to_home & (len(home_ok) > 0)) | (len(amen_ok) == 0)
-        dest_home = np.where(to_home, home_ok[rng.integers(0, max(len(home_ok), 1), len(vis))], -1)
-        dest_amen = np.where(to_home, -1, amen_ok[rng.integers(0, max(len(amen_ok), 1), len(vis))])
+
+        def pick(options: np.ndarray) -> np.ndarray:
+            if len(options) == 0:
+                return np.full(len(vis), -1)
+            return options[rng.integers(0, len(options), len(vis))]
+
+        dest_home = np.where(to_home, pick(home_ok), -1)
+        dest_amen = np.where(to_home, -1, pick(amen_ok))
         # one route per distinct destination: key homes as h, amenities as H + a
         dest_key = np.where(to_home, dest_home, homes.count + dest_amen)
         uniq, vis_slot = np.unique(dest_key, return_inverse=True)
@@ -156,6 +165,29 @@ class Population:
         self.door_first = d0
         self.door_back_offset = d1 - d0
         self.n_homes = homes.count
+
+    def possible_routes(self, people: np.ndarray) -> np.ndarray:
+        """Every route the given people may walk (for tables built only for some people)."""
+        kind = self.kind[people]
+        res_out = self.home_out[self.home[people[kind == RESIDENT]]].ravel()
+        res_out = res_out[res_out >= 0]
+        vis_out = self.visitor_out[people[kind == VISITOR]]
+        vis_out = vis_out[vis_out >= 0]
+        parts = [
+            res_out,
+            res_out + self.home_back_offset,
+            vis_out,
+            vis_out + self.visitor_back_offset,
+        ]
+        if np.any(kind == DELIVERY):
+            door = self.door_first + np.arange(self.n_homes)
+            parts += [door, door + self.door_back_offset]
+        return np.unique(np.concatenate(parts)).astype(np.int64)
+
+    def door_of(self, route: np.ndarray) -> np.ndarray:
+        """The home whose door a courier's route leads to (-1 for other routes)."""
+        h = route - self.door_first
+        return np.where((h >= 0) & (h < self.n_homes), h, -1)
 
     # ------------------------------------------------------------------ schedules
 

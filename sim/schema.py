@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 # Kinds of value a parameter can take.
-INT, FLOAT, BOOL, STR, CHOICE, SHARES, PROFILE24 = (
+INT, FLOAT, BOOL, STR, CHOICE, SHARES, PROFILE24, GROUP_TABLE = (
     "int",
     "float",
     "bool",
@@ -19,10 +19,14 @@ INT, FLOAT, BOOL, STR, CHOICE, SHARES, PROFILE24 = (
     "choice",
     "shares",
     "profile24",
+    "group_table",
 )
 
 CAMERA_TYPES = ("doorbell", "stickup", "floodlight", "indoor")
 PEDESTRIAN_KINDS = ("resident", "visitor", "delivery")
+INCIDENT_KINDS = ("package_theft", "car_break_in", "burglary")
+ALERT_SETTINGS = ("all_motion", "people_only", "muted")
+ALLOCATIONS = ("posts", "incidents", "debiased", "uniform")
 
 # Sources cited by short tag; docs/sources.md expands them.
 SRC_ASSUMPTION = "modelling assumption (free parameter: sweep it)"
@@ -30,6 +34,12 @@ SRC_ADOPTION = "CONTEXT.md: US video-doorbell adoption 4 % (2017), ~20 % later, 
 SRC_SPEC = "order of magnitude of manufacturer specifications (motion zone up to ~9 m / 30 ft)"
 SRC_WALK = "typical adult walking speed ~1.3 m/s (pedestrian-flow literature)"
 SRC_NHTS = "shape of US time-of-day walking-trip profiles (NHTS); magnitudes are assumptions"
+SRC_VICE = "CONTEXT.md: VICE 2019, most people posted as suspicious were people of colour"
+SRC_MARKUP = "CONTEXT.md: The Markup 2023, >30 % of forwarded posts described no crime"
+SRC_CALACCI = "CONTEXT.md: Calacci, Shen & Pentland 2022, racial gatekeeping at area borders"
+SRC_FEED = "CONTEXT.md: Neighbors default feed radius 5 miles (2019)"
+SRC_NCVS = "US victimisation surveys: about a third of property crime is reported to police"
+SRC_DETER = "CONTEXT.md: CCTV meta-analysis, modest effects; sweep 0 to about 15 %"
 
 
 @dataclass(frozen=True)
@@ -69,6 +79,11 @@ class Param:
             return f"a table of name = share (each in [{self.low}, {self.high}], summing to 1)"
         if self.kind == PROFILE24:
             return "a list of 24 non-negative hourly weights, not all zero"
+        if self.kind == GROUP_TABLE:
+            return (
+                f"a table of group name = value in [{self.low:g}, {self.high:g}] "
+                "(groups of population.groups; empty for none)"
+            )
         if self.kind == INT:
             return f"an integer in [{int(self.low)}, {int(self.high)}]"
         return f"a number in [{self.low:g}, {self.high:g}]"
@@ -81,6 +96,12 @@ RESIDENT_PROFILE = [0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 3, 4, 4, 4, 4.5,
                     5, 4.5, 4, 4.5, 5.5, 6, 6, 5, 3.5, 2, 1, 0.5]  # fmt: skip
 VISITOR_PROFILE = [0, 0, 0, 0, 0, 0.5, 2, 5, 6, 4.5, 3.5, 3,
                    3.5, 3, 3, 3, 3, 3, 3, 2.5, 1.5, 0.8, 0.3, 0.1]  # fmt: skip
+PACKAGE_THEFT_PROFILE = [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.3, 1.6,
+                         1.8, 2, 2, 2, 2, 1.8, 1.5, 1.2, 0.8, 0.5, 0.3, 0.2]  # fmt: skip
+CAR_BREAK_IN_PROFILE = [2.5, 2.5, 2.5, 2.2, 1.8, 1, 0.5, 0.4, 0.4, 0.4, 0.4, 0.5,
+                        0.5, 0.5, 0.5, 0.5, 0.6, 0.7, 0.9, 1.2, 1.5, 1.8, 2.1, 2.3]  # fmt: skip
+BURGLARY_PROFILE = [0.5, 0.4, 0.4, 0.3, 0.3, 0.4, 0.6, 0.9, 1.3, 1.6, 1.8, 1.8,
+                    1.8, 1.8, 1.7, 1.5, 1.2, 1, 0.9, 0.8, 0.7, 0.6, 0.6, 0.5]  # fmt: skip
 DELIVERY_PROFILE = [0, 0, 0, 0, 0, 0, 0, 0.5, 2, 4, 5, 5.5,
                     5.5, 5.5, 5.5, 5.5, 5, 4.5, 3.5, 2.5, 1.5, 0.5, 0, 0]  # fmt: skip
 
@@ -517,6 +538,427 @@ PARAMS: tuple[Param, ...] = (
         )
         for t, f in zip(CAMERA_TYPES, (150.0, 130.0, 140.0, 0.0), strict=True)
     ),
+    # --- incidents ---
+    *(
+        Param(
+            f"incidents.per_trip.{k}",
+            FLOAT,
+            rate,
+            "per trip",
+            f"Probability that an offender's walk includes a {k.replace('_', ' ')} attempt "
+            "(at the average hour; scaled by the hourly profile).",
+            SRC_ASSUMPTION,
+            0,
+            1,
+        )
+        for k, rate in zip(INCIDENT_KINDS, (0.01, 0.005, 0.002), strict=True)
+    ),
+    *(
+        Param(
+            f"incidents.profile.{k}",
+            PROFILE24,
+            prof,
+            "weight/hour",
+            f"Relative rate of {k.replace('_', ' ')} attempts by hour of day.",
+            SRC_ASSUMPTION,
+        )
+        for k, prof in zip(
+            INCIDENT_KINDS,
+            (PACKAGE_THEFT_PROFILE, CAR_BREAK_IN_PROFILE, BURGLARY_PROFILE),
+            strict=True,
+        )
+    ),
+    Param(
+        "incidents.deterrence",
+        FLOAT,
+        0.05,
+        "share",
+        "Reduction of an attempt's success at a home with a camera (local deterrence).",
+        SRC_DETER,
+        0,
+        0.5,
+    ),
+    Param(
+        "incidents.guardian_effect",
+        FLOAT,
+        0.3,
+        "share",
+        "Reduction of an attempt's success for each other walker on the same street "
+        "(capable guardians), compounding.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "incidents.car_share",
+        FLOAT,
+        0.6,
+        "share",
+        "Share of homes with a car parked on the street (targets of car break-ins).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "incidents.package_pickup_hours",
+        FLOAT,
+        4.0,
+        "h",
+        "Mean time a delivered package stays on the porch (target of package theft).",
+        SRC_ASSUMPTION,
+        0.1,
+        72,
+    ),
+    Param(
+        "incidents.victim_reporting",
+        FLOAT,
+        0.35,
+        "share",
+        "Probability that a victim reports an incident to police.",
+        SRC_NCVS,
+        0,
+        1,
+    ),
+    Param(
+        "incidents.visible_m",
+        FLOAT,
+        25.0,
+        "m",
+        "An incident is visible to cameras and windows within this distance of the target.",
+        SRC_ASSUMPTION,
+        0,
+        200,
+    ),
+    # --- reporting ---
+    Param(
+        "reporting.base_rate",
+        FLOAT,
+        0.00002,
+        "per alert",
+        "Probability that an owner posts the person in a motion alert as suspicious, for a "
+        "local of the reference group, no fear, nothing happening.",
+        "free parameter; order of magnitude from CONTEXT.md (The Markup: ~13,000 posts "
+        "forwarded to LAPD in 26 months; VICE: >100 posts in two months within 5 miles)",
+        0,
+        1,
+    ),
+    Param(
+        "reporting.stranger_multiplier",
+        FLOAT,
+        3.0,
+        "-",
+        "Posting multiplier when the person does not live within reporting.neighbour_m of "
+        "the poster.",
+        SRC_ASSUMPTION,
+        0,
+        100,
+    ),
+    Param(
+        "reporting.neighbour_m",
+        FLOAT,
+        150.0,
+        "m",
+        "Residents living this close to a poster's home are neighbours, not strangers.",
+        SRC_ASSUMPTION,
+        0,
+        5000,
+    ),
+    Param(
+        "reporting.bias",
+        FLOAT,
+        2.0,
+        "-",
+        "Posting multiplier for people of every group but the first (the minority in the "
+        "default world): the owners' reporting bias.",
+        SRC_VICE,
+        0,
+        100,
+    ),
+    Param(
+        "reporting.bias_by_group",
+        GROUP_TABLE,
+        {},
+        "-",
+        "Per-group posting multipliers; overrides reporting.bias for the groups it names "
+        "(the first group's multiplier is 1 unless named).",
+        SRC_ASSUMPTION,
+        0,
+        100,
+    ),
+    Param(
+        "reporting.bias_spread",
+        FLOAT,
+        0.5,
+        "-",
+        "Spread between households of the bias: sd of the log of each household's "
+        "multiplier on the bias (0: every owner the same).",
+        SRC_ASSUMPTION,
+        0,
+        3,
+    ),
+    Param(
+        "reporting.gatekeeping",
+        FLOAT,
+        1.0,
+        "-",
+        "Extra bias of owners in areas where the first group is the majority: the bias "
+        "multiplier grows by this factor times the local share of the first group above "
+        "one half.",
+        SRC_CALACCI,
+        0,
+        10,
+    ),
+    Param(
+        "reporting.area_m",
+        FLOAT,
+        300.0,
+        "m",
+        "Radius of the area whose group make-up sets an owner's gatekeeping.",
+        SRC_CALACCI,
+        10,
+        5000,
+    ),
+    Param(
+        "reporting.incident_multiplier",
+        FLOAT,
+        40.0,
+        "-",
+        "Posting multiplier when the person is seen committing an incident (signal).",
+        SRC_ASSUMPTION,
+        1,
+        10000,
+    ),
+    Param(
+        "reporting.fear_multiplier",
+        FLOAT,
+        1.0,
+        "-",
+        "Posting multiplier per unit of the poster's fear: p = p0 (1 + this x fear).",
+        SRC_ASSUMPTION,
+        0,
+        100,
+    ),
+    Param(
+        "reporting.direct_rate",
+        FLOAT,
+        0.2,
+        "share",
+        "Posting rate of residents without cameras relative to camera owners, for people "
+        "passing their window.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "reporting.window_view_m",
+        FLOAT,
+        10.0,
+        "m",
+        "Half-width of the stretch of street a resident without a camera sees from home.",
+        SRC_ASSUMPTION,
+        0,
+        100,
+    ),
+    Param(
+        "reporting.alert_settings.all_motion",
+        FLOAT,
+        0.5,
+        "share",
+        "Share of owners alerted for all motion (people, cars, animals).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "reporting.alert_settings.people_only",
+        FLOAT,
+        0.35,
+        "share",
+        "Share of owners alerted for people only.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "reporting.alert_settings.muted",
+        FLOAT,
+        0.15,
+        "share",
+        "Share of owners who muted alerts (no alerts, so no posts from the camera).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "reporting.other_motion_per_day",
+        FLOAT,
+        6.0,
+        "alert/day",
+        "Alerts a day from cars and animals for owners alerted on all motion (feed fear only).",
+        SRC_ASSUMPTION,
+        0,
+        500,
+    ),
+    # --- feed and fear ---
+    Param(
+        "feed.radius_miles",
+        FLOAT,
+        5.0,
+        "mile",
+        "App users see posts within this distance of their home.",
+        SRC_FEED,
+        0.05,
+        50,
+    ),
+    Param(
+        "feed.app_share",
+        FLOAT,
+        0.3,
+        "share",
+        "Share of households without a camera that use the app (owners always do).",
+        "CONTEXT.md: ~10 million monthly Neighbors users (2020); share is an assumption",
+        0,
+        1,
+    ),
+    Param("feed.posts_feedback", BOOL, True, "-", "Reading nearby posts raises fear.", "switch"),
+    Param(
+        "feed.alerts_feedback",
+        BOOL,
+        True,
+        "-",
+        "Frequent motion alerts raise an owner's fear (home under siege).",
+        "switch",
+    ),
+    Param(
+        "feed.fear_per_post",
+        FLOAT,
+        0.02,
+        "fear/post",
+        "Fear added by each post a user sees in the feed.",
+        SRC_ASSUMPTION,
+        0,
+        10,
+    ),
+    Param(
+        "feed.fear_per_alert",
+        FLOAT,
+        0.002,
+        "fear/alert",
+        "Fear added by each motion alert an owner receives.",
+        SRC_ASSUMPTION,
+        0,
+        10,
+    ),
+    Param(
+        "feed.fear_half_life_days",
+        FLOAT,
+        3.0,
+        "day",
+        "Half-life of fear.",
+        SRC_ASSUMPTION,
+        0.01,
+        365,
+    ),
+    Param(
+        "feed.cell_m",
+        FLOAT,
+        100.0,
+        "m",
+        "Grid cell for spreading posts to feeds (the feed radius is applied cell to cell).",
+        "numerical setting",
+        10,
+        5000,
+    ),
+    # --- police ---
+    Param(
+        "police.partnered",
+        BOOL,
+        True,
+        "-",
+        "The local agency has a partnership with the platform (enables post forwarding).",
+        "CONTEXT.md: more than 2,000 partner agencies by 2021",
+    ),
+    Param(
+        "police.forwarding",
+        BOOL,
+        True,
+        "-",
+        "Posts in the agency's area are forwarded to its officers.",
+        "CONTEXT.md: The Markup 2023, 13,000 posts forwarded to LAPD in 26 months",
+    ),
+    Param(
+        "police.response_probability",
+        FLOAT,
+        0.1,
+        "per post",
+        "Probability that an officer responds to a forwarded post by stopping the person, "
+        "in a zone with average attention.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "police.allocation",
+        CHOICE,
+        "posts",
+        "-",
+        "What police attention across zones follows: posts (a feedback loop), known "
+        "incidents, posts reweighted to undo reporting bias (debiased), or nothing "
+        "(uniform).",
+        SRC_ASSUMPTION,
+        choices=ALLOCATIONS,
+    ),
+    Param(
+        "police.zones_x",
+        INT,
+        3,
+        "zone",
+        "Zones across the area (west to east).",
+        SRC_ASSUMPTION,
+        1,
+        100,
+    ),
+    Param(
+        "police.zones_y",
+        INT,
+        2,
+        "zone",
+        "Zones down the area (south to north).",
+        SRC_ASSUMPTION,
+        1,
+        100,
+    ),
+    Param(
+        "police.attention_memory_days",
+        FLOAT,
+        7.0,
+        "day",
+        "Half-life of the counts that attention follows.",
+        SRC_ASSUMPTION,
+        0.1,
+        365,
+    ),
+    Param(
+        "police.attention_prior",
+        FLOAT,
+        1.0,
+        "count",
+        "Pseudo-count added to every zone before allocating attention.",
+        SRC_ASSUMPTION,
+        0.01,
+        1000,
+    ),
+    Param(
+        "police.patrol_discovery",
+        FLOAT,
+        0.1,
+        "share",
+        "Probability that patrols discover an unreported incident in a zone with average "
+        "attention.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
     # --- footage ---
     Param(
         "footage.store_days",
@@ -537,6 +979,7 @@ BY_KEY: dict[str, Param] = {p.key: p for p in PARAMS}
 SHARE_SETS: dict[str, tuple[str, ...]] = {
     "cameras.mix": tuple(f"cameras.mix.{t}" for t in CAMERA_TYPES),
     "population.kinds": tuple(f"population.kinds.{k}" for k in PEDESTRIAN_KINDS),
+    "reporting.alert_settings": tuple(f"reporting.alert_settings.{a}" for a in ALERT_SETTINGS),
 }
 
 

@@ -7,7 +7,7 @@ from scipy import stats
 
 from sim.cameras import Cameras, initial_cameras
 from sim.model import NeighbourhoodModel
-from sim.movement import PassTable, Walkers
+from sim.movement import PassTable, Viewers, Walkers
 from sim.rng import Streams
 from sim.routes import RouteTable
 from sim.scenario import Scenario
@@ -43,7 +43,7 @@ def _fraction_recorded(net, homes, routes, params, seed: int, walkers: int) -> f
     """Place cameras with one seed, walk many people past them, return the share recorded."""
     streams = Streams(seed)
     cams = initial_cameras(homes, net, params, streams.generator("cameras"))
-    passes = PassTable(routes, cams)
+    passes = PassTable(routes, Viewers.of(cams, homes, 0.0), cams.version)
     w = Walkers()
     v = params["cameras.detection_probability"]
     person = np.arange(walkers)
@@ -112,7 +112,9 @@ def _brute_force_sightings(routes, cams, route, t0, speed):
 
 
 def test_walkers_match_a_brute_force_per_minute_sweep():
-    model = NeighbourhoodModel(Scenario().replace({"cameras.adoption": 0.5}), rng=3)
+    model = NeighbourhoodModel(
+        Scenario().replace({"cameras.adoption": 0.5, "reporting.direct_rate": 0.0}), rng=3
+    )
     routes, cams, passes = model.routes, model.cameras, model.passes
     rng = np.random.default_rng(0)
     n = 150
@@ -156,6 +158,8 @@ def test_zero_adoption_records_nothing():
 
 
 def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
+    # Long west-east blocks with one home a side and no homes on the short streets; visitors
+    # walk between entry points and amenities, so some trips pass no front door at all.
     params = _params(
         **{
             "cameras.adoption": 1.0,
@@ -164,6 +168,13 @@ def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
             "cameras.mix.stickup": 0.0,
             "cameras.mix.floodlight": 0.0,
             "cameras.mix.indoor": 0.0,
+            "world.home_spacing_m": 110.0,
+            "world.block_length_m": 200.0,
+            "world.amenities_per_100_homes": 25.0,
+            "population.kinds.resident": 0.0,
+            "population.kinds.visitor": 1.0,
+            "population.kinds.delivery": 0.0,
+            "population.visitor_home_share": 0.0,
         }
     )
     model = NeighbourhoodModel(params)

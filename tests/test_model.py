@@ -106,3 +106,12 @@ def test_random_valid_scenarios_give_bounded_metrics(
             assert value >= 0, (key, value)
     if m["trips.completed"] and m["coverage.trip_recorded_fraction"] is not None:
         assert m["coverage.trip_recorded_fraction"] <= m["coverage.trip_in_view_fraction"]
+
+
+def test_every_route_anyone_can_walk_has_length():
+    m = NeighbourhoodModel(small(**{"population.pedestrians": 2000}))
+    pop = m.population
+    routes = pop.possible_routes(np.arange(pop.count))
+    assert len(routes) > 0
+    assert np.all(np.diff(m.routes.ptr)[routes] > 0)
+    assert np.all(m.routes.length[routes] > 0)

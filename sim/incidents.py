@@ -1,0 +1,205 @@
+"""Incidents: offenders' attempts on homes along their walks, in routine-activity style.
+
+When an offender sets off on a walk, for each kind of incident (package theft, car break-in,
+burglary) the walk includes an attempt with probability ``incidents.per_trip.<kind>`` times the
+kind's hourly profile (normalised to a mean of 1). The target is a home whose front door the
+walk passes, chosen at random; the attempt happens the minute the offender reaches that door.
+It succeeds with probability
+
+    available x (1 - deterrence if the home has a camera) x (1 - guardian_effect)^g
+
+where ``available`` says a target is there (a package on the porch, left by a courier and not
+yet picked up; a car parked in front; a home to burgle) and ``g`` is the number of other
+people walking the same street that minute (capable guardians). A successful attempt is an
+incident: a place, a time, an offender and a kind. The victim reports it to police with
+probability ``incidents.victim_reporting``. While it happens, the offender is "doing
+something": cameras and windows within ``incidents.visible_m`` see it (signal for posting).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.rng import Streams
+from sim.routes import RouteTable
+from sim.scenario import Scenario
+from sim.schema import INCIDENT_KINDS
+from sim.world import Homes
+
+PACKAGE, CAR, BURGLARY = range(3)
+
+
+class HomeStops:
+    """For a subset of routes, the front doors each passes and where (distance along)."""
+
+    def __init__(self, routes: RouteTable, homes: Homes, route_ids: np.ndarray) -> None:
+        self.route_ids = np.unique(route_ids)
+        self.index = np.full(routes.count, -1, np.int64)
+        self.index[self.route_ids] = np.arange(len(self.route_ids))
+        counts = np.diff(routes.ptr)[self.route_ids]
+        piece = (np.repeat(routes.ptr[self.route_ids], counts) + _ranks(counts)).astype(np.int64)
+        sub = np.repeat(np.arange(len(self.route_ids)), counts)
+        by_edge = np.argsort(homes.edge, kind="stable")
+        n_edges = int(max(homes.edge.max(initial=-1), routes.edge.max(initial=-1))) + 1
+        eptr = np.concatenate([[0], np.cumsum(np.bincount(homes.edge, minlength=n_edges))])
+        per_piece = (eptr[1:] - eptr[:-1])[routes.edge[piece]]
+        p = np.repeat(piece, per_piece)
+        r = np.repeat(sub, per_piece)
+        home = by_edge[np.repeat(eptr[routes.edge[piece]], per_piece) + _ranks(per_piece)]
+        frm, to = routes.frm[p], routes.to[p]
+        off = homes.offset[home]
+        keep = (off >= np.minimum(frm, to)) & (off <= np.maximum(frm, to))
+        p, r, home, frm, off = p[keep], r[keep], home[keep], frm[keep], off[keep]
+        s = routes.start[p] + np.abs(off - frm)
+        order = np.lexsort((s, r))
+        self.home = home[order].astype(np.int32)
+        self.s = s[order]
+        self.ptr = np.concatenate([[0], np.cumsum(np.bincount(r, minlength=len(self.route_ids)))])
+
+    def count(self, route: np.ndarray) -> np.ndarray:
+        i = self.index[route]
+        return np.where(i >= 0, self.ptr[np.maximum(i, 0) + 1] - self.ptr[np.maximum(i, 0)], 0)
+
+
+def _ranks(counts: np.ndarray) -> np.ndarray:
+    """0..n-1 for each run of the given lengths, concatenated."""
+    total = int(counts.sum())
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - first
+
+
+@dataclass
+class IncidentLog:
+    """All incidents so far (columns of equal length)."""
+
+    minute: np.ndarray
+    person: np.ndarray
+    home: np.ndarray
+    kind: np.ndarray
+    reported: np.ndarray
+
+
+class Incidents:
+    """Attempts, incidents, and the porch packages and parked cars they target."""
+
+    def __init__(
+        self,
+        homes: Homes,
+        routes: RouteTable,
+        offender_routes: np.ndarray,
+        n_people: int,
+        params: Scenario,
+        streams: Streams,
+    ) -> None:
+        self.streams = streams
+        rng = streams.generator("incident.world")
+        self.homes = homes
+        self.rate = np.array([params[f"incidents.per_trip.{k}"] for k in INCIDENT_KINDS])
+        prof = np.array([params[f"incidents.profile.{k}"] for k in INCIDENT_KINDS])
+        self.profile = prof / prof.mean(axis=1, keepdims=True)
+        self.deterrence = params["incidents.deterrence"]
+        self.guardian = params["incidents.guardian_effect"]
+        self.reporting = params["incidents.victim_reporting"]
+        self.visible = params["incidents.visible_m"]
+        self.pickup_min = params["incidents.package_pickup_hours"] * 60
+        self.car = rng.random(homes.count) < params["incidents.car_share"]
+        self.package_until = np.full(homes.count, -1, np.int64)
+        self.stops = HomeStops(routes, homes, offender_routes)
+        # attempts waiting for the offender to reach the door
+        self._pending = [np.zeros(0, np.int64) for _ in range(4)]  # minute, person, home, kind
+        self._log: list[tuple[np.ndarray, ...]] = []
+        # the incident each person is committing (minute -1: none)
+        self.active_minute = np.full(n_people, -1, np.int64)
+        self.active_home = np.zeros(n_people, np.int32)
+        self.attempts = 0
+
+    # ------------------------------------------------------------------ events
+
+    def on_trips_started(self, now: int, person, route, speed, offender) -> None:
+        """Decide which offenders' walks include attempts, and at which door and minute."""
+        sel = np.flatnonzero(offender[person])
+        if len(sel) == 0:
+            return
+        person, route, speed = person[sel], route[sel], speed[sel]
+        hour = (now % 1440) // 60
+        p = self.rate[None, :] * self.profile[:, hour][None, :]
+        kinds = np.arange(len(self.rate))[None, :]
+        u = self.streams.uniform("incident.attempt", person[:, None], now, kinds)
+        attempt = u < np.minimum(p, 1)
+        who, kind = np.nonzero(attempt)
+        n_doors = self.stops.count(route[who])
+        ok = n_doors > 0
+        who, kind, n_doors = who[ok], kind[ok], n_doors[ok]
+        if len(who) == 0:
+            return
+        base = self.stops.ptr[self.stops.index[route[who]]]
+        pick = self.streams.uniform("incident.door", person[who], now, kind)
+        k = base + (pick * n_doors).astype(np.int64)
+        minute = now + np.floor(self.stops.s[k] / speed[who]).astype(np.int64)
+        new = (
+            minute,
+            person[who].astype(np.int64),
+            self.stops.home[k].astype(np.int64),
+            kind.astype(np.int64),
+        )
+        self._pending = [np.concatenate([a, b]) for a, b in zip(self._pending, new, strict=True)]
+        self.attempts += len(who)
+
+    def on_deliveries(self, now: int, homes: np.ndarray) -> None:
+        """Couriers left packages at these homes (exponential time until picked up)."""
+        if len(homes):
+            u = self.streams.uniform("incident.pickup", homes, now)
+            wait = np.ceil(-self.pickup_min * np.log1p(-u)).astype(np.int64)
+            until = now + wait
+            self.package_until[homes] = np.maximum(self.package_until[homes], until)
+
+    def step(self, now: int, has_camera: np.ndarray, walkers_on_edge) -> IncidentLog | None:
+        """Resolve the attempts due this minute; return the incidents that happened.
+
+        Args:
+            walkers_on_edge: function (edges, people) -> number of walkers other than each
+                person on each street now.
+        """
+        minute, person, home, kind = self._pending
+        due = minute <= now
+        if not np.any(due):
+            return None
+        self._pending = [a[~due] for a in self._pending]
+        person, home, kind = person[due], home[due], kind[due]
+        available = np.select(
+            [kind == PACKAGE, kind == CAR],
+            [self.package_until[home] >= now, self.car[home]],
+            default=True,
+        )
+        others = walkers_on_edge(self.homes.edge[home], person)
+        p = (
+            available
+            * np.where(has_camera[home], 1 - self.deterrence, 1.0)
+            * (1 - self.guardian) ** others
+        )
+        ok = self.streams.uniform("incident.success", person, now, home) < p
+        if not np.any(ok):
+            return None
+        person, home, kind = person[ok], home[ok], kind[ok]
+        self.package_until[home[kind == PACKAGE]] = -1
+        reported = self.streams.uniform("incident.report", person, now, home) < self.reporting
+        self.active_minute[person] = now
+        self.active_home[person] = home
+        log = IncidentLog(np.full(len(person), now, np.int64), person, home, kind, reported)
+        self._log.append((log.minute, log.person, log.home, log.kind, log.reported))
+        return log
+
+    def seen_offending(self, person, t_in, t_out, viewer_xy) -> np.ndarray:
+        """Whether each person was seen committing an incident: one of theirs happened within
+        [t_in, t_out] within ``incidents.visible_m`` of the viewer."""
+        m = self.active_minute[person]
+        near = np.hypot(*(self.homes.xy[self.active_home[person]] - viewer_xy).T) <= self.visible
+        return (m >= t_in) & (m <= t_out) & near
+
+    def log(self) -> IncidentLog:
+        if not self._log:
+            z = np.zeros(0, np.int64)
+            return IncidentLog(z, z, z, z, np.zeros(0, bool))
+        return IncidentLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))

@@ -1,0 +1,86 @@
+"""Independent replications of one scenario and their summary with 95 % confidence intervals.
+
+Replicate ``r`` of a run with root seed ``s`` uses the seed ``derive_seed(s, r)``: a pure
+function of the two numbers, so the results are the same whatever the number of worker
+processes or the order in which replications finish, and two scenarios run with the same root
+seed share their replicates' seeds (common random numbers: paired comparisons).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+from scipy import stats
+
+from sim.scenario import Scenario
+
+
+def derive_seed(root: int, replicate: int) -> int:
+    """The seed of one replicate (63 bits, from numpy's SeedSequence)."""
+    state = np.random.SeedSequence([int(root), int(replicate)]).generate_state(2, np.uint32)
+    return int((int(state[0]) << 32 | int(state[1])) & ((1 << 63) - 1))
+
+
+def run_one(params: Scenario, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
+    """Run one replicate; return its metrics and its time series."""
+    from sim.model import NeighbourhoodModel
+
+    model = NeighbourhoodModel(params, rng=seed)
+    metrics = model.run()
+    return metrics, model.recorder.timeseries()
+
+
+def run_replications(
+    params: Scenario,
+    replications: int,
+    root_seed: int,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[tuple[int, dict, dict[str, np.ndarray]]]:
+    """Run replicates 0..R-1; return (seed, metrics, time series) in replicate order."""
+    seeds = [derive_seed(root_seed, r) for r in range(replications)]
+    results: list = [None] * replications
+    if workers <= 1:
+        for r, seed in enumerate(seeds):
+            results[r] = (seed, *run_one(params, seed))
+            if progress:
+                progress(r + 1)
+        return results
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_one, params, seed): r for r, seed in enumerate(seeds)}
+        for done, fut in enumerate(as_completed(futures), start=1):
+            r = futures[fut]
+            results[r] = (seeds[r], *fut.result())
+            if progress:
+                progress(done)
+    return results
+
+
+def mean_ci(values: list[float | None], level: float = 0.95) -> tuple[float | None, ...]:
+    """Mean and Student-t confidence interval of the non-missing values.
+
+    Missing values (None, e.g. a ratio with a zero denominator) are left out. With fewer than
+    two values the interval is missing; with no values everything is.
+    """
+    x = np.array([v for v in values if v is not None and math.isfinite(v)], float)
+    if len(x) == 0:
+        return None, None, None
+    mean = float(x.mean())
+    if len(x) < 2:
+        return mean, None, None
+    half = float(stats.t.ppf(0.5 + level / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
+    return mean, mean - half, mean + half
+
+
+def summarize(rows: list[dict]) -> dict[str, float | int | None]:
+    """For every metric: the mean under its name, and ``.ci_low`` / ``.ci_high``."""
+    out: dict[str, float | int | None] = {"replications": len(rows)}
+    for key in sorted(set().union(*rows)):
+        mean, lo, hi = mean_ci([r.get(key) for r in rows])
+        out[key] = mean
+        out[f"{key}.ci_low"] = lo
+        out[f"{key}.ci_high"] = hi
+    return out

@@ -1,0 +1,256 @@
+"""Motion alerts, "suspicious person" posts in a Neighbors-style app, the feed, and fear.
+
+**Alerts.** An owner gets a motion alert each time their camera records someone, unless the
+owner muted alerts (``reporting.alert_settings``). Owners alerted on all motion also get alerts
+from cars and animals, which feed fear but show no one to post.
+
+**Posts.** For each alert, the owner posts the person as suspicious with probability
+
+    p = base x stranger^[not a neighbour] x b(h, g) x (1 + fear_multiplier x fear_h)
+          x incident^[seen offending]
+
+capped at 1. App users without a camera post about people passing their window, with the
+probability above times ``reporting.direct_rate``. ``b(h, g) = max(0, 1 + (k_g - 1) m_h gate_h)``
+is household h's multiplier for group g: ``k_g`` is the group's bias (``reporting.bias`` for
+every group but the first, or ``reporting.bias_by_group``), ``m_h`` the household's own
+factor (log-normal with mean 1, sd of the log ``reporting.bias_spread``), and
+``gate_h = 1 + gatekeeping x max(0, s_h - 1/2)`` where ``s_h`` is the first group's share of the
+homes within ``reporting.area_m`` ("racial gatekeeping" in majority areas). With ``k_g = 1``
+nobody is biased, whatever the spread. Each decision uses a keyed random number (poster,
+person, minute), so a run with more fear makes a superset of the posts of a run with less.
+
+**Feed and fear.** Every hour, fear decays with half-life ``feed.fear_half_life_days``; each
+app user's fear grows by ``feed.fear_per_post`` for every post made within
+``feed.radius_miles`` of their home in the past hour, and each owner's by
+``feed.fear_per_alert`` for each alert. Both feedbacks can be switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.signal import fftconvolve
+from scipy.spatial import cKDTree
+
+from sim.rng import Streams
+from sim.scenario import Scenario
+from sim.schema import ALERT_SETTINGS
+from sim.world import Homes
+
+MUTED = ALERT_SETTINGS.index("muted")
+ALL_MOTION = ALERT_SETTINGS.index("all_motion")
+METRES_PER_MILE = 1609.344
+
+
+def group_bias(params: Scenario) -> np.ndarray:
+    """k_g for every group: 1 for the first, reporting.bias for the others, then overrides."""
+    names = params.group_names
+    k = np.full(len(names), params["reporting.bias"])
+    k[0] = 1.0
+    for name, value in params["reporting.bias_by_group"].items():
+        k[names.index(name)] = value
+    return k
+
+
+@dataclass
+class PostLog:
+    """Posts so far (columns of equal length)."""
+
+    minute: np.ndarray
+    poster: np.ndarray  # home
+    person: np.ndarray
+    about_incident: np.ndarray  # bool
+    by_camera: np.ndarray  # bool: from a camera alert (else seen from a window)
+
+    def __len__(self) -> int:
+        return len(self.minute)
+
+
+class Reporting:
+    """Alerts, posts, the feed and every household's fear."""
+
+    def __init__(
+        self,
+        homes: Homes,
+        person_home: np.ndarray,
+        person_group: np.ndarray,
+        params: Scenario,
+        streams: Streams,
+    ) -> None:
+        rng = streams.generator("reporting")
+        self.streams = streams
+        self.homes = homes
+        self.person_home = person_home
+        self.person_group = person_group
+        n_groups = len(params.group_names)
+        H = homes.count
+        self.base = params["reporting.base_rate"]
+        self.stranger_mult = params["reporting.stranger_multiplier"]
+        self.neighbour_m = params["reporting.neighbour_m"]
+        self.incident_mult = params["reporting.incident_multiplier"]
+        self.fear_mult = params["reporting.fear_multiplier"]
+        self.direct_rate = params["reporting.direct_rate"]
+        # household multipliers b(h, g)
+        k = group_bias(params)
+        sigma = params["reporting.bias_spread"]
+        m = rng.lognormal(-(sigma**2) / 2, sigma, H)
+        tree = cKDTree(homes.xy)
+        near = tree.query_ball_point(homes.xy, params["reporting.area_m"], return_length=True)
+        first = np.zeros(H)
+        for_first = cKDTree(homes.xy[homes.group == 0]) if np.any(homes.group == 0) else None
+        if for_first is not None:
+            first = for_first.query_ball_point(
+                homes.xy, params["reporting.area_m"], return_length=True
+            )
+        self.majority_share = first / np.maximum(near, 1)
+        gate = 1 + params["reporting.gatekeeping"] * np.maximum(0, self.majority_share - 0.5)
+        self.bias = np.maximum(0, 1 + (k[None, :] - 1) * (m * gate)[:, None])  # (H, G)
+        shares = np.array([params[f"reporting.alert_settings.{a}"] for a in ALERT_SETTINGS])
+        self.alert_setting = rng.choice(len(ALERT_SETTINGS), size=H, p=shares / shares.sum())
+        self.app_user_no_camera = rng.random(H) < params["feed.app_share"]
+        self.fear = np.zeros(H)
+        # feed and fear dynamics
+        self.posts_feedback = params["feed.posts_feedback"]
+        self.alerts_feedback = params["feed.alerts_feedback"]
+        self.fear_per_post = params["feed.fear_per_post"]
+        self.fear_per_alert = params["feed.fear_per_alert"]
+        self.hourly_decay = 0.5 ** (1 / (24 * params["feed.fear_half_life_days"]))
+        self.other_alerts_per_hour = params["reporting.other_motion_per_day"] / 24
+        self._grid = _FeedGrid(
+            homes.xy, params["feed.cell_m"], params["feed.radius_miles"] * METRES_PER_MILE
+        )
+        self._alerts_hour = np.zeros(H, np.int64)
+        self._posts_hour: list[np.ndarray] = []
+        # alerts whose clip has not ended yet: (home, person, t_in, t_out, by_camera)
+        self._open = (np.zeros(0, np.int64),) * 4 + (np.zeros(0, bool),)
+        # counters
+        self.recordings = np.zeros(n_groups, np.int64)  # camera recordings by group
+        self.alerts = 0
+        self._log: list[tuple[np.ndarray, ...]] = []
+
+    def app_user(self, has_camera: np.ndarray) -> np.ndarray:
+        """Households that read the feed: camera owners and some others."""
+        return has_camera | self.app_user_no_camera
+
+    def step(
+        self,
+        now: int,
+        camera_home,
+        cam_person,
+        cam_t_out,
+        window_home,
+        window_person,
+        has_camera: np.ndarray,
+        seen_offending,
+    ) -> PostLog | None:
+        """Alerts and posts for one minute's recordings and window observations.
+
+        Args:
+            camera_home, cam_person, cam_t_out: the minute's camera recordings (owner's home).
+            window_home, window_person: people passing windows of homes without cameras.
+            seen_offending: function (person, t_in, t_out, viewer_xy) -> bool array.
+        """
+        self.recordings += np.bincount(
+            self.person_group[cam_person], minlength=len(self.recordings)
+        )
+        alerted = self.alert_setting[camera_home] != MUTED
+        home = camera_home[alerted]
+        person = cam_person[alerted]
+        t_out = cam_t_out[alerted]
+        self.alerts += len(home)
+        if self.alerts_feedback and len(home):
+            self._alerts_hour += np.bincount(home, minlength=len(self._alerts_hour))
+        watch = self.app_user_no_camera[window_home] & ~has_camera[window_home]
+        w_home, w_person = window_home[watch], window_person[watch]
+        n_cam, n_win = len(home), len(w_home)
+        new = (
+            np.concatenate([home, w_home]).astype(np.int64),
+            np.concatenate([person, w_person]).astype(np.int64),
+            np.full(n_cam + n_win, now, np.int64),
+            np.concatenate([t_out, np.full(n_win, now)]).astype(np.int64),
+            np.arange(n_cam + n_win) < n_cam,
+        )
+        # An owner looks at a clip when its motion event ends (so it shows all that happened).
+        pending = [np.concatenate([a, b]) for a, b in zip(self._open, new, strict=True)]
+        due = pending[3] <= now
+        self._open = tuple(a[~due] for a in pending)
+        home, person, t_in, t_out, by_camera = (a[due] for a in pending)
+        if len(home) == 0:
+            return None
+        about = seen_offending(person, t_in, t_out, self.homes.xy[home])
+        ph = self.person_home[person]
+        neighbour = (ph >= 0) & (
+            np.hypot(*(self.homes.xy[np.maximum(ph, 0)] - self.homes.xy[home]).T)
+            <= self.neighbour_m
+        )
+        p = (
+            self.base
+            * np.where(neighbour, 1.0, self.stranger_mult)
+            * self.bias[home, self.person_group[person]]
+            * (1 + self.fear_mult * self.fear[home])
+            * np.where(about, self.incident_mult, 1.0)
+            * np.where(by_camera, 1.0, self.direct_rate)
+        )
+        u = self.streams.uniform("post", home, person, t_in)
+        post = u < np.minimum(p, 1.0)
+        if not np.any(post):
+            return None
+        log = PostLog(
+            np.full(int(post.sum()), now, np.int64),
+            home[post],
+            person[post],
+            about[post],
+            by_camera[post],
+        )
+        self._log.append((log.minute, log.poster, log.person, log.about_incident, log.by_camera))
+        self._posts_hour.append(log.poster)
+        return log
+
+    def hourly(self, has_camera: np.ndarray) -> None:
+        """Fear: decay, then what the past hour's posts and alerts added."""
+        self.fear *= self.hourly_decay
+        if self.posts_feedback and self._posts_hour:
+            posters = np.concatenate(self._posts_hour)
+            seen = self._grid.visible_counts(posters)
+            self.fear += self.fear_per_post * seen * self.app_user(has_camera)
+        if self.alerts_feedback:
+            other = np.where(
+                has_camera & (self.alert_setting == ALL_MOTION), self.other_alerts_per_hour, 0.0
+            )
+            self.fear += self.fear_per_alert * (self._alerts_hour + other)
+        self._posts_hour = []
+        self._alerts_hour[:] = 0
+
+    def log(self) -> PostLog:
+        if not self._log:
+            z = np.zeros(0, np.int64)
+            return PostLog(z, z, z, np.zeros(0, bool), np.zeros(0, bool))
+        return PostLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))
+
+
+class _FeedGrid:
+    """Spreads posts to the feeds of homes within a radius, on a grid of cells.
+
+    Posts are counted per cell; a disc-shaped convolution gives, for every cell, the posts made
+    in cells whose centres lie within the radius; each home reads its cell's count.
+    """
+
+    def __init__(self, xy: np.ndarray, cell_m: float, radius_m: float) -> None:
+        self.origin = xy.min(axis=0)
+        self.cell = cell_m
+        ij = np.floor((xy - self.origin) / cell_m).astype(np.int64)
+        self.shape = tuple(ij.max(axis=0) + 1)
+        self.home_cell = ij[:, 0] * self.shape[1] + ij[:, 1]
+        r = int(np.floor(radius_m / cell_m))
+        # a kernel never needs to be larger than the grid it is applied to
+        rx, ry = min(r, self.shape[0] - 1), min(r, self.shape[1] - 1)
+        dx, dy = np.meshgrid(np.arange(-rx, rx + 1), np.arange(-ry, ry + 1), indexing="ij")
+        self.kernel = (np.hypot(dx, dy) * cell_m <= radius_m).astype(float)
+
+    def visible_counts(self, posters: np.ndarray) -> np.ndarray:
+        """Posts within the radius of each home."""
+        counts = np.bincount(self.home_cell[posters], minlength=self.shape[0] * self.shape[1])
+        grid = counts.reshape(self.shape).astype(float)
+        seen = np.rint(fftconvolve(grid, self.kernel, mode="same"))
+        return seen.ravel()[self.home_cell]
