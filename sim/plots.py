@@ -115,8 +115,11 @@ def save_timeseries(series: list[dict[str, np.ndarray]], group_names: list[str],
     def draw(ax, values: list[np.ndarray], days: np.ndarray, colour: str, label=None):
         for v in values if many else []:
             ax.plot(days, v, color=colour, alpha=0.15, lw=0.8)
-        with np.errstate(invalid="ignore"):
-            ax.plot(days, np.nanmean(values, axis=0), color=colour, label=label)
+        stack = np.asarray(values, float)
+        counted = np.isfinite(stack).sum(axis=0)
+        total = np.where(np.isfinite(stack), stack, 0.0).sum(axis=0)
+        mean = np.divide(total, counted, out=np.full(len(days), np.nan), where=counted > 0)
+        ax.plot(days, mean, color=colour, label=label)
 
     days = series[0]["time_min"] / 1440
     minutes = np.diff(np.concatenate([[0], series[0]["time_min"]]))
