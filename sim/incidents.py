@@ -72,8 +72,9 @@ def _ranks(counts: np.ndarray) -> np.ndarray:
 
 @dataclass
 class IncidentLog:
-    """All incidents so far (columns of equal length)."""
+    """All incidents so far (columns of equal length); ``id`` numbers them 0, 1, ..."""
 
+    id: np.ndarray
     minute: np.ndarray
     person: np.ndarray
     home: np.ndarray
@@ -187,8 +188,16 @@ class Incidents:
         reported = self.streams.uniform("incident.report", person, now, home) < self.reporting
         self.active_minute[person] = now
         self.active_home[person] = home
-        log = IncidentLog(np.full(len(person), now, np.int64), person, home, kind, reported)
-        self._log.append((log.minute, log.person, log.home, log.kind, log.reported))
+        first = sum(len(c[0]) for c in self._log)
+        log = IncidentLog(
+            np.arange(first, first + len(person)),
+            np.full(len(person), now),
+            person,
+            home,
+            kind,
+            reported,
+        )
+        self._log.append((log.id, log.minute, log.person, log.home, log.kind, log.reported))
         return log
 
     def seen_offending(self, person, t_in, t_out, viewer_xy) -> np.ndarray:
@@ -201,5 +210,5 @@ class Incidents:
     def log(self) -> IncidentLog:
         if not self._log:
             z = np.zeros(0, np.int64)
-            return IncidentLog(z, z, z, z, np.zeros(0, bool))
+            return IncidentLog(z, z, z, z, z, np.zeros(0, bool))
         return IncidentLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))

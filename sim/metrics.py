@@ -222,3 +222,73 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     out["police.attention_gini"] = model.police.attention_gini()
     out["feed.mean_fear"] = float(model.reporting.fear.mean())
     return out
+
+
+def request_metrics(model) -> dict[str, float | int | None]:
+    """Footage requests, what police obtained, the bystanders it exposed, and account
+    security (definitions in docs/metrics.md)."""
+    from sim.requests import EMERGENCY, LEGAL, VOLUNTARY
+
+    police, platform = model.police, model.platform
+    names = model.world.group_names
+    G = len(names)
+    group = model.population.group
+    issued = police.issued
+    handovers = police.handovers
+    voluntary = [h for h in handovers if h.request.kind == VOLUNTARY]
+    legal = [h for h in handovers if h.request.kind == LEGAL]
+    out: dict[str, float | int | None] = {
+        "requests.voluntary": sum(r.kind == VOLUNTARY for r in issued),
+        "requests.refused": int(sum(police.refused.values())),
+        "requests.legal": sum(r.kind == LEGAL for r in issued),
+        "requests.emergency": sum(r.kind == EMERGENCY for r in issued),
+        "requests.protest": sum(r.kind == VOLUNTARY and r.protest >= 0 for r in issued),
+        "requests.public_posts": (
+            sum(r.kind == VOLUNTARY for r in issued) if platform.rules.public else 0
+        ),
+        "requests.recipients": int(platform.recipients),
+        "requests.response_rate": ratio(platform.responders, platform.recipients),
+        "footage.clips_shared": int(sum(len(h.cameras) for h in voluntary)),
+        "footage.legal_clips": int(sum(len(h.cameras) for h in legal)),
+    }
+    n_legal = out["requests.legal"]
+    out["footage.legal_content_fraction"] = ratio(sum(len(h.cameras) > 0 for h in legal), n_legal)
+    # incidents: with footage, and cleared through it
+    log = model.incidents.log()
+    offender_of = dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
+    with_footage, cleared = set(), set()
+    bystanders = np.zeros(len(group), bool)
+    protesters = np.zeros(len(group), bool)
+    participants = {p.id: p.participants for p in model.protests.protests}
+    for h in handovers:
+        people = np.unique(h.sightings.person)
+        inc = h.request.incident
+        if inc >= 0 and len(people):
+            with_footage.add(inc)
+            offender = offender_of[inc]
+            if offender in people:
+                u = model.streams.uniform("police.identify", inc)[0]
+                if u < model.params["police.identification_probability"]:
+                    cleared.add(inc)
+            people = people[people != offender]
+        if h.request.protest >= 0:
+            protesters[np.intersect1d(people, participants[h.request.protest])] = True
+        bystanders[people] = True
+    out["footage.incidents_with_footage_fraction"] = ratio(
+        len(with_footage), police.incidents_known
+    )
+    out["incidents.cleared_fraction"] = ratio(len(cleared), len(log.id))
+    counts = np.bincount(group[bystanders], minlength=G)
+    size = np.bincount(group, minlength=G)
+    for g, name in enumerate(names):
+        out[f"footage.bystanders.{name}"] = int(counts[g])
+    out["footage.bystander_disparity_ratio"] = ratio(
+        ratio(counts[1:].sum(), size[1:].sum()), ratio(counts[0], size[0])
+    )
+    owners = np.unique(model.cameras.home)
+    out["footage.homes_shared_fraction"] = ratio(platform.shared_homes[owners].sum(), len(owners))
+    out["privacy.protest_participants_exposed"] = int(protesters.sum())
+    out["protest.count"] = len(model.protests.protests)
+    out["privacy.accounts_compromised"] = int(model.accounts.compromised.sum())
+    out["privacy.people_exposed_by_compromise"] = int(model.accounts.exposed.sum())
+    return out

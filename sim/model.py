@@ -31,13 +31,16 @@ from mesa.time import Schedule
 from sim.cameras import initial_cameras
 from sim.footage import FootageStore
 from sim.incidents import Incidents
-from sim.metrics import Recorder, reporting_metrics
+from sim.metrics import Recorder, reporting_metrics, request_metrics
 from sim.movement import PassTable, Viewers, Walkers
 from sim.police import PoliceAgency, Zones
 from sim.population import DELIVERY, MINUTES_PER_DAY, DayTrips, Population
+from sim.privacy import AccountSecurity
+from sim.protests import Protests
 from sim.reporting import Reporting, group_bias
+from sim.requests import Platform, Rules
 from sim.rng import Streams
-from sim.scenario import Scenario
+from sim.scenario import Scenario, ScenarioError
 from sim.world import build_world
 
 
@@ -87,6 +90,24 @@ class NeighbourhoodModel(mesa.Model):
             self, self.zones, group_bias(self.params), self.params, self.streams
         )
         self.footage = FootageStore(self._camera_xy, self.params["footage.store_days"])
+        self._check_footage_horizon()
+        self.platform = Platform(
+            self,
+            self.params,
+            self.streams,
+            self.world.homes.count,
+            self._camera_homes,
+            self.footage,
+        )
+        self.accounts = AccountSecurity(
+            self.world.homes.count,
+            pop.count,
+            self.params,
+            self.streams,
+            self.platform.subscribed,
+            self.platform.e2ee,
+        )
+        self.protests = Protests(self.world, pop, self.params, self.streams)
         self.duration = round(self.params["time.days"] * MINUTES_PER_DAY)
         every = self.params["time.record_minutes"]
         self.recorder = Recorder(
@@ -118,13 +139,36 @@ class NeighbourhoodModel(mesa.Model):
         route = np.concatenate([self._trips.route[left], new.route])
         order = np.argsort(depart, kind="stable")
         self._trips = DayTrips(depart[order], person[order], route[order])
+        self._trips, protest = self.protests.plan(day, self._trips)
+        if protest is not None:
+            self.police.plan_protest(protest)
         self._next_trip = 0
         self.footage.expire(now)
+        self.accounts.daily_takeovers(
+            day, now, self.cameras.home_camera >= 0, self.cameras.home_camera, self.footage
+        )
         if day > 0:
             self.police.step()
 
     def _hourly(self) -> None:
         self.reporting.hourly(self.cameras.home_camera >= 0)
+        self.police.make_requests(int(self.time), self.platform, self.cameras.active)
+
+    def _check_footage_horizon(self) -> None:
+        """Requests look back at most delay + window: the footage store must reach that far."""
+        p = self.params
+        rules = Rules.of(p)
+        window = max(rules.max_window_hours, p["legal.window_hours"], p["protest.duration_hours"])
+        needed = p["police.request_delay_hours"] + window
+        if needed > p["footage.store_days"] * 24:
+            raise ScenarioError(
+                f"footage.store_days = {p['footage.store_days']}: requests look back "
+                f"{needed:g} h (police.request_delay_hours + the longest window); raise "
+                f"footage.store_days to at least {math.ceil(needed / 24)}"
+            )
+
+    def _camera_homes(self, cameras: np.ndarray) -> np.ndarray:
+        return self.cameras.home[cameras]
 
     def _pass_table(self) -> PassTable:
         viewers = Viewers.of(self.cameras, self.world.homes, self._window_m)
@@ -160,14 +204,21 @@ class NeighbourhoodModel(mesa.Model):
         if len(self.walkers):
             r = self.walkers.step(now, self.routes, self.passes, self._detect)
             self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
+            self.accounts.live(self.cameras.home[r.camera], r.person)
             doors = pop.door_of(r.done_route[pop.kind[r.done_person] == DELIVERY])
             self.incidents.on_deliveries(now, doors[doors >= 0])
             has_camera = self.cameras.home_camera >= 0
             happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
             if happened is not None:
                 self.recorder.count("incidents", len(happened.minute))
-                self.police.on_incidents(
+                known = self.police.on_incidents(
                     now, self.home_zone[happened.home], happened.person, happened.reported
+                )
+                self.police.investigate(
+                    now,
+                    happened.id[known],
+                    self.world.homes.xy[happened.home[known]],
+                    happened.minute[known],
                 )
             posts = self.reporting.step(
                 now,
@@ -238,6 +289,7 @@ class NeighbourhoodModel(mesa.Model):
             "coverage.street_fraction": self.cameras.street_fraction(),
             **self.recorder.metrics(),
             **reporting_metrics(self),
+            **request_metrics(self),
             "cameras.count": self.cameras.count,
             "homes.count": self.world.homes.count,
             "pedestrians.count": self.population.count,

@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import mesa
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import poisson
 
+from sim.requests import EMERGENCY, LEGAL, VOLUNTARY, Handover, Platform, Request
 from sim.rng import Streams
 from sim.scenario import Scenario
 
@@ -86,6 +89,26 @@ class PoliceAgency(mesa.Agent):
         self.posts_forwarded = 0
         self.incidents_known = 0
         self._stops: list[tuple[np.ndarray, ...]] = []
+        # footage requests
+        self.request_probability = params["police.request_probability"]
+        self.extra_requests = params["police.extra_requests"]
+        self.window_hours = params["police.request_window_hours"]
+        self.area_sq_mi = params["police.request_area_sq_mi"]
+        self.spread = params["police.request_spread"]
+        self.delay = round(params["police.request_delay_hours"] * 60)
+        self.reissue = params["police.reissue"]
+        self.legal_probability = params["legal.demand_probability"]
+        self.emergency_probability = params["legal.emergency_probability"]
+        self.legal_window = params["legal.window_hours"]
+        self.legal_area = params["legal.area_sq_mi"]
+        self.protest_probability = params["protest.request_probability"]
+        self._plans: list[tuple] = []  # (due, kind, incident, protest, x, y, t_event, w, a)
+        self._per_incident: dict[int, int] = {}
+        self._next_request = 0
+        self.refused: dict[str, int] = {}
+        self.planned_voluntary = 0  # voluntary requests police set out to make
+        self.issued: list[Request] = []
+        self.handovers: list[Handover] = []
 
     @property
     def receives_posts(self) -> bool:
@@ -130,6 +153,99 @@ class PoliceAgency(mesa.Agent):
         if self.allocation == "incidents":
             self._today += np.bincount(zone[known], minlength=self.zones.count)
         return known
+
+    # ------------------------------------------------------------------ footage requests
+
+    def _desired(self, name: str, median: float, key) -> float:
+        u = np.clip(self.streams.uniform(name, key)[0], 1e-12, 1 - 1e-12)
+        return float(median * np.exp(self.spread * ndtri(u)))
+
+    def investigate(
+        self, now: int, incident_ids: np.ndarray, xy: np.ndarray, minutes: np.ndarray
+    ) -> None:
+        """Plan footage requests for incidents that just became known."""
+        s = self.streams
+        due = now + self.delay
+        for i, (x, y), t in zip(incident_ids.tolist(), xy.tolist(), minutes.tolist(), strict=True):
+            if self.partnered and s.uniform("police.request", i)[0] < self.request_probability:
+                n = 1 + int(poisson.ppf(s.uniform("police.extra", i)[0], self.extra_requests))
+                for k in range(n):
+                    w = self._desired("police.window", self.window_hours, i * 64 + k)
+                    a = self._desired("police.area", self.area_sq_mi, i * 64 + k)
+                    self._plans.append((due + k * 60, VOLUNTARY, i, -1, x, y, t, w, a))
+            if s.uniform("police.legal", i)[0] < self.legal_probability:
+                self._plans.append((due, LEGAL, i, -1, x, y, t, self.legal_window, self.legal_area))
+            if s.uniform("police.emergency", i)[0] < self.emergency_probability:
+                self._plans.append(
+                    (now, EMERGENCY, i, -1, x, y, t, self.legal_window, self.legal_area)
+                )
+
+    def plan_protest(self, protest) -> None:
+        """Maybe ask for footage of a protest, after it ends."""
+        if not self.partnered:
+            return
+        if self.streams.uniform("police.protest", protest.id)[0] >= self.protest_probability:
+            return
+        hours = (protest.t1 - protest.t0) / 60
+        a = self._desired("police.protest_area", self.area_sq_mi, protest.id)
+        self._plans.append(
+            (
+                protest.t1 + self.delay,
+                VOLUNTARY,
+                -1,
+                protest.id,
+                protest.x,
+                protest.y,
+                protest.t0,
+                hours,
+                a,
+            )
+        )
+
+    def make_requests(self, now: int, platform: Platform, active: np.ndarray) -> None:
+        """Issue the requests that are due (checked against the rules) and collect what is
+        handed over."""
+        due = [p for p in self._plans if p[0] <= now]
+        if not due:
+            return
+        self._plans = [p for p in self._plans if p[0] > now]
+        for _, kind, incident, protest, x, y, t_event, w, a in due:
+            if kind == VOLUNTARY and not platform.rules.voluntary:
+                continue  # no voluntary channel in this regime: nothing to ask or refuse
+            self.planned_voluntary += kind == VOLUNTARY
+            if kind != VOLUNTARY:
+                req = self._request(kind, incident, protest, x, y, t_event, w, a, now)
+                handed = platform.legal(req, active)
+                if handed is not None:
+                    self.handovers.append(handed)
+                continue
+            before = self._per_incident.get(incident, 0) if incident >= 0 else 0
+            reason = platform.rules.refusal(w, a, before, protest >= 0)
+            if reason is not None:
+                self.refused[reason] = self.refused.get(reason, 0) + 1
+                if not self.reissue or reason in ("protest", "per-incident cap"):
+                    continue
+                w, a = platform.rules.within(w, a)
+                if platform.rules.refusal(w, a, before, protest >= 0) is not None:
+                    continue
+            req = self._request(VOLUNTARY, incident, protest, x, y, t_event, w, a, now)
+            if incident >= 0:
+                self._per_incident[incident] = before + 1
+            self.handovers.append(platform.voluntary(req, active))
+
+    def _request(self, kind, incident, protest, x, y, t_event, w, a, now) -> Request:
+        minutes = round(w * 60)
+        if protest >= 0:
+            t0, t1 = t_event, t_event + minutes
+        else:  # mostly before the incident, some after
+            t0 = t_event - round(0.75 * minutes)
+            t1 = t0 + minutes
+        req = Request(
+            self._next_request, kind, incident, protest, x, y, w, a, max(t0, 0), min(t1, now), now
+        )
+        self._next_request += 1
+        self.issued.append(req)
+        return req
 
     def step(self) -> None:
         """Once a day: re-allocate attention from the decayed counts."""

@@ -147,6 +147,8 @@ class Population:
             r0 + np.arange(len(slots))
         )
         self.home_back_offset = r1 - r0  # back route = out route + offset
+        self.home_dest = np.full((homes.count, k), -1, np.int64)  # amenity of each slot
+        self.home_dest[lived] = near
         self.visitor_out = np.full(n, -1, np.int64)
         self.visitor_out[vis] = v0 + vis_slot
         # anchor: where a person belongs (door, destination, or the courier's entry point)

@@ -12,6 +12,7 @@ import json
 import math
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from sim.schema import (
     BY_KEY,
     CHOICE,
     FLOAT,
+    FROM_REGIME,
     GROUP_TABLE,
     INT,
     PARAMS,
     PROFILE24,
+    RULE_BASE,
     SHARE_SETS,
     SHARES,
     STR,
@@ -176,14 +179,23 @@ def check_value(key: str, value: Any, origin: str) -> Any:
     """Validate one value against the schema; return it normalised (ints to floats, etc.)."""
     if key not in BY_KEY:
         raise ScenarioError(f"{origin}: {unknown_key_message(key)}")
-    p = BY_KEY[key]
+    return _check(BY_KEY[key], value, origin)
+
+
+def _check(p: Param, value: Any, origin: str, allowed: str = "") -> Any:
+    key = p.key
 
     def bad(detail: str = "") -> ScenarioError:
         raw = json.dumps(value) if isinstance(value, str | int | float | bool) else repr(value)
         shown = printable(raw)
         extra = f" ({detail})" if detail else ""
-        return ScenarioError(f"{origin}: {key} = {shown}: must be {p.allowed()}{extra}")
+        what = allowed or p.allowed()
+        return ScenarioError(f"{origin}: {key} = {shown}: must be {what}{extra}")
 
+    if p.kind in RULE_BASE:
+        if value == FROM_REGIME:
+            return value
+        return _check(replace(p, kind=RULE_BASE[p.kind]), value, origin, p.allowed())
     if p.kind == BOOL:
         if not isinstance(value, bool):
             raise bad()

@@ -21,12 +21,17 @@ INT, FLOAT, BOOL, STR, CHOICE, SHARES, PROFILE24, GROUP_TABLE = (
     "profile24",
     "group_table",
 )
+# Request rules: a value of the base kind, or "regime" for the active regime's value.
+RULE_FLOAT, RULE_INT, RULE_BOOL = "rule_float", "rule_int", "rule_bool"
+RULE_BASE = {RULE_FLOAT: FLOAT, RULE_INT: INT, RULE_BOOL: BOOL}
+FROM_REGIME = "regime"
 
 CAMERA_TYPES = ("doorbell", "stickup", "floodlight", "indoor")
 PEDESTRIAN_KINDS = ("resident", "visitor", "delivery")
 INCIDENT_KINDS = ("package_theft", "car_break_in", "burglary")
 ALERT_SETTINGS = ("all_motion", "people_only", "muted")
 ALLOCATIONS = ("posts", "incidents", "debiased", "uniform")
+REGIMES = ("portal", "rfa", "none")
 
 # Sources cited by short tag; docs/sources.md expands them.
 SRC_ASSUMPTION = "modelling assumption (free parameter: sweep it)"
@@ -40,6 +45,10 @@ SRC_CALACCI = "CONTEXT.md: Calacci, Shen & Pentland 2022, racial gatekeeping at 
 SRC_FEED = "CONTEXT.md: Neighbors default feed radius 5 miles (2019)"
 SRC_NCVS = "US victimisation surveys: about a third of property crime is reported to police"
 SRC_DETER = "CONTEXT.md: CCTV meta-analysis, modest effects; sweep 0 to about 15 %"
+SRC_RFA = "CONTEXT.md / Bloomberg 2021: request regimes (portal 2018-2021, RFA 2021-2024)"
+SRC_LEGAL = "CONTEXT.md: legal demands ~1,900 (2020), 3,147 (2021); compliance 68 % / 57 %"
+SRC_FTL = "CONTEXT.md: Fort Lauderdale 2018, 319 owners emailed, 3.5 % responded"
+SRC_PRIVACY = "CONTEXT.md: E2EE from 2021, hijacked accounts, stronger password defaults"
 
 
 @dataclass(frozen=True)
@@ -84,6 +93,9 @@ class Param:
                 f"a table of group name = value in [{self.low:g}, {self.high:g}] "
                 "(groups of population.groups; empty for none)"
             )
+        if self.kind in RULE_BASE:
+            base = Param(self.key, RULE_BASE[self.kind], None, "", "", "", self.low, self.high)
+            return f'{base.allowed()}, or "{FROM_REGIME}" (the value of requests.regime)'
         if self.kind == INT:
             return f"an integer in [{int(self.low)}, {int(self.high)}]"
         return f"a number in [{self.low:g}, {self.high:g}]"
@@ -956,6 +968,348 @@ PARAMS: tuple[Param, ...] = (
         "Probability that patrols discover an unreported incident in a zone with average "
         "attention.",
         SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    # --- police footage requests ---
+    Param(
+        "requests.regime",
+        CHOICE,
+        "rfa",
+        "-",
+        "Rules for voluntary footage requests: private portal emails, public Requests for "
+        "Assistance, or none (legal demands only).",
+        SRC_RFA,
+        choices=REGIMES,
+    ),
+    Param(
+        "requests.max_window_hours",
+        RULE_FLOAT,
+        FROM_REGIME,
+        "h",
+        "Longest footage window a request may ask for (portal 12, rfa 12).",
+        SRC_RFA,
+        0,
+        720,
+    ),
+    Param(
+        "requests.min_window_minutes",
+        RULE_FLOAT,
+        FROM_REGIME,
+        "min",
+        "Shortest footage window a request may ask for (portal 0, rfa 15).",
+        SRC_RFA,
+        0,
+        1440,
+    ),
+    Param(
+        "requests.max_area_sq_mi",
+        RULE_FLOAT,
+        FROM_REGIME,
+        "sq mi",
+        "Largest request area (portal: a half-mile radius, 0.785; rfa 0.5).",
+        SRC_RFA,
+        0,
+        100,
+    ),
+    Param(
+        "requests.min_area_sq_mi",
+        RULE_FLOAT,
+        FROM_REGIME,
+        "sq mi",
+        "Smallest request area (portal 0, rfa 0.025).",
+        SRC_RFA,
+        0,
+        100,
+    ),
+    Param(
+        "requests.max_per_incident",
+        RULE_INT,
+        FROM_REGIME,
+        "request",
+        "Most voluntary requests for one incident; 0 for no cap (portal 0, rfa 2).",
+        SRC_RFA,
+        0,
+        1000,
+    ),
+    Param(
+        "requests.public",
+        RULE_BOOL,
+        FROM_REGIME,
+        "-",
+        "Requests are public posts every app user sees (portal false, rfa true).",
+        SRC_RFA,
+    ),
+    Param(
+        "requests.allow_protest",
+        RULE_BOOL,
+        FROM_REGIME,
+        "-",
+        "Requests about protests are allowed (portal true, rfa false).",
+        SRC_RFA,
+    ),
+    Param(
+        "requests.opt_out",
+        FLOAT,
+        0.1,
+        "share",
+        "Share of camera owners who opted out of police requests (they never receive one).",
+        "free parameter: no published opt-out rate (CONTEXT.md)",
+        0,
+        1,
+    ),
+    Param(
+        "requests.share_probability",
+        FLOAT,
+        0.035,
+        "share",
+        "Probability that an owner who receives a request shares matching footage.",
+        SRC_FTL,
+        0,
+        1,
+    ),
+    Param(
+        "police.request_probability",
+        FLOAT,
+        0.3,
+        "share",
+        "Probability that police seek voluntary footage for an incident they know of.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "police.extra_requests",
+        FLOAT,
+        0.5,
+        "request",
+        "Mean number of follow-up requests for the same incident (Poisson).",
+        SRC_ASSUMPTION,
+        0,
+        10,
+    ),
+    Param(
+        "police.request_window_hours",
+        FLOAT,
+        8.0,
+        "h",
+        "Median window police want footage for (log-normal across requests).",
+        SRC_ASSUMPTION,
+        0.05,
+        168,
+    ),
+    Param(
+        "police.request_area_sq_mi",
+        FLOAT,
+        0.3,
+        "sq mi",
+        "Median area police want footage from (log-normal across requests).",
+        SRC_ASSUMPTION,
+        0.001,
+        50,
+    ),
+    Param(
+        "police.request_spread",
+        FLOAT,
+        0.6,
+        "-",
+        "Sd of the log of the windows and areas police want (some exceed the rules).",
+        SRC_ASSUMPTION,
+        0,
+        3,
+    ),
+    Param(
+        "police.request_delay_hours",
+        FLOAT,
+        24.0,
+        "h",
+        "Time from an incident becoming known to the footage request or legal demand.",
+        SRC_ASSUMPTION,
+        0,
+        720,
+    ),
+    Param(
+        "police.reissue",
+        BOOL,
+        True,
+        "-",
+        "After a refusal, police re-issue the request within the rules (if possible).",
+        SRC_ASSUMPTION,
+    ),
+    Param(
+        "police.identification_probability",
+        FLOAT,
+        0.2,
+        "share",
+        "Probability that footage showing the offender identifies them (clears the incident).",
+        "CONTEXT.md: NBC 2020, footage rarely leads to arrests",
+        0,
+        1,
+    ),
+    Param(
+        "protest.per_30_days",
+        FLOAT,
+        0.5,
+        "protest",
+        "Mean number of protests or gatherings in the area per 30 days.",
+        "CONTEXT.md: LAPD requested footage of 2020 protests",
+        0,
+        30,
+    ),
+    Param(
+        "protest.participants",
+        INT,
+        150,
+        "person",
+        "Residents who join a protest (at most those who can walk to the venue).",
+        SRC_ASSUMPTION,
+        0,
+        1_000_000,
+    ),
+    Param(
+        "protest.duration_hours",
+        FLOAT,
+        2.0,
+        "h",
+        "How long a protest lasts.",
+        SRC_ASSUMPTION,
+        0.25,
+        24,
+    ),
+    Param(
+        "protest.request_probability",
+        FLOAT,
+        0.5,
+        "share",
+        "Probability that police ask for footage of a protest.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    # --- legal demands ---
+    Param(
+        "legal.demand_probability",
+        FLOAT,
+        0.03,
+        "share",
+        "Probability that police serve a legal demand (warrant, subpoena, order) for an "
+        "incident they know of.",
+        SRC_LEGAL,
+        0,
+        1,
+    ),
+    Param(
+        "legal.compliance",
+        FLOAT,
+        0.57,
+        "share",
+        "Probability that the platform produces what a narrow demand asks for (68 % in "
+        "2019, 57 % in 2020).",
+        SRC_LEGAL,
+        0,
+        1,
+    ),
+    Param(
+        "legal.breadth_penalty",
+        FLOAT,
+        0.5,
+        "-",
+        "Compliance is divided by 1 + this x breadth, where breadth is how far the area "
+        "exceeds 0.5 sq mi and the window 12 h (in multiples).",
+        SRC_ASSUMPTION,
+        0,
+        10,
+    ),
+    Param(
+        "legal.window_hours",
+        FLOAT,
+        12.0,
+        "h",
+        "Window of footage a legal demand asks for.",
+        SRC_ASSUMPTION,
+        0.05,
+        720,
+    ),
+    Param(
+        "legal.area_sq_mi",
+        FLOAT,
+        0.1,
+        "sq mi",
+        "Area a legal demand covers.",
+        SRC_ASSUMPTION,
+        0.001,
+        50,
+    ),
+    Param(
+        "legal.emergency_probability",
+        FLOAT,
+        0.002,
+        "share",
+        "Probability of an emergency disclosure without consent for an incident police know of.",
+        "CONTEXT.md: 11 emergency disclosures, Jan-Jul 2022",
+        0,
+        1,
+    ),
+    # --- privacy ---
+    Param(
+        "privacy.subscription",
+        FLOAT,
+        0.5,
+        "share",
+        "Share of camera owners with a cloud subscription (only they have stored video).",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "privacy.retention_days",
+        FLOAT,
+        60.0,
+        "day",
+        "How long the cloud keeps a subscriber's video.",
+        "CONTEXT.md: retention up to 60 days",
+        0.01,
+        365,
+    ),
+    Param(
+        "privacy.e2ee",
+        FLOAT,
+        0.05,
+        "share",
+        "Share of owners with end-to-end encryption on (no content for legal demands, no "
+        "sharing through requests).",
+        SRC_PRIVACY,
+        0,
+        1,
+    ),
+    Param(
+        "privacy.two_factor",
+        FLOAT,
+        0.9,
+        "share",
+        "Share of accounts with two-factor authentication (on by default).",
+        SRC_PRIVACY,
+        0,
+        1,
+    ),
+    Param(
+        "privacy.compromise_per_year",
+        FLOAT,
+        0.02,
+        "per year",
+        "Probability per year that an account without two-factor authentication is taken "
+        "over (credential stuffing).",
+        SRC_PRIVACY,
+        0,
+        1,
+    ),
+    Param(
+        "privacy.two_factor_protection",
+        FLOAT,
+        0.99,
+        "share",
+        "Share of takeovers that two-factor authentication prevents.",
+        SRC_PRIVACY,
         0,
         1,
     ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import tempfile
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import cli, schema
+from sim import cli
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -26,9 +27,12 @@ from sim.schema import (
     BY_KEY,
     CHOICE,
     FLOAT,
+    FROM_REGIME,
+    GROUP_TABLE,
     INT,
     PARAMS,
     PROFILE24,
+    RULE_BASE,
     SHARE_SETS,
     SHARES,
     STR,
@@ -38,8 +42,6 @@ from sim.schema import (
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TOML = ROOT / "scenarios" / "default.toml"
 NUMERIC = (INT, FLOAT)
-# Tables of group name -> number (e.g. per-group multipliers); newer schemas have them.
-GROUP_TABLE = getattr(schema, "GROUP_TABLE", "group_table")
 
 
 def write(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
@@ -99,6 +101,8 @@ def test_every_param_has_unit_doc_and_range_containing_default(p):
         assert p.low is not None and p.high is not None
         assert isinstance(p.default, dict)
         assert all(p.low <= v <= p.high for v in p.default.values())
+    elif p.kind in RULE_BASE:
+        assert p.default == FROM_REGIME  # every rule defaults to the regime's value
     else:
         assert p.kind in (STR, BOOL)
 
@@ -484,6 +488,9 @@ def _outside(p) -> st.SearchStrategy:
 
 def invalid_values(p) -> st.SearchStrategy:
     """Values that check_value must reject for parameter ``p``."""
+    if p.kind in RULE_BASE:  # a rule: anything its base kind rejects, except "regime"
+        base = invalid_values(dataclasses.replace(p, kind=RULE_BASE[p.kind]))
+        return base.filter(lambda v: v != FROM_REGIME)
     wrong_type = st.one_of(TEXT, st.lists(st.integers(), max_size=3), st.lists(TEXT, max_size=2))
     if p.kind in NUMERIC:
         bad = [_outside(p), wrong_type, st.booleans()]
@@ -547,6 +554,9 @@ def invalid_values(p) -> st.SearchStrategy:
 
 
 def valid_values(p) -> st.SearchStrategy:
+    if p.kind in RULE_BASE:
+        base = dataclasses.replace(p, kind=RULE_BASE[p.kind])
+        return st.one_of(st.just(FROM_REGIME), valid_values(base))
     if p.kind == INT:
         return st.integers(min_value=int(p.low), max_value=int(p.high))
     if p.kind == FLOAT:

@@ -1,0 +1,64 @@
+"""Account security: accounts taken over by credential stuffing, and who that exposes.
+
+Each day, each active camera's account is taken over with probability
+``1 - (1 - r) ** (1 / 365) x (1 - protection)`` for accounts with two-factor authentication
+(``privacy.two_factor`` of them) and without the factor for the others, where ``r`` is
+``privacy.compromise_per_year`` and ``protection`` is ``privacy.two_factor_protection``. A
+taken-over camera leaks to outsiders its stored video (subscribers, within retention) and its
+live view from then on; end-to-end encryption protects both (the attacker's device is not
+enrolled). Everyone who appears in leaked video counts as exposed, once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.footage import FootageStore
+from sim.rng import Streams
+from sim.scenario import Scenario
+
+
+class AccountSecurity:
+    """Which accounts are compromised, and which people their cameras exposed."""
+
+    def __init__(
+        self,
+        n_homes: int,
+        n_people: int,
+        params: Scenario,
+        streams: Streams,
+        subscribed: np.ndarray,
+        e2ee: np.ndarray,
+    ) -> None:
+        self.streams = streams
+        homes = np.arange(n_homes)
+        two_factor = streams.uniform("owner.two_factor", homes) < params["privacy.two_factor"]
+        daily = 1 - (1 - params["privacy.compromise_per_year"]) ** (1 / 365)
+        self.daily = daily * np.where(two_factor, 1 - params["privacy.two_factor_protection"], 1)
+        self.retention = params["privacy.retention_days"] * 1440
+        self.subscribed = subscribed
+        self.e2ee = e2ee
+        self.compromised = np.zeros(n_homes, bool)
+        self.exposed = np.zeros(n_people, bool)
+
+    def daily_takeovers(
+        self, day: int, now: int, has_camera: np.ndarray, camera_of_home, footage: FootageStore
+    ) -> None:
+        """Draw today's takeovers; leak the stored video of the newly compromised."""
+        homes = np.flatnonzero(has_camera & ~self.compromised)
+        hit = self.streams.uniform("account.takeover", homes, day) < self.daily[homes]
+        new = homes[hit]
+        if len(new) == 0:
+            return
+        self.compromised[new] = True
+        stored = new[self.subscribed[new] & ~self.e2ee[new]]
+        if len(stored):
+            past = footage.query(
+                max(0, now - int(self.retention)), now, cameras=camera_of_home[stored]
+            )
+            self.exposed[past.person] = True
+
+    def live(self, camera_home: np.ndarray, person: np.ndarray) -> None:
+        """This minute's sightings on compromised cameras leak through the live view."""
+        leak = self.compromised[camera_home] & ~self.e2ee[camera_home]
+        self.exposed[person[leak]] = True
