@@ -21,10 +21,10 @@ demo: $(BIN)/.installed
 	$(BIN)/python run.py run scenarios/default.toml
 
 test: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -m "not slow" -n auto
+	$(BIN)/python -m pytest -q -m "not slow" -n auto --dist worksteal
 
 test-all: $(BIN)/.installed
-	$(BIN)/python -m pytest -q -n auto
+	$(BIN)/python -m pytest -q -n auto --dist worksteal
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

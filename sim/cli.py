@@ -75,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="processes for replications (results do not depend on it)",
     )
+    r.add_argument(
+        "--counterfactual",
+        choices=["promotion"],
+        help="also run the same scenario and seed with the mechanism off and report the "
+        "difference (promotion: adoption.promotion_attributable)",
+    )
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     e = sub.add_parser("explain", help="describe a scenario key (or all keys)")
     e.add_argument(
@@ -145,7 +151,12 @@ def parameters_markdown() -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import outputs, plots
     from sim.model import NeighbourhoodModel
-    from sim.replicate import derive_seed, run_replications, summarize
+    from sim.replicate import (
+        counterfactual_metrics,
+        derive_seed,
+        run_replications,
+        summarize,
+    )
 
     if args.replications < 1:
         raise UsageError(f"--replications {args.replications}: must be at least 1")
@@ -175,11 +186,20 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     if args.replications == 1:
         metrics = model.run(progress)
+        if args.counterfactual:
+            metrics = counterfactual_metrics(params, first_seed, metrics, args.counterfactual)
         series = [model.recorder.timeseries()]
         outputs.write_timeseries(out / "timeseries.parquet", series[0])
         rerun = f"python run.py run {out / 'scenario.toml'}"
     else:
-        runs = run_replications(params, args.replications, params["seed"], args.workers, progress)
+        runs = run_replications(
+            params,
+            args.replications,
+            params["seed"],
+            args.workers,
+            progress,
+            args.counterfactual,
+        )
         metrics = summarize([m for _, m, _ in runs])
         series = [ts for _, _, ts in runs]
         outputs.write_replications(out, runs)  # the map shows replicate 0 at the start

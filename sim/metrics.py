@@ -69,6 +69,7 @@ class Recorder:
                 "cameras",
                 "coverage_street_fraction",
                 "footage_mb",
+                "adoption_fraction",
                 *EVENT_COLUMNS,
             ]
         )
@@ -104,7 +105,13 @@ class Recorder:
             self.cameras_on_trips += int(r.done_recorded.sum())
 
     def record(
-        self, now: int, walking: int, cameras: int, street_fraction: float, footage_bytes: int
+        self,
+        now: int,
+        walking: int,
+        cameras: int,
+        street_fraction: float,
+        footage_bytes: int,
+        adoption: float,
     ) -> None:
         """Close the current interval as one time-series row (``now``: minutes elapsed)."""
         if self._n == len(self._rows):
@@ -126,6 +133,7 @@ class Recorder:
             cameras,
             street_fraction,
             footage_bytes / 1000000.0,
+            adoption,
             *self._iv_events.values(),
         ]
         self._rows[self._n] = row
@@ -291,4 +299,24 @@ def request_metrics(model) -> dict[str, float | int | None]:
     out["protest.count"] = len(model.protests.protests)
     out["privacy.accounts_compromised"] = int(model.accounts.compromised.sum())
     out["privacy.people_exposed_by_compromise"] = int(model.accounts.exposed.sum())
+    return out
+
+
+def adoption_metrics(model) -> dict[str, float | int | None]:
+    """Adoption and promotion (definitions in docs/metrics.md)."""
+    a = model.adoption
+    group = model.world.homes.group
+    out: dict[str, float | int | None] = {
+        "adoption.final_fraction": float(a.owner.mean()),
+        "adoption.initial_fraction": float(a.initial_owners.mean()),
+    }
+    for g, name in enumerate(model.world.group_names):
+        out[f"adoption.final_fraction.{name}"] = ratio(
+            a.owner[group == g].sum(), np.count_nonzero(group == g)
+        )
+    out["promotion.code_uses"] = int(a.code_uses)
+    out["promotion.devices_to_officers"] = int(a.devices_to_officers)
+    out["promotion.value_usd"] = float(a.value_usd)
+    out["promotion.app_downloads"] = int(a.downloads)
+    out["police.partnered"] = int(bool(model.police.partnered))
     return out

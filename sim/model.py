@@ -28,10 +28,11 @@ import mesa
 import numpy as np
 from mesa.time import Schedule
 
+from sim.adoption import Adoption, partnership_minute
 from sim.cameras import initial_cameras
 from sim.footage import FootageStore
 from sim.incidents import Incidents
-from sim.metrics import Recorder, reporting_metrics, request_metrics
+from sim.metrics import Recorder, adoption_metrics, reporting_metrics, request_metrics
 from sim.movement import PassTable, Viewers, Walkers
 from sim.police import PoliceAgency, Zones
 from sim.population import DELIVERY, MINUTES_PER_DAY, DayTrips, Population
@@ -108,6 +109,8 @@ class NeighbourhoodModel(mesa.Model):
             self.platform.e2ee,
         )
         self.protests = Protests(self.world, pop, self.params, self.streams)
+        self.adoption = Adoption(self, self.params, self.streams)
+        self._start_partnership()
         self.duration = round(self.params["time.days"] * MINUTES_PER_DAY)
         every = self.params["time.record_minutes"]
         self.recorder = Recorder(
@@ -144,6 +147,7 @@ class NeighbourhoodModel(mesa.Model):
             self.police.plan_protest(protest)
         self._next_trip = 0
         self.footage.expire(now)
+        self.adoption.daily(day, now)
         self.accounts.daily_takeovers(
             day, now, self.cameras.home_camera >= 0, self.cameras.home_camera, self.footage
         )
@@ -152,6 +156,7 @@ class NeighbourhoodModel(mesa.Model):
 
     def _hourly(self) -> None:
         self.reporting.hourly(self.cameras.home_camera >= 0)
+        self.adoption.hourly(int(self.time), self.reporting.fear)
         self.police.make_requests(int(self.time), self.platform, self.cameras.active)
 
     def _check_footage_horizon(self) -> None:
@@ -174,6 +179,18 @@ class NeighbourhoodModel(mesa.Model):
         viewers = Viewers.of(self.cameras, self.world.homes, self._window_m)
         return PassTable(self.routes, viewers, self.cameras.version)
 
+    def _start_partnership(self) -> None:
+        """With the partnership curve, the agency signs on a date drawn from it."""
+        if not self.params["police.partnership_curve"]:
+            return
+        minute = partnership_minute(self.params, self.streams)
+        self.police.partnered = minute is not None and minute <= 0
+        if minute is not None and 0 < minute < self.duration:
+            self.schedule_event(self._sign_partnership, at=math.ceil(minute))
+
+    def _sign_partnership(self) -> None:
+        self.police.partnered = True
+
     def _record(self) -> None:
         self._last_record = int(self.time)
         self.recorder.record(
@@ -182,6 +199,7 @@ class NeighbourhoodModel(mesa.Model):
             self.cameras.count,
             self.cameras.street_fraction(),
             self.footage.nbytes,
+            float(self.adoption.owner.mean()),
         )
 
     def step(self) -> None:
@@ -220,6 +238,8 @@ class NeighbourhoodModel(mesa.Model):
                     self.world.homes.xy[happened.home[known]],
                     happened.minute[known],
                 )
+                if self.adoption.officers:
+                    self.adoption.on_investigations(happened.home[known])
             posts = self.reporting.step(
                 now,
                 self.cameras.home[r.camera],
@@ -290,6 +310,7 @@ class NeighbourhoodModel(mesa.Model):
             **self.recorder.metrics(),
             **reporting_metrics(self),
             **request_metrics(self),
+            **adoption_metrics(self),
             "cameras.count": self.cameras.count,
             "homes.count": self.world.homes.count,
             "pedestrians.count": self.population.count,

@@ -24,12 +24,37 @@ def derive_seed(root: int, replicate: int) -> int:
     return int((int(state[0]) << 32 | int(state[1])) & ((1 << 63) - 1))
 
 
-def run_one(params: Scenario, seed: int) -> tuple[dict, dict[str, np.ndarray]]:
-    """Run one replicate; return its metrics and its time series."""
+# name -> (switch, value when off, metric compared, name of the difference)
+COUNTERFACTUALS = {
+    "promotion": (
+        "promotion.enabled",
+        False,
+        "adoption.final_fraction",
+        "adoption.promotion_attributable",
+    ),
+}
+
+
+def counterfactual_metrics(params: Scenario, seed: int, metrics: dict, which: str) -> dict:
+    """Add a paired counterfactual: the same run, same seed, with one mechanism off; the
+    added metric is the difference (this run minus the counterfactual)."""
+    from sim.model import NeighbourhoodModel
+
+    key, off, measured, name = COUNTERFACTUALS[which]
+    other = NeighbourhoodModel(params.replace({key: off}), rng=seed).run()
+    return {**metrics, name: metrics[measured] - other[measured]}
+
+
+def run_one(
+    params: Scenario, seed: int, counterfactual: str | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Run one replicate (and its counterfactual, if asked); return metrics, time series."""
     from sim.model import NeighbourhoodModel
 
     model = NeighbourhoodModel(params, rng=seed)
     metrics = model.run()
+    if counterfactual:
+        metrics = counterfactual_metrics(params, seed, metrics, counterfactual)
     return metrics, model.recorder.timeseries()
 
 
@@ -39,18 +64,21 @@ def run_replications(
     root_seed: int,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    counterfactual: str | None = None,
 ) -> list[tuple[int, dict, dict[str, np.ndarray]]]:
     """Run replicates 0..R-1; return (seed, metrics, time series) in replicate order."""
     seeds = [derive_seed(root_seed, r) for r in range(replications)]
     results: list = [None] * replications
     if workers <= 1:
         for r, seed in enumerate(seeds):
-            results[r] = (seed, *run_one(params, seed))
+            results[r] = (seed, *run_one(params, seed, counterfactual))
             if progress:
                 progress(r + 1)
         return results
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_one, params, seed): r for r, seed in enumerate(seeds)}
+        futures = {
+            pool.submit(run_one, params, seed, counterfactual): r for r, seed in enumerate(seeds)
+        }
         for done, fut in enumerate(as_completed(futures), start=1):
             r = futures[fut]
             results[r] = (seeds[r], *fut.result())

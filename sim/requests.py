@@ -169,6 +169,7 @@ class Platform(mesa.Agent):
             streams.uniform("owner.subscription", homes) < params["privacy.subscription"]
         )
         self.e2ee = streams.uniform("owner.e2ee", homes) < params["privacy.e2ee"]
+        self.always_share = np.zeros(n_homes, bool)  # e.g. conditional free cameras
         self.recipients = 0
         self.responders = 0
         self.shared_homes = np.zeros(n_homes, bool)
@@ -191,7 +192,9 @@ class Platform(mesa.Agent):
         receive = ~self.opted_out[homes]
         cams, homes = cams[receive], homes[receive]
         self.recipients += len(cams)
-        share = self.streams.uniform("owner.share", homes, req.id) < self.share_probability
+        share = self.always_share[homes] | (
+            self.streams.uniform("owner.share", homes, req.id) < self.share_probability
+        )
         self.responders += int(share.sum())
         clips = self._stored(req, cams[share])
         shared_cams = np.unique(clips.camera)
