@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from sim.scenario import ScenarioError, load
+from sim.sweep import SweepError
 
 RESULTS_ROOT = Path("results")
 HEADLINE = (
@@ -82,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
         "difference (promotion: adoption.promotion_attributable)",
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    s = sub.add_parser("sweep", help="run an experiment's design (resumable)")
+    s.add_argument("experiment", help="experiment TOML file, e.g. experiments/rules.toml")
+    s.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
+    s.add_argument(
+        "--backend",
+        choices=["local", "dask"],
+        default="local",
+        help="local process pool (default) or a Dask cluster",
+    )
+    s.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler address (default: a LocalCluster on this machine)",
+    )
+    s.add_argument("--shard", metavar="I/N", help="run only the I-th of N disjoint parts")
+    s.add_argument("--out", type=Path, help="results folder (default results/EXPERIMENT)")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep = sub.add_parser("report", help="summarise a sweep's results folder")
+    rep.add_argument("results", type=Path, help="a sweep's results folder")
+    rep.add_argument("--out", type=Path, help="report folder (default RESULTS/report)")
+    rep.add_argument(
+        "--metric",
+        action="append",
+        dest="metrics",
+        help="metrics to plot (repeatable; default: the experiment's)",
+    )
+    sub.add_parser("scenarios", help="list the preset scenarios")
     e = sub.add_parser("explain", help="describe a scenario key (or all keys)")
     e.add_argument(
         "key", nargs="?", help="dotted key, e.g. cameras.adoption; a prefix lists the keys under it"
@@ -256,14 +284,94 @@ def _results_dir(out: Path | None, name: str, seed: int) -> Path:
     return out
 
 
-COMMANDS = {"run": cmd_run, "explain": cmd_explain}
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.experiment import load_experiment
+    from sim.model import NeighbourhoodModel
+    from sim.sweep import parse_shard, sweep
+
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    shard = parse_shard(args.shard)
+    exp = load_experiment(args.experiment)
+    if exp.metrics:  # check metric names before anything runs
+        probe = NeighbourhoodModel(exp.scenario(0).replace({"time.days": 1 / 1440}))
+        known = probe.run()
+        unknown = [m for m in exp.metrics if m not in known]
+        if unknown:
+            raise UsageError(
+                f"{args.experiment}: metrics: unknown metric(s) "
+                f"{', '.join(unknown)} (see docs/metrics.md)"
+            )
+    out = args.out or RESULTS_ROOT / Path(args.experiment).stem
+    bar = None
+    if not args.quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=len(exp.points) * exp.replications // shard[1],
+            unit="run",
+            desc=Path(args.experiment).stem,
+            file=sys.stderr,
+        )
+
+    def progress(done: int, failed: int, total: int) -> None:
+        if bar is not None:
+            bar.total = total
+            bar.set_postfix(failed=failed)
+            bar.update(done - bar.n)
+
+    counts = sweep(exp, out, args.backend, args.workers, args.scheduler, shard, progress)
+    if bar is not None:
+        bar.close()
+    print(
+        f"{counts['planned']} runs in this {'shard' if shard[1] > 1 else 'sweep'}: "
+        f"{counts['skipped']} already done, {counts['ran']} run now, "
+        f"{counts['failed']} failed"
+    )
+    print(f"results: {out}   (summary: python run.py report {out})")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from sim.report import ReportError, write_report
+
+    try:
+        where = write_report(args.results, args.out, args.metrics)
+    except ReportError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"report: {where}")
+    return 0
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    """List the presets: the first line of each file is '# name: what it represents'."""
+    folder = Path(__file__).resolve().parent.parent / "scenarios"
+    rows = []
+    for path in sorted(folder.glob("*.toml")):
+        first = path.read_text(encoding="utf-8").splitlines()[:1]
+        text = first[0].lstrip("# ").split(":", 1)[-1].strip() if first else ""
+        rows.append((path.stem, text))
+    width = max((len(n) for n, _ in rows), default=0)
+    for name, text in rows:
+        print(f"{name:<{width}}  {text}")
+    print(f"\nrun one: python run.py run {folder.name}/NAME.toml")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "sweep": cmd_sweep,
+    "report": cmd_report,
+    "scenarios": cmd_scenarios,
+    "explain": cmd_explain,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (ScenarioError, UsageError) as exc:
+    except (ScenarioError, UsageError, SweepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

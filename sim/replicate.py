@@ -75,7 +75,9 @@ def run_replications(
             if progress:
                 progress(r + 1)
         return results
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    from sim.sweep import POOL_CONTEXT
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=POOL_CONTEXT) as pool:
         futures = {
             pool.submit(run_one, params, seed, counterfactual): r for r, seed in enumerate(seeds)
         }

@@ -1,0 +1,334 @@
+"""The sweep report: summaries, paired differences, figures and sensitivity indices computed
+from small synthetic results folders written here (no simulation runs)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from sim import report
+from sim.replicate import derive_seed, mean_ci
+from sim.report import ReportError, write_report
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+COVERAGE = "coverage.street_fraction"
+RATIO = "reports.disparity_ratio"
+OPT_OUT, MODE = "requests.opt_out", "requests.regime"
+LEVELS = {OPT_OUT: [0.1, 0.5], MODE: ["portal", "rfa"]}
+REPS = 4
+ROOT_SEED = 11
+
+
+def write_manifest(folder: Path, **fields) -> None:
+    manifest = {
+        "design_kind": "full_factorial",
+        "factors": LEVELS,
+        "replications": REPS,
+        "root_seed": ROOT_SEED,
+        "common_random_numbers": True,
+        "metrics": None,
+        "design_hash": "abc123",
+        "design_points": 4,
+        "base": "scenarios/default.toml",
+        **fields,
+    }
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def write_design(folder: Path, design: dict[str, list]) -> None:
+    pq.write_table(pa.table(design), folder / "design.parquet")
+
+
+def run_row(point: int, rep: int, factors: dict, metrics: dict, status: str = "ok") -> dict:
+    return {
+        "run_id": f"p{point}-r{rep}",
+        "point": point,
+        "replicate": rep,
+        "seed": derive_seed(ROOT_SEED, rep),
+        "status": status,
+        "error": None if status == "ok" else "ValueError: boom\ntraceback line",
+        "wall_seconds": 1.5,
+        "host": "test",
+        **{f"param:{k}": v for k, v in factors.items()},
+        **metrics,
+    }
+
+
+def write_batch(folder: Path, name: str, rows: list[dict]) -> None:
+    (folder / "runs").mkdir(exist_ok=True)
+    table = pa.Table.from_pylist(rows)
+    # Metric columns are float64 even when a batch holds only nulls.
+    schema = pa.schema(
+        [pa.field(f.name, pa.float64()) if f.name in (COVERAGE, RATIO) else f for f in table.schema]
+    )
+    pq.write_table(table.cast(schema), folder / "runs" / name)
+
+
+@pytest.fixture(scope="module")
+def factorial(tmp_path_factory) -> tuple[Path, dict]:
+    """A 2 x 2 factorial, 4 replicates, two batch files (a run written twice, the second copy
+    different: it must win), one failed run, nulls in the ratio, and two temporary files
+    that must be ignored. Returns the folder and the truth: (point, rep) -> metrics or None
+    (failed)."""
+    folder = tmp_path_factory.mktemp("factorial")
+    points = [(o, m) for o in LEVELS[OPT_OUT] for m in LEVELS[MODE]]
+    write_manifest(folder)
+    write_design(
+        folder,
+        {"point": list(range(4)), OPT_OUT: [p[0] for p in points], MODE: [p[1] for p in points]},
+    )
+    rng = np.random.default_rng(3)
+    truth: dict[tuple[int, int], dict | None] = {}
+    rows = []
+    for point, (opt_out, mode) in enumerate(points):
+        for rep in range(REPS):
+            noise = rng.normal(0, 0.02)
+            cov = 0.4 - 0.3 * opt_out + (0.1 if mode == "rfa" else 0.0) + noise
+            ratio = None if (point + rep) % 3 == 0 else 1.0 + point + 0.1 * rep
+            truth[point, rep] = {COVERAGE: cov, RATIO: ratio}
+            rows.append(run_row(point, rep, {OPT_OUT: opt_out, MODE: mode}, truth[point, rep]))
+    # Point 1, replicate 3 failed.
+    failed = rows[1 * REPS + 3]
+    failed.update(
+        run_row(1, 3, {OPT_OUT: 0.1, MODE: "rfa"}, {COVERAGE: None, RATIO: None}, "error")
+    )
+    truth[1, 3] = None
+    batch1, batch2 = rows[:8], rows[8:]
+    # Resumed sweep: p0-r2 written again in the later batch, with a different value.
+    again = dict(batch1[2])
+    again[COVERAGE] = 0.9
+    truth[0, 2] = {**truth[0, 2], COVERAGE: 0.9}
+    batch2.append(again)
+    write_batch(folder, "batch-0001.parquet", batch1)
+    write_batch(folder, "batch-0002.parquet", batch2)
+    # Temporary files: ignored.
+    write_batch(folder, ".batch-0003.parquet", [{**batch1[0], COVERAGE: 1000.0}])
+    (folder / "runs" / ".batch.tmp").write_bytes(b"not parquet at all")
+    out = write_report(folder)
+    return out, truth
+
+
+def expected_values(truth, point: int, metric: str) -> list[float | None]:
+    return [truth[point, r][metric] for r in range(REPS) if truth[point, r] is not None]
+
+
+def test_summary_matches_mean_ci(factorial):
+    out, truth = factorial
+    summary = pd.read_csv(out / "summary.csv")
+    assert list(summary["point"]) == [0, 1, 2, 3]
+    assert list(summary[OPT_OUT]) == [0.1, 0.1, 0.5, 0.5]
+    assert list(summary[MODE]) == ["portal", "rfa", "portal", "rfa"]
+    for point in range(4):
+        row = summary.iloc[point]
+        for metric in (COVERAGE, RATIO):
+            mean, lo, hi = mean_ci(expected_values(truth, point, metric))
+            got = row[metric], row[f"{metric}.ci_low"], row[f"{metric}.ci_high"]
+            for g, e in zip(got, (mean, lo, hi), strict=True):
+                if e is None:
+                    assert math.isnan(g)
+                else:
+                    assert g == pytest.approx(e, rel=1e-12)
+
+
+def test_failed_runs_counted_and_excluded_duplicates_once(factorial):
+    out, truth = factorial
+    summary = pd.read_csv(out / "summary.csv").set_index("point")
+    assert list(summary["n_ok"]) == [4, 3, 4, 4]
+    assert list(summary["n_failed"]) == [0, 1, 0, 0]
+    # The later copy of the duplicated run wins; the temporary file's 1000 is ignored.
+    assert truth[0, 2][COVERAGE] == 0.9
+    assert summary.at[0, COVERAGE] == pytest.approx(np.mean(expected_values(truth, 0, COVERAGE)))
+    md = (out / "summary.md").read_text()
+    assert "15 ok, 1 failed" in md
+    assert "1 duplicate row(s) dropped" in md
+    assert "1 × `ValueError: boom traceback line`" in md
+
+
+def test_markdown_four_digits_and_na(factorial):
+    out, truth = factorial
+    md = (out / "summary.md").read_text()
+    mean, lo, hi = mean_ci(expected_values(truth, 2, COVERAGE))
+    assert f"| 2 | 0.5 | portal | 4 | 0 | {mean:.4g} [{lo:.4g}, {hi:.4g}] |" in md
+    # Point 1's paired ratio difference rests on one pair: a mean without an interval.
+    assert "1 [n/a, n/a] (n=1)" in md
+
+
+def test_paired_differences(factorial):
+    out, truth = factorial
+    diffs = pd.read_csv(out / "paired_differences.csv")
+    assert len(diffs) == 3 * 2
+    for point in (1, 2, 3):
+        for metric in (COVERAGE, RATIO):
+            pairs = [
+                truth[point, r][metric] - truth[0, r][metric]
+                for r in range(REPS)
+                if truth[point, r] is not None
+                and truth[point, r][metric] is not None
+                and truth[0, r][metric] is not None
+            ]
+            mean, lo, hi = mean_ci(pairs)
+            row = diffs[(diffs["point"] == point) & (diffs["metric"] == metric)].iloc[0]
+            assert row["n_pairs"] == len(pairs)
+            for g, e in zip(
+                (row["mean_difference"], row["ci_low"], row["ci_high"]), (mean, lo, hi), strict=True
+            ):
+                assert math.isnan(g) if e is None else g == pytest.approx(e, rel=1e-12)
+    assert "## Paired differences" in (out / "summary.md").read_text()
+
+
+def test_figures_are_pngs(factorial):
+    out, _ = factorial
+    expected = [
+        f"{COVERAGE}__vs__{OPT_OUT}.png",
+        f"{COVERAGE}__vs__{MODE}.png",
+        f"{RATIO}__vs__{OPT_OUT}.png",
+        f"{COVERAGE}__heat__{OPT_OUT}__{MODE}.png",
+        f"{RATIO}__heat__{OPT_OUT}__{MODE}.png",
+    ]
+    md = (out / "summary.md").read_text()
+    for name in expected:
+        assert (out / name).read_bytes().startswith(PNG_SIGNATURE), name
+        assert name in md
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary files left"
+
+
+def test_marginal_means_pool_replicates(factorial):
+    out, truth = factorial
+    res = report.load_results(out.parent)
+    table = report.marginal_means(res, COVERAGE, MODE)
+    assert list(table["x"]) == ["portal", "rfa"]
+    rfa = [v for p in (1, 3) for v in expected_values(truth, p, COVERAGE)]
+    mean, lo, _ = mean_ci(rfa)
+    assert table.iloc[1]["mean"] == pytest.approx(mean)
+    assert table.iloc[1]["ci_low"] == pytest.approx(lo)
+    assert table.iloc[1]["n"] == len(rfa)
+
+
+def test_metric_selection_and_no_crn(tmp_path, factorial):
+    src, _ = factorial
+    folder = src.parent
+    out = write_report(folder, tmp_path / "rep", metrics=[COVERAGE])
+    summary = pd.read_csv(out / "summary.csv")
+    assert COVERAGE in summary.columns and RATIO not in summary.columns
+    assert not list(out.glob(f"{RATIO}*.png"))
+    with pytest.raises(ReportError, match="unknown metric"):
+        write_report(folder, tmp_path / "rep2", metrics=["no.such_metric"])
+
+
+def test_missing_manifest_or_runs_raise(tmp_path):
+    with pytest.raises(ReportError, match="manifest"):
+        write_report(tmp_path)
+    write_manifest(tmp_path)
+    with pytest.raises(ReportError, match="no run results") as err:
+        write_report(tmp_path)
+    assert isinstance(err.value, ValueError) and "\n" not in str(err.value)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / ".batch.tmp").write_bytes(b"x")
+    with pytest.raises(ReportError, match="no run results"):
+        write_report(tmp_path)
+
+
+def salib_folder(folder: Path, kind: str, samples: np.ndarray, outputs: dict) -> Path:
+    """Results folder of a Sobol or Morris design: point i = sample row i; 2 replicates at
+    y - 0.01 and y + 0.01 (their mean is the model output y); no common random numbers."""
+    names = PROBLEM["names"]
+    write_manifest(
+        folder,
+        design_kind=kind,
+        factors={
+            n: {"min": b[0], "max": b[1]} for n, b in zip(names, PROBLEM["bounds"], strict=True)
+        },
+        replications=2,
+        common_random_numbers=False,
+        design_points=len(samples),
+        salib_problem=PROBLEM,
+        salib_samples=samples.tolist(),
+    )
+    write_design(
+        folder, {"point": list(range(len(samples))), **dict(zip(names, samples.T, strict=True))}
+    )
+    rows = [
+        run_row(
+            i,
+            r,
+            dict(zip(names, x, strict=True)),
+            {m: float(y[i]) + (0.02 * r - 0.01) for m, y in outputs.items()},
+        )
+        for i, x in enumerate(samples)
+        for r in range(2)
+    ]
+    write_batch(folder, "batch-0001.parquet", rows)
+    return folder
+
+
+PROBLEM = {"num_vars": 2, "names": ["x1", "x2"], "bounds": [[0.0, 1.0], [0.0, 1.0]]}
+
+
+def test_sobol_indices_of_additive_models(tmp_path):
+    """Y = x1 + 0 x2: S1 = ST = (1, 0); Y = x1 + 2 x2 (uniform, independent): (1/5, 4/5)."""
+    pytest.importorskip("SALib", reason="SALib not installed (pip install -e '.[salib]')")
+    from SALib.sample import sobol as sobol_sample
+
+    x = sobol_sample.sample(dict(PROBLEM), 256, seed=2)
+    outputs = {
+        COVERAGE: x[:, 0] + 0 * x[:, 1],
+        RATIO: x[:, 0] + 2 * x[:, 1],
+        "cameras.count": np.full(len(x), 7.0),
+    }
+    out = write_report(salib_folder(tmp_path, "sobol", x, outputs))
+    sobol = pd.read_csv(out / "sobol.csv").set_index(["metric", "factor"])
+    for metric, expected in ((COVERAGE, (1.0, 0.0)), (RATIO, (0.2, 0.8))):
+        for factor, value in zip(("x1", "x2"), expected, strict=True):
+            assert sobol.at[(metric, factor), "S1"] == pytest.approx(value, abs=0.05)
+            assert sobol.at[(metric, factor), "ST"] == pytest.approx(value, abs=0.05)
+    assert (sobol["S1_conf"] >= 0).all() and (sobol["ST_conf"] >= 0).all()
+    # A constant output has no variance to apportion: a note, no indices.
+    assert "cameras.count" not in set(sobol.index.get_level_values("metric"))
+    md = (out / "summary.md").read_text()
+    assert "indices of `cameras.count` not computed: the same mean" in md
+    assert (out / f"{COVERAGE}__sobol.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert (out / f"{COVERAGE}__vs__x1.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert not list(out.glob("*__heat__*")), "no heat maps of continuous factors"
+    assert not (out / "paired_differences.csv").exists()
+
+
+def test_morris_screening(tmp_path):
+    pytest.importorskip("SALib", reason="SALib not installed (pip install -e '.[salib]')")
+    from SALib.sample import morris as morris_sample
+
+    x = morris_sample.sample(dict(PROBLEM), 20, num_levels=4, seed=2)
+    out = write_report(salib_folder(tmp_path, "morris", x, {COVERAGE: 2 * x[:, 0]}))
+    morris = pd.read_csv(out / "morris.csv").set_index("factor")
+    assert morris.at["x1", "mu_star"] == pytest.approx(2.0)
+    assert morris.at["x2", "mu_star"] == pytest.approx(0.0)
+
+
+def test_without_salib_a_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "_salib", lambda: None)
+    x = np.random.default_rng(0).random((12, 2))
+    out = write_report(salib_folder(tmp_path, "sobol", x, {COVERAGE: x[:, 0]}))
+    assert "pip install -e '.[salib]'" in (out / "summary.md").read_text()
+    assert not (out / "sobol.csv").exists()
+    assert (out / "summary.csv").exists()
+
+
+def test_sobol_with_unfinished_points_does_not_crash(tmp_path):
+    pytest.importorskip("SALib", reason="SALib not installed (pip install -e '.[salib]')")
+    from SALib.sample import sobol as sobol_sample
+
+    x = sobol_sample.sample(dict(PROBLEM), 8, seed=2)
+    folder = salib_folder(tmp_path, "sobol", x, {COVERAGE: x[:, 0]})
+    batch = folder / "runs" / "batch-0001.parquet"
+    table = pq.read_table(batch).to_pandas()
+    pq.write_table(pa.Table.from_pandas(table[table["point"] != 3], preserve_index=False), batch)
+    out = write_report(folder)
+    md = (out / "summary.md").read_text()
+    assert f"Sobol indices of `{COVERAGE}` not computed: 1 of {len(x)} design points" in md
+    assert pd.read_csv(out / "sobol.csv").empty
