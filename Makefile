@@ -8,13 +8,13 @@ PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bi
 	$$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: demo test test-all lint bench clean-venv
+.PHONY: demo test test-all lint bench viz clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 or newer not found; install it or run make PYTHON=/path/to/python3.12" >&2; exit 2; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,dask,salib,ema]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,salib,ema,app]'
 	@touch $@
 
 demo: $(BIN)/.installed
@@ -29,6 +29,9 @@ test-all: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+viz: $(BIN)/.installed
+	$(BIN)/python run.py viz
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks

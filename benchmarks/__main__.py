@@ -44,6 +44,83 @@ print(json.dumps({
 """
 
 
+# The classroom app: model steps per second behind the page (rendering every panel once per
+# render interval of 15 steps, as the page does) and seconds until the page is usable.
+_APP_CHILD = r"""
+import io, json, time
+from sim import app
+model = app.ClassroomModel(seed=1)
+model.run_until(8 * 60)  # morning: people walking
+steps, t0 = 0, time.perf_counter()
+while time.perf_counter() - t0 < 10:
+    for _ in range(15):
+        model.step()
+    steps += 15
+    for make in (app.map_figure, app.coverage_figure, app.posts_figure, app.footage_figure,
+                 app.adoption_figure):
+        make(model).savefig(io.BytesIO(), format='png', dpi=90)
+print(json.dumps({'homes': model.world.homes.count,
+                  'steps_per_s_with_rendering': steps / (time.perf_counter() - t0)}))
+"""
+
+
+def app_page_ready_seconds() -> float | None:
+    """Seconds from opening the page to the Step button and the five plots being shown."""
+    import socket
+    import time
+    from urllib.request import urlopen
+
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if not Path("/usr/bin/chromium").exists():
+        return None
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "run.py", "viz", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/"
+        for _ in range(300):
+            try:
+                urlopen(url, timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+            )
+            page = browser.new_page()
+            start = time.perf_counter()
+            page.goto(url)
+            page.get_by_role("button", name="Step").wait_for()
+            page.wait_for_function("document.querySelectorAll('img').length >= 5")
+            ready = time.perf_counter() - start
+            browser.close()
+        return ready
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def run_app_case() -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", _APP_CHILD], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    result = {"case": "classroom-app", **json.loads(out.stdout.strip().splitlines()[-1])}
+    result["page_ready_s"] = app_page_ready_seconds()
+    return result
+
+
 def run_case(name: str) -> dict:
     scenario, overrides = CASES[name]
     out = subprocess.run(
@@ -59,9 +136,11 @@ def run_case(name: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--case", action="append", choices=sorted(CASES), help="cases to run")
+    p.add_argument("--app", action="store_true", help="also measure the classroom app")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/out/results.json")
     args = p.parse_args(argv)
     results = [run_case(c) for c in (args.case or CASES)]
+    app = run_app_case() if args.app else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -69,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                 "machine": platform.platform(),
                 "python": platform.python_version(),
                 "results": results,
+                "app": app,
             },
             indent=2,
         )
@@ -78,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{r['case']:<14}{r['import_and_load_s']:>8.2f}{r['build_s']:>9.2f}"
             f"{r['run_s']:>8.2f}{r['walk_minutes_per_s']:>13,.0f}{r['peak_rss_mb']:>9.0f}"
+        )
+    if app:
+        ready = app["page_ready_s"]
+        shown = "n/a (no Chromium)" if ready is None else f"{ready:.1f} s"
+        print(
+            f"classroom app ({app['homes']} homes): "
+            f"{app['steps_per_s_with_rendering']:.0f} model steps/s with rendering; page "
+            f"ready in {shown}"
         )
     print(f"written: {args.out}")
     return 0

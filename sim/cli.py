@@ -110,6 +110,14 @@ def _parser() -> argparse.ArgumentParser:
         help="metrics to plot (repeatable; default: the experiment's)",
     )
     sub.add_parser("scenarios", help="list the preset scenarios")
+    viz = sub.add_parser("viz", help="start the classroom app in the browser")
+    viz.add_argument("scenario", nargs="?", help="base scenario (default: the defaults)")
+    viz.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    viz.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
     e = sub.add_parser("explain", help="describe a scenario key (or all keys)")
     e.add_argument(
         "key", nargs="?", help="dotted key, e.g. cameras.adoption; a prefix lists the keys under it"
@@ -343,6 +351,36 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_viz(args: argparse.Namespace) -> int:
+    """Serve sim/app.py with Solara on the given address (localhost by default)."""
+    import importlib.util
+    import os
+    import subprocess
+
+    if importlib.util.find_spec("solara") is None:
+        raise UsageError("the app needs the app extra: pip install -e '.[app]' (make viz does)")
+    env = dict(os.environ)
+    if args.scenario:
+        load(args.scenario)  # a bad scenario stops here, with one line
+        env["RINGSIM_SCENARIO"] = str(Path(args.scenario).resolve())
+    app = Path(__file__).resolve().parent / "app.py"
+    print(f"classroom app: http://{args.host}:{args.port}  (Ctrl-C to stop)", flush=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "solara",
+        "run",
+        str(app),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+        "--no-open",
+    ]
+    return subprocess.call(cmd, env=env)
+
+
 def cmd_scenarios(args: argparse.Namespace) -> int:
     """List the presets: the first line of each file is '# name: what it represents'."""
     folder = Path(__file__).resolve().parent.parent / "scenarios"
@@ -363,6 +401,7 @@ COMMANDS = {
     "sweep": cmd_sweep,
     "report": cmd_report,
     "scenarios": cmd_scenarios,
+    "viz": cmd_viz,
     "explain": cmd_explain,
 }
 

@@ -1,0 +1,79 @@
+"""The classroom app rendered headless: the page builds, the controls drive the model."""
+
+import ipyvuetify as v
+import ipywidgets
+import numpy as np
+import pytest
+import solara
+
+app = pytest.importorskip("sim.app", reason="pip install -e '.[app]'")
+from mesa.visualization.solara_viz import ModelController  # noqa: E402
+
+
+def test_page_renders_every_panel():
+    model = app.ClassroomModel(seed="3")
+    _, rc = solara.render(app.make_page(model), handle_error=False)
+    assert len(rc.find(ipywidgets.Image)) == 5  # map, coverage, posts, footage, adoption
+    assert 400 <= model.world.homes.count <= 650  # the classroom neighbourhood
+
+
+def test_controls_step_and_reset_the_model():
+    model = solara.reactive(app.ClassroomModel(seed="3"))
+    params = {
+        "adoption": 0.6,
+        "regime": "portal",
+        "opt_out": 0.5,
+        "seed": "9.7",
+        "promotion": True,
+        "minority_share": 0.4,
+    }
+    _, rc = solara.render(
+        ModelController(
+            model,
+            model_parameters=params,
+            play_interval=solara.reactive(20),
+            render_interval=solara.reactive(15),
+            use_threads=solara.reactive(False),
+        ),
+        handle_error=False,
+    )
+    first = model.value
+    rc.find(v.Btn, children=["Step"]).widget.click()
+    assert first.steps == 15 and first.time == 15
+    rc.find(v.Btn, children=["Reset"]).widget.click()
+    new = model.value
+    assert new is not first and new.time == 0
+    p = new.params
+    assert (p["cameras.adoption"], p["requests.regime"], p["requests.opt_out"]) == (
+        0.6,
+        "portal",
+        0.5,
+    )
+    assert p["promotion.enabled"] and p["population.groups"]["minority"] == pytest.approx(0.4)
+    assert new.seed == 9  # the seed control is always an integer
+
+
+@pytest.mark.parametrize("text, seed", [("7", 7), (" 12.9 ", 12), ("-4", 4), ("abc", 1)])
+def test_seed_text_becomes_an_integer(text, seed):
+    assert app._seed(text) == seed
+
+
+def test_figures_show_posts_requests_and_walkers():
+    model = app.ClassroomModel(adoption=0.6, bias=3.0, seed=2)
+    model.reporting.base = 0.01  # many posts, so every panel has something to draw
+    model.police.request_probability = 1.0
+    model.run_for(14 * 60)
+    assert len(model.walkers) > 0 and len(model.reporting.log()) > 0
+    for make in (
+        app.map_figure,
+        app.coverage_figure,
+        app.posts_figure,
+        app.footage_figure,
+        app.adoption_figure,
+    ):
+        fig = make(model)
+        assert fig.axes and fig.axes[0].has_data(), make.__name__
+    title = app.posts_figure(model).axes[0].get_title()
+    assert "disparity ratio" in title and "n/a" not in title
+    xy, _ = model.walker_positions()
+    assert np.isfinite(xy).all()
