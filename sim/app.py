@@ -298,10 +298,10 @@ COMPONENTS = [
 ]
 
 
-def make_page(model: ClassroomModel | None = None):
-    """The SolaraViz page (a fresh model unless one is given)."""
+def make_page(model: ClassroomModel):
+    """The SolaraViz page for a model."""
     return SolaraViz(
-        model if model is not None else ClassroomModel(),
+        model,
         components=COMPONENTS,
         model_params=MODEL_PARAMS,
         name="Doorbell cameras in the neighbourhood",
@@ -310,4 +310,8 @@ def make_page(model: ClassroomModel | None = None):
     )
 
 
-page = make_page()
+@solara.component
+def Page():
+    """The served page: every browser session gets its own model."""
+    model = solara.use_memo(ClassroomModel, dependencies=[])
+    return make_page(model)
