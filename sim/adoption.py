@@ -41,7 +41,7 @@ import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from sim.rng import Streams
+from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
 from sim.schema import CAMERA_TYPES
 
@@ -248,7 +248,7 @@ class Adoption:
         H = self.homes.count
         for o in self.officers:
             u = s.uniform("officer.contacts", o.number, day)[0]
-            n = _poisson_from_uniform(u, self.contacts)
+            n = poisson_from_uniform(u, self.contacts)
             if n == 0:
                 continue
             pick = (s.uniform("officer.meet", o.number, day, np.arange(n)) * H).astype(np.int64)
@@ -331,13 +331,6 @@ class Adoption:
         """Discounts given plus the full price of every free device and camera."""
         free = self.devices_to_officers + self.free_cameras
         return self.code_uses * self.discount + free * self.price
-
-
-def _poisson_from_uniform(u: float, mean: float) -> int:
-    """A Poisson draw by inversion of one uniform (keyed draws stay keyed)."""
-    from scipy.stats import poisson
-
-    return int(poisson.ppf(u, mean)) if mean > 0 else 0
 
 
 def partnership_minute(params: Scenario, streams: Streams) -> float | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.path import Path as MplPath
 
 MINUTES_PER_DAY = 1440
 _FIELDS = ("camera", "person", "t_in", "t_out")
@@ -43,6 +42,8 @@ class Polygon:
     vertices: tuple[tuple[float, float], ...]
 
     def contains(self, xy: np.ndarray) -> np.ndarray:
+        from matplotlib.path import Path as MplPath  # loaded on first use: a slow import
+
         return MplPath(np.asarray(self.vertices, float)).contains_points(xy)
 
     @property

@@ -24,10 +24,9 @@ from __future__ import annotations
 import mesa
 import numpy as np
 from scipy.special import ndtri
-from scipy.stats import poisson
 
 from sim.requests import EMERGENCY, LEGAL, VOLUNTARY, Handover, Platform, Request
-from sim.rng import Streams
+from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
 
 
@@ -168,7 +167,7 @@ class PoliceAgency(mesa.Agent):
         due = now + self.delay
         for i, (x, y), t in zip(incident_ids.tolist(), xy.tolist(), minutes.tolist(), strict=True):
             if self.partnered and s.uniform("police.request", i)[0] < self.request_probability:
-                n = 1 + int(poisson.ppf(s.uniform("police.extra", i)[0], self.extra_requests))
+                n = 1 + poisson_from_uniform(s.uniform("police.extra", i)[0], self.extra_requests)
                 for k in range(n):
                     w = self._desired("police.window", self.window_hours, i * 64 + k)
                     a = self._desired("police.area", self.area_sq_mi, i * 64 + k)

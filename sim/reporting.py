@@ -30,7 +30,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import fftconvolve
 from scipy.spatial import cKDTree
 
 from sim.rng import Streams
@@ -252,5 +251,13 @@ class _FeedGrid:
         """Posts within the radius of each home."""
         counts = np.bincount(self.home_cell[posters], minlength=self.shape[0] * self.shape[1])
         grid = counts.reshape(self.shape).astype(float)
-        seen = np.rint(fftconvolve(grid, self.kernel, mode="same"))
+        seen = np.rint(_convolve_same(grid, self.kernel))
         return seen.ravel()[self.home_cell]
+
+
+def _convolve_same(grid: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """2-D convolution by FFT, cropped to the grid's shape (like scipy's mode="same")."""
+    shape = [g + k - 1 for g, k in zip(grid.shape, kernel.shape, strict=True)]
+    full = np.fft.irfft2(np.fft.rfft2(grid, shape) * np.fft.rfft2(kernel, shape), shape)
+    start = [(k - 1) // 2 for k in kernel.shape]
+    return full[start[0] : start[0] + grid.shape[0], start[1] : start[1] + grid.shape[1]]

@@ -71,3 +71,14 @@ class Streams:
         for k in keys:  # a hash chain: one finaliser round per key
             h = _mix(h ^ np.asarray(k).astype(np.uint64))
         return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+
+
+def poisson_from_uniform(u: float, mean: float) -> int:
+    """The Poisson(mean) quantile of a uniform u: a keyed Poisson draw by inversion."""
+    if mean <= 0:
+        return 0
+    k_max = int(mean + 12 * mean**0.5 + 30)
+    k = np.arange(k_max + 1)
+    log_pmf = k * np.log(mean) - mean - np.cumsum(np.log(np.maximum(k, 1)))
+    cdf = np.cumsum(np.exp(log_pmf))
+    return int(min(np.searchsorted(cdf, u, side="right"), k_max))

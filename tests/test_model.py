@@ -115,3 +115,14 @@ def test_every_route_anyone_can_walk_has_length():
     assert len(routes) > 0
     assert np.all(np.diff(m.routes.ptr)[routes] > 0)
     assert np.all(m.routes.length[routes] > 0)
+
+
+def test_keyed_poisson_draws_match_scipy():
+    from scipy.stats import poisson
+
+    from sim.rng import poisson_from_uniform
+
+    for mean in (0.3, 2.0, 12.0, 80.0):
+        for u in np.linspace(0.001, 0.999, 57):
+            assert poisson_from_uniform(u, mean) == int(poisson.ppf(u, mean)), (u, mean)
+    assert poisson_from_uniform(0.5, 0.0) == 0

@@ -264,3 +264,17 @@ def test_posts_about_incidents_and_stops_of_offenders():
         )
     ).run()
     assert silent["incidents.known_to_police"] == 0
+
+
+def test_feed_convolution_matches_scipy():
+    from scipy.signal import fftconvolve
+
+    from sim.reporting import _convolve_same
+
+    rng = np.random.default_rng(0)
+    for shape, kernel in [((7, 5), (3, 3)), ((13, 6), (13, 11)), ((20, 30), (41, 41))]:
+        grid = rng.integers(0, 4, shape).astype(float)
+        k = (rng.random(kernel) < 0.7).astype(float)
+        np.testing.assert_allclose(
+            _convolve_same(grid, k), fftconvolve(grid, k, mode="same"), atol=1e-9
+        )
