@@ -121,6 +121,58 @@ def run_app_case() -> dict:
     return result
 
 
+# One simulated day of the same neighbourhood, three ways (ratios are taken in the same run).
+_COMPARE_CHILD = r"""
+import json, sys, time
+import numpy as np
+from benchmarks.baseline import MesaBaseline
+from sim.model import NeighbourhoodModel
+from sim.movement import Walkers
+from sim.scenario import load
+from tests.test_baseline import CORE
+params = load('scenarios/default.toml', []).replace({**CORE, 'time.days': 1.0,
+    'world.blocks_x': 10, 'world.blocks_y': 6, 'population.pedestrians': 3000})
+which = sys.argv[1]
+if which == 'baseline':
+    m = MesaBaseline(params, rng=1); t = time.perf_counter()
+    while m.minute < 1440: m.step()
+    walk = m.walk_minutes
+elif which == 'ceiling':
+    core = NeighbourhoodModel(params, rng=1); trips = core._trips; w = Walkers()
+    speed = core.population.speed; nxt = 0; walk = 0; t = time.perf_counter()
+    for now in range(1440):
+        end = int(np.searchsorted(trips.depart, now, side='right'))
+        w.start(trips.person[nxt:end], trips.route[nxt:end], now, speed[trips.person[nxt:end]],
+                core.routes, core.passes)
+        nxt = end
+        if len(w):
+            walk += len(w)
+            w.step(now, core.routes, core.passes, lambda c, p: np.ones(len(c), bool))
+else:
+    m = NeighbourhoodModel(params, rng=1); t = time.perf_counter()
+    walk = m.run()['pedestrians.walk_minutes']
+print(json.dumps({'seconds': time.perf_counter() - t, 'walk_minutes': int(walk)}))
+"""
+
+
+def run_comparison() -> dict:
+    """One day of the default neighbourhood as the Mesa baseline, the bare numpy walk and
+    the full model; seconds each and the ratios."""
+    out = {}
+    for which in ("baseline", "ceiling", "full"):
+        done = subprocess.run(
+            [sys.executable, "-c", _COMPARE_CHILD, which],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        out[which] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["full_vs_baseline_speedup"] = out["baseline"]["seconds"] / out["full"]["seconds"]
+    out["full_vs_ceiling_ratio"] = out["full"]["seconds"] / out["ceiling"]["seconds"]
+    return out
+
+
 def run_case(name: str) -> dict:
     scenario, overrides = CASES[name]
     out = subprocess.run(
@@ -137,10 +189,16 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     p.add_argument("--case", action="append", choices=sorted(CASES), help="cases to run")
     p.add_argument("--app", action="store_true", help="also measure the classroom app")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also compare with the Mesa per-agent baseline and a bare numpy walk",
+    )
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/out/results.json")
     args = p.parse_args(argv)
     results = [run_case(c) for c in (args.case or CASES)]
     app = run_app_case() if args.app else None
+    compare = run_comparison() if args.compare else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -149,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
                 "python": platform.python_version(),
                 "results": results,
                 "app": app,
+                "compare": compare,
             },
             indent=2,
         )
@@ -166,6 +225,15 @@ def main(argv: list[str] | None = None) -> int:
             f"classroom app ({app['homes']} homes): "
             f"{app['steps_per_s_with_rendering']:.0f} model steps/s with rendering; page "
             f"ready in {shown}"
+        )
+    if compare:
+        print(
+            "one day, default neighbourhood: "
+            + ", ".join(
+                f"{k} {compare[k]['seconds']:.2f} s" for k in ("baseline", "ceiling", "full")
+            )
+            + f"; full model {compare['full_vs_baseline_speedup']:.1f}x faster than the Mesa "
+            f"baseline, {compare['full_vs_ceiling_ratio']:.1f}x the bare numpy walk"
         )
     print(f"written: {args.out}")
     return 0
