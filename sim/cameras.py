@@ -3,9 +3,9 @@
 A camera sits at the front of its home, ``world.setback_m`` from the line people walk along.
 It sees the part of that line within its range and field of view: an interval of the home's
 street centred on the home, of half-width ``min(sqrt(range^2 - setback^2), setback *
-tan(fov / 2))``, clipped to the street's ends. Indoor cameras see no street; their footage
-still exists (for legal demands). The view intervals are computed once per camera, so a step
-never searches space.
+tan(fov / 2))``, clipped to the street's ends. Indoor cameras see no street: they record no
+one walking by, so they add nothing to street footage (they count as cameras and toward
+adoption). The view intervals are computed once per camera, so a step never searches space.
 """
 
 from __future__ import annotations

@@ -355,7 +355,6 @@ def cmd_viz(args: argparse.Namespace) -> int:
     """Serve sim/app.py with Solara on the given address (localhost by default)."""
     import importlib.util
     import os
-    import subprocess
 
     if importlib.util.find_spec("solara") is None:
         raise UsageError("the app needs the app extra: pip install -e '.[app]' (make viz does)")
@@ -378,7 +377,9 @@ def cmd_viz(args: argparse.Namespace) -> int:
         "--production",
         "--no-open",
     ]
-    return subprocess.call(cmd, env=env)
+    # become the server, so that stopping this process stops it (never an orphaned server)
+    os.execve(sys.executable, cmd, env)
+    return 0  # not reached
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:

@@ -2,19 +2,25 @@
 
 Order of work (docs/ODD.md, "Process overview and scheduling"):
 
-1. At the start of each day (a scheduled event at minute 1440 d): draw the day's tours for
-   every pedestrian, expire footage older than the store's horizon, and let the police agency
-   re-allocate its attention across zones.
-2. Each minute (the Mesa step):
+1. At the start of each day (day 0 in ``__init__``, then a scheduled event at minute
+   1440 d): draw the day's tours for every pedestrian; maybe hold a protest (participants'
+   trips replace their others, police may plan a request); expire footage older than the
+   store's horizon; adoption's daily work (officers' contacts, churn, subscription lapses,
+   giveaways, download credit, installing the cameras bought since yesterday); account
+   takeovers; and (from day 1) the police agency re-allocates its attention across zones.
+2. Each minute (the Mesa step), whether or not anyone walks:
    a. rebuild the pass table if cameras changed;
    b. start the trips that depart this minute; offenders' walks may include attempts;
    c. walk every walker one minute; cameras in view record them (with the detection
       probability), windows of homes without cameras see them; arrivals leave the arrays;
-   d. store the new sightings in the footage store; couriers' arrivals leave packages;
-   e. resolve the attempts due this minute into incidents (victims may report them);
-   f. owners get alerts and post some people as suspicious; posts reach the police, who may
-      stop the person; update the counters.
-3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts.
+   d. store the new sightings; compromised cameras leak them; couriers' arrivals leave
+      packages;
+   e. resolve the attempts due this minute into incidents (victims may report them); police
+      learn of some, plan footage requests and legal demands, and place free devices;
+   f. owners get alerts and, when a clip ends, may post the person as suspicious; posts
+      reach the police, who may stop the person; update the counters.
+3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts;
+   households may buy cameras; police make the footage requests that are due.
 4. Every ``time.record_minutes`` (a scheduled event): write one time-series row.
 
 ``model.time`` counts minutes elapsed; the step executed at time t simulates minute t - 1.
@@ -164,7 +170,8 @@ class NeighbourhoodModel(mesa.Model):
         p = self.params
         rules = Rules.of(p)
         window = max(rules.max_window_hours, p["legal.window_hours"], p["protest.duration_hours"])
-        needed = p["police.request_delay_hours"] + window
+        # + an hour until the next request round, + hourly spacing of up to a day of follow-ups
+        needed = p["police.request_delay_hours"] + window + 1 + 24
         if needed > p["footage.store_days"] * 24:
             raise ScenarioError(
                 f"footage.store_days = {p['footage.store_days']}: requests look back "
@@ -219,44 +226,44 @@ class NeighbourhoodModel(mesa.Model):
             self.incidents.on_trips_started(now, person, route, speed, pop.offender)
             self.recorder.on_start(end - self._next_trip)
             self._next_trip = end
-        if len(self.walkers):
-            r = self.walkers.step(now, self.routes, self.passes, self._detect)
-            self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
-            self.accounts.live(self.cameras.home[r.camera], r.person)
-            doors = pop.door_of(r.done_route[pop.kind[r.done_person] == DELIVERY])
-            self.incidents.on_deliveries(now, doors[doors >= 0])
-            has_camera = self.cameras.home_camera >= 0
-            happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
-            if happened is not None:
-                self.recorder.count("incidents", len(happened.minute))
-                known = self.police.on_incidents(
-                    now, self.home_zone[happened.home], happened.person, happened.reported
-                )
-                self.police.investigate(
-                    now,
-                    happened.id[known],
-                    self.world.homes.xy[happened.home[known]],
-                    happened.minute[known],
-                )
-                if self.adoption.officers:
-                    self.adoption.on_investigations(happened.home[known])
-            posts = self.reporting.step(
-                now,
-                self.cameras.home[r.camera],
-                r.person,
-                r.t_out,
-                r.window_home,
-                r.window_person,
-                has_camera,
-                self.incidents.seen_offending,
+        # every minute, even with nobody walking: attempts and clip reviews may be due
+        r = self.walkers.step(now, self.routes, self.passes, self._detect)
+        self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
+        self.accounts.live(self.cameras.home[r.camera], r.person)
+        doors = pop.door_of(r.done_route[pop.kind[r.done_person] == DELIVERY])
+        self.incidents.on_deliveries(now, doors[doors >= 0])
+        has_camera = self.cameras.home_camera >= 0
+        happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
+        if happened is not None:
+            self.recorder.count("incidents", len(happened.minute))
+            known = self.police.on_incidents(
+                now, self.home_zone[happened.home], happened.person, happened.reported
             )
-            if posts is not None:
-                self.recorder.count("posts", len(posts))
-                stops = self.police.on_posts(
-                    now, self.home_zone[posts.poster], posts.poster, posts.person, pop.group
-                )
-                self.recorder.count("stops", stops)
-            self.recorder.on_step(r)
+            self.police.investigate(
+                now,
+                happened.id[known],
+                self.world.homes.xy[happened.home[known]],
+                happened.minute[known],
+            )
+            if self.adoption.officers:
+                self.adoption.on_investigations(happened.home[known])
+        posts = self.reporting.step(
+            now,
+            self.cameras.home[r.camera],
+            r.person,
+            r.t_out,
+            r.window_home,
+            r.window_person,
+            has_camera,
+            self.incidents.seen_offending,
+        )
+        if posts is not None:
+            self.recorder.count("posts", len(posts))
+            stops = self.police.on_posts(
+                now, self.home_zone[posts.poster], posts.poster, posts.person, pop.group
+            )
+            self.recorder.count("stops", stops)
+        self.recorder.on_step(r)
         self._minute += 1
 
     def _detect(self, camera: np.ndarray, person: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Account security: accounts taken over by credential stuffing, and who that exposes.
 
 Each day, each active camera's account is taken over with probability
-``1 - (1 - r) ** (1 / 365) x (1 - protection)`` for accounts with two-factor authentication
+``[1 - (1 - r) ** (1 / 365)] x (1 - protection)`` for accounts with two-factor authentication
 (``privacy.two_factor`` of them) and without the factor for the others, where ``r`` is
 ``privacy.compromise_per_year`` and ``protection`` is ``privacy.two_factor_protection``. A
 taken-over camera leaks to outsiders its stored video (subscribers, within retention) and its

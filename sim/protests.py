@@ -4,7 +4,8 @@ Each day a protest happens with probability ``protest.per_30_days / 30``, at a d
 (amenity) drawn at random, starting between 4 and 7 pm and lasting ``protest.duration_hours``.
 Up to ``protest.participants`` residents join: those whose home has the venue among its usual
 destinations, chosen at random. Participants walk there to arrive at the start and walk home at
-the end; their other tours that day are dropped. All draws are keyed by day and person.
+the end; all their other trips still to depart are dropped (they go to the protest
+instead). All draws are keyed by day and person.
 """
 
 from __future__ import annotations

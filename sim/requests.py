@@ -193,7 +193,9 @@ class Platform(mesa.Agent):
         cams, homes = cams[receive], homes[receive]
         self.recipients += len(cams)
         share = self.always_share[homes] | (
-            self.streams.uniform("owner.share", homes, req.id) < self.share_probability
+            # keyed by what is asked (not a request counter), so regimes stay paired
+            self.streams.uniform("owner.share", homes, req.incident, req.protest, req.t0, req.t1)
+            < self.share_probability
         )
         self.responders += int(share.sum())
         clips = self._stored(req, cams[share])

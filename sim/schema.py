@@ -1040,7 +1040,8 @@ PARAMS: tuple[Param, ...] = (
         RULE_BOOL,
         FROM_REGIME,
         "-",
-        "Requests are public posts every app user sees (portal false, rfa true).",
+        "Requests are public posts every app user sees (portal false, rfa true); counted in "
+        "requests.public_posts (visibility changes no behaviour in this version).",
         SRC_RFA,
     ),
     Param(
