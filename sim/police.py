@@ -185,7 +185,10 @@ class PoliceAgency(mesa.Agent):
             return
         if self.streams.uniform("police.protest", protest.id)[0] >= self.protest_probability:
             return
-        hours = (protest.t1 - protest.t0) / 60
+        # the gathering and half an hour either side: people arriving and leaving are the ones
+        # cameras record (participants standing at the venue are not walking past any)
+        margin = 30
+        hours = (protest.t1 - protest.t0 + 2 * margin) / 60
         a = self._desired("police.protest_area", self.area_sq_mi, protest.id)
         self._plans.append(
             (
@@ -195,7 +198,7 @@ class PoliceAgency(mesa.Agent):
                 protest.id,
                 protest.x,
                 protest.y,
-                protest.t0,
+                protest.t0 - margin,
                 hours,
                 a,
             )
