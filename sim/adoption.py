@@ -72,7 +72,6 @@ class SocialNetwork:
         self.n = n
         if kind == "complete" or n < 2:
             self.matrix = None
-            self.graph_size = n
             return
         k = min(neighbours, n - 1)
         rows, cols = [], []

@@ -94,14 +94,14 @@ class Reporting:
         k = group_bias(params)
         sigma = params["reporting.bias_spread"]
         m = rng.lognormal(-(sigma**2) / 2, sigma, H)
-        tree = cKDTree(homes.xy)
-        near = tree.query_ball_point(homes.xy, params["reporting.area_m"], return_length=True)
-        first = np.zeros(H)
-        for_first = cKDTree(homes.xy[homes.group == 0]) if np.any(homes.group == 0) else None
-        if for_first is not None:
-            first = for_first.query_ball_point(
-                homes.xy, params["reporting.area_m"], return_length=True
-            )
+        radius = params["reporting.area_m"]
+        near = cKDTree(homes.xy).query_ball_point(homes.xy, radius, return_length=True)
+        in_first = homes.xy[homes.group == 0]
+        first = (
+            cKDTree(in_first).query_ball_point(homes.xy, radius, return_length=True)
+            if len(in_first)
+            else np.zeros(H)
+        )
         self.majority_share = first / np.maximum(near, 1)
         gate = 1 + params["reporting.gatekeeping"] * np.maximum(0, self.majority_share - 0.5)
         self.bias = np.maximum(0, 1 + (k[None, :] - 1) * (m * gate)[:, None])  # (H, G)
