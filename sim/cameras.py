@@ -62,6 +62,15 @@ class Cameras:
         self.active = np.zeros(0, bool)
         self.home_camera = np.full(homes.count, -1, np.int32)
         self.version = 0  # bumped on every change, so derived tables know to rebuild
+        self._owners = (-1, self.home_camera >= 0)  # (version, mask)
+
+    def owners(self) -> np.ndarray:
+        """Mask of homes with a camera in use (read-only; cached until the cameras change)."""
+        if self._owners[0] != self.version:
+            mask = self.home_camera >= 0
+            mask.flags.writeable = False
+            self._owners = (self.version, mask)
+        return self._owners[1]
 
     @property
     def count(self) -> int:

@@ -77,9 +77,10 @@ class NeighbourhoodModel(mesa.Model):
             if self.params["reporting.direct_rate"] > 0
             else 0.0
         )
+        pop = self.population
+        self.reporting = Reporting(self.world.homes, pop.home, pop.group, self.params, self.streams)
         self.passes = self._pass_table()
         self.walkers = Walkers()
-        pop = self.population
         self.incidents = Incidents(
             self.world.homes,
             self.routes,
@@ -88,7 +89,6 @@ class NeighbourhoodModel(mesa.Model):
             self.params,
             self.streams,
         )
-        self.reporting = Reporting(self.world.homes, pop.home, pop.group, self.params, self.streams)
         self.zones = Zones(
             self.world.homes.xy, self.params["police.zones_x"], self.params["police.zones_y"]
         )
@@ -155,13 +155,13 @@ class NeighbourhoodModel(mesa.Model):
         self.footage.expire(now)
         self.adoption.daily(day, now)
         self.accounts.daily_takeovers(
-            day, now, self.cameras.home_camera >= 0, self.cameras.home_camera, self.footage
+            day, now, self.cameras.owners(), self.cameras.home_camera, self.footage
         )
         if day > 0:
             self.police.step()
 
     def _hourly(self) -> None:
-        self.reporting.hourly(self.cameras.home_camera >= 0)
+        self.reporting.hourly(self.cameras.owners())
         self.adoption.hourly(int(self.time), self.reporting.fear)
         self.police.make_requests(int(self.time), self.platform, self.cameras.active)
 
@@ -183,7 +183,14 @@ class NeighbourhoodModel(mesa.Model):
         return self.cameras.home[cameras]
 
     def _pass_table(self) -> PassTable:
-        viewers = Viewers.of(self.cameras, self.world.homes, self._window_m)
+        """Cameras, and the windows of app users without a camera at the start (only they
+        post what they see; a window whose home later has a camera is ignored when seen)."""
+        viewers = Viewers.cameras(self.cameras)
+        if self._window_m > 0:
+            windows = self.reporting.app_user_no_camera
+            viewers = Viewers.concat(
+                viewers, Viewers.windows(self.world.homes, self.cameras, self._window_m, windows)
+            )
         return PassTable(self.routes, viewers, self.cameras.version)
 
     def _start_partnership(self) -> None:
@@ -214,7 +221,7 @@ class NeighbourhoodModel(mesa.Model):
         now = self._minute
         pop = self.population
         if self.passes.camera_version != self.cameras.version:
-            self.passes = self._pass_table()
+            self.passes.sync(self.cameras)
             self.walkers.repoint(now, self.routes, self.passes)
         trips = self._trips
         end = int(np.searchsorted(trips.depart, now, side="right"))
@@ -228,11 +235,13 @@ class NeighbourhoodModel(mesa.Model):
             self._next_trip = end
         # every minute, even with nobody walking: attempts and clip reviews may be due
         r = self.walkers.step(now, self.routes, self.passes, self._detect)
-        self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
-        self.accounts.live(self.cameras.home[r.camera], r.person)
-        doors = pop.door_of(r.done_route[pop.kind[r.done_person] == DELIVERY])
-        self.incidents.on_deliveries(now, doors[doors >= 0])
-        has_camera = self.cameras.home_camera >= 0
+        if len(r.camera):
+            self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
+            self.accounts.live(self.cameras.home[r.camera], r.person)
+        if len(r.done_person):
+            doors = pop.door_of(r.done_route[pop.kind[r.done_person] == DELIVERY])
+            self.incidents.on_deliveries(now, doors[doors >= 0])
+        has_camera = self.cameras.owners()
         happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
         if happened is not None:
             self.recorder.count("incidents", len(happened.minute))
@@ -263,7 +272,8 @@ class NeighbourhoodModel(mesa.Model):
                 now, self.home_zone[posts.poster], posts.poster, posts.person, pop.group
             )
             self.recorder.count("stops", stops)
-        self.recorder.on_step(r)
+        if len(r.walking_person):
+            self.recorder.on_step(r)
         self._minute += 1
 
     def _detect(self, camera: np.ndarray, person: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ camera's view during minutes ``t0 + floor(s_in / v)`` to ``t0 + floor(s_out / v)
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,42 +28,98 @@ from sim.world import Homes
 @dataclass
 class Viewers:
     """Everything that sees the street: cameras (id >= 0, the camera id) and the windows of
-    homes without a camera (id = -(home + 1)), each with the street interval it sees."""
+    homes (id = -(home + 1)), each with the street interval it sees."""
 
     id: np.ndarray  # (V,) int64
     edge: np.ndarray  # (V,) int32
     lo: np.ndarray  # (V,) float64, metres from edge_u
     hi: np.ndarray  # (V,) float64
 
+    def __len__(self) -> int:
+        return len(self.id)
+
+    @staticmethod
+    def cameras(cams: Cameras, ids: np.ndarray | None = None) -> Viewers:
+        """The given cameras (default: every active camera that sees the street)."""
+        cam = np.flatnonzero(cams.sees_street()) if ids is None else np.asarray(ids)
+        return Viewers(cam.astype(np.int64), cams.edge[cam], cams.view_lo[cam], cams.view_hi[cam])
+
+    @staticmethod
+    def windows(homes: Homes, cams: Cameras, half_width: float, which: np.ndarray) -> Viewers:
+        """The windows of the homes in the mask ``which``, ``half_width`` metres either side
+        of the home's front."""
+        home = np.flatnonzero(which)
+        length = cams.edge_length(homes.edge[home])
+        return Viewers(
+            -(home.astype(np.int64) + 1),
+            homes.edge[home],
+            np.clip(homes.offset[home] - half_width, 0, length),
+            np.clip(homes.offset[home] + half_width, 0, length),
+        )
+
     @staticmethod
     def of(cams: Cameras, homes: Homes, window_half_width: float) -> Viewers:
-        """Street-facing active cameras, plus windows if ``window_half_width`` > 0."""
-        cam = np.flatnonzero(cams.sees_street())
-        ids, edge = [cam.astype(np.int64)], [cams.edge[cam]]
-        lo, hi = [cams.view_lo[cam]], [cams.view_hi[cam]]
+        """Street-facing active cameras, plus (if ``window_half_width`` > 0) the windows of
+        homes without a camera."""
+        parts = [Viewers.cameras(cams)]
         if window_half_width > 0:
-            home = np.flatnonzero(cams.home_camera < 0)
-            length = cams.edge_length(homes.edge[home])
-            ids.append(-(home.astype(np.int64) + 1))
-            edge.append(homes.edge[home])
-            lo.append(np.clip(homes.offset[home] - window_half_width, 0, length))
-            hi.append(np.clip(homes.offset[home] + window_half_width, 0, length))
-        return Viewers(*(np.concatenate(c) for c in (ids, edge, lo, hi)))
+            parts.append(Viewers.windows(homes, cams, window_half_width, cams.home_camera < 0))
+        return Viewers.concat(*parts)
+
+    @staticmethod
+    def concat(*parts: Viewers) -> Viewers:
+        return Viewers(
+            *(np.concatenate([getattr(p, f) for p in parts]) for f in ("id", "edge", "lo", "hi"))
+        )
+
+
+PAIRS_PER_CHUNK = 1 << 21  # (piece, viewer) pairs handled at once while building: bounds memory
 
 
 class PassTable:
-    """Where each route enters and leaves each viewer's view (rebuilt when cameras change)."""
+    """Where each route enters and leaves each viewer's view, sorted by (route, entry).
+
+    Built once; when cameras change, ``sync`` inserts the passes of new cameras and drops
+    those of retired ones, so a day's installations cost work in proportion to them, not to
+    the whole table. Windows never change: whether a window's owner can post is decided when
+    it is seen.
+    """
 
     def __init__(self, routes: RouteTable, viewers: Viewers, camera_version: int) -> None:
         self.camera_version = camera_version
+        self._routes = routes
+        self.scale = float(np.ceil(routes.length.max() + 1.0)) if routes.count else 1.0
         n_edges = int(max(routes.edge.max(initial=-1), viewers.edge.max(initial=-1))) + 1
+        # pieces by street (to find the pieces a new camera sees)
+        self._piece_by_edge = np.argsort(routes.edge, kind="stable").astype(np.int64)
+        per_edge = np.bincount(routes.edge, minlength=n_edges)
+        # one extra street with no pieces stands for any street beyond the routes' ones
+        self._piece_ptr = np.concatenate([[0], np.cumsum(per_edge), [per_edge.sum()]])
+        self._piece_route = np.repeat(np.arange(routes.count, dtype=np.int64), np.diff(routes.ptr))
+        # viewers by street; pieces in route order, in chunks whose pairs fit in memory
         order = np.argsort(viewers.edge, kind="stable")
         ptr = np.concatenate([[0], np.cumsum(np.bincount(viewers.edge, minlength=n_edges))])
         per_piece = (ptr[1:] - ptr[:-1])[routes.edge]
-        n = int(per_piece.sum())
-        piece = np.repeat(np.arange(len(routes.edge)), per_piece)
-        first = np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
-        v = order[ptr[routes.edge[piece]] + (np.arange(n) - first)]
+        cum = np.concatenate([[0], np.cumsum(per_piece)])
+        n_chunks = int(cum[-1] // PAIRS_PER_CHUNK) + 1
+        cut = np.searchsorted(cum[routes.ptr], np.arange(1, n_chunks) * PAIRS_PER_CHUNK)
+        cuts = np.unique(np.concatenate([[0], routes.ptr[cut], [len(per_piece)]]))
+        parts = []
+        for lo, hi in itertools.pairwise(cuts):  # whole routes in each chunk
+            k = per_piece[lo:hi]
+            piece = np.repeat(np.arange(lo, hi), k)
+            first = np.repeat(np.cumsum(k) - k, k)
+            v = order[ptr[routes.edge[piece]] + (np.arange(len(piece)) - first)]
+            parts.append(self._passes(piece, viewers, v))
+        # chunks are in route order and sorted within: concatenated, they are sorted
+        self.key = np.concatenate([np.zeros(0)] + [p[0] for p in parts])
+        self.viewer = np.concatenate([np.zeros(0, np.int32)] + [p[1] for p in parts])
+        self.s_out = np.concatenate([np.zeros(0)] + [p[2] for p in parts])
+        self._cameras = np.unique(viewers.id[viewers.id >= 0])
+
+    def _passes(self, piece: np.ndarray, viewers: Viewers, v: np.ndarray):
+        """(key, viewer id, s_out) of the pairs (piece, viewer index), sorted by key."""
+        routes = self._routes
         frm, to = routes.frm[piece], routes.to[piece]
         a = np.maximum(viewers.lo[v], np.minimum(frm, to))
         b = np.minimum(viewers.hi[v], np.maximum(frm, to))
@@ -72,16 +129,35 @@ class PassTable:
         start = routes.start[piece]
         s_in = start + np.where(forward, a - frm, frm - b)
         s_out = start + np.where(forward, b - frm, frm - a)
-        route = np.repeat(np.arange(routes.count), np.diff(routes.ptr))[piece]
-        self.scale = float(np.ceil(routes.length.max() + 1.0)) if routes.count else 1.0
-        key = route * self.scale + s_in
+        key = self._piece_route[piece] * self.scale + s_in
         order = np.argsort(key, kind="stable")
-        self.key = key[order]
-        self.viewer = viewers.id[v][order]
-        self.s_out = s_out[order]
+        return key[order], viewers.id[v][order].astype(np.int32), s_out[order]
 
     def __len__(self) -> int:
         return len(self.key)
+
+    def sync(self, cams: Cameras) -> None:
+        """Bring the camera passes up to date with ``cams`` (installs and retirements)."""
+        now = np.flatnonzero(cams.sees_street())
+        gone = np.setdiff1d(self._cameras, now, assume_unique=True)
+        new = np.setdiff1d(now, self._cameras, assume_unique=True)
+        if len(gone):
+            keep = ~np.isin(self.viewer, gone)
+            self.key, self.viewer, self.s_out = self.key[keep], self.viewer[keep], self.s_out[keep]
+        if len(new):
+            viewers = Viewers.cameras(cams, new)
+            edge = np.minimum(viewers.edge, len(self._piece_ptr) - 2)
+            k = self._piece_ptr[edge + 1] - self._piece_ptr[edge]
+            v = np.repeat(np.arange(len(viewers)), k)
+            first = np.repeat(np.cumsum(k) - k, k)
+            piece = self._piece_by_edge[self._piece_ptr[edge[v]] + (np.arange(len(v)) - first)]
+            key, viewer, s_out = self._passes(piece, viewers, v)
+            at = np.searchsorted(self.key, key, side="right")
+            self.key = np.insert(self.key, at, key)
+            self.viewer = np.insert(self.viewer, at, viewer)
+            self.s_out = np.insert(self.s_out, at, s_out)
+        self._cameras = now
+        self.camera_version = cams.version
 
     def first(self, route: np.ndarray) -> np.ndarray:
         """Index of each route's first pass."""
@@ -108,6 +184,15 @@ class StepResult:
     done_in_view: np.ndarray  # number of camera views the trip passed through
     done_recorded: np.ndarray  # number of cameras that recorded the trip
 
+
+def _empty_result() -> StepResult:
+    i, b = np.zeros(0, np.int64), np.zeros(0, bool)
+    for a in (i, b):
+        a.flags.writeable = False
+    return StepResult(i, i, i, i, i, i, b, i, i, i, i)
+
+
+_NOBODY = _empty_result()  # the result of a minute when nobody walks
 
 _INT_FIELDS = ("person", "route", "pointer", "t0", "duration", "n_view", "n_rec", "rec_until")
 
@@ -163,6 +248,8 @@ class Walkers:
             detect: function (camera, person) -> bool array, whether each camera in view
                 actually records the person this minute.
         """
+        if len(self) == 0:
+            return _NOBODY
         elapsed = now - self.t0 + 1
         length = routes.length[self.route]
         s = np.minimum(elapsed * self.speed, length)

@@ -123,6 +123,7 @@ class Reporting:
         self._posts_hour: list[np.ndarray] = []
         # alerts whose clip has not ended yet: (home, person, t_in, t_out, by_camera)
         self._open = (np.zeros(0, np.int64),) * 4 + (np.zeros(0, bool),)
+        self._next_due = np.inf  # the earliest clip end among them
         # counters
         self.recordings = np.zeros(n_groups, np.int64)  # camera recordings by group
         self.alerts = 0
@@ -150,6 +151,8 @@ class Reporting:
             window_home, window_person: people passing windows of homes without cameras.
             seen_offending: function (person, t_in, t_out, viewer_xy) -> bool array.
         """
+        if len(cam_person) == 0 and len(window_home) == 0 and self._next_due > now:
+            return None  # nothing seen and no clip ends: the common quiet minute
         self.recordings += np.bincount(
             self.person_group[cam_person], minlength=len(self.recordings)
         )
@@ -174,6 +177,7 @@ class Reporting:
         pending = [np.concatenate([a, b]) for a, b in zip(self._open, new, strict=True)]
         due = pending[3] <= now
         self._open = tuple(a[~due] for a in pending)
+        self._next_due = self._open[3].min() if len(self._open[3]) else np.inf
         home, person, t_in, t_out, by_camera = (a[due] for a in pending)
         if len(home) == 0:
             return None

@@ -1,0 +1,55 @@
+"""The pass table: built in chunks and updated in place, it equals one built from scratch."""
+
+import numpy as np
+import pytest
+
+from sim import movement
+from sim.model import NeighbourhoodModel
+from sim.movement import PassTable, Viewers
+from sim.scenario import Scenario
+
+
+@pytest.fixture(scope="module")
+def model():
+    return NeighbourhoodModel(
+        Scenario().replace(
+            {"world.blocks_x": 5, "world.blocks_y": 4, "population.pedestrians": 300}
+        ),
+        rng=3,
+    )
+
+
+def _rows(table: PassTable) -> list[tuple[float, int, float]]:
+    return sorted(zip(table.key.tolist(), table.viewer.tolist(), table.s_out.tolist(), strict=True))
+
+
+def _viewers(model) -> Viewers:
+    return Viewers.of(model.cameras, model.world.homes, 10.0)
+
+
+def test_chunked_build_equals_one_chunk(model, monkeypatch):
+    whole = PassTable(model.routes, _viewers(model), 0)
+    monkeypatch.setattr(movement, "PAIRS_PER_CHUNK", 97)  # many chunks, cut between routes
+    chunked = PassTable(model.routes, _viewers(model), 0)
+    assert len(whole) > 1000
+    np.testing.assert_array_equal(chunked.key, whole.key)
+    np.testing.assert_array_equal(chunked.viewer, whole.viewer)
+    np.testing.assert_array_equal(chunked.s_out, whole.s_out)
+
+
+def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
+    cams = model.cameras
+    table = PassTable(model.routes, Viewers.cameras(cams), cams.version)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        free = np.flatnonzero(cams.home_camera < 0)
+        new = rng.choice(free, size=25, replace=False)
+        cams.install(new, cams.draw_kinds(len(new), rng))
+        active = np.flatnonzero(cams.active)
+        cams.retire(rng.choice(active, size=10, replace=False))
+        table.sync(cams)
+        fresh = PassTable(model.routes, Viewers.cameras(cams), cams.version)
+        assert np.all(np.diff(table.key) >= 0)  # still sorted: one searchsorted finds passes
+        assert _rows(table) == _rows(fresh)
+        assert table.camera_version == cams.version
+        assert set(table.viewer.tolist()) == set(np.flatnonzero(cams.sees_street()).tolist())
