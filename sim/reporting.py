@@ -121,9 +121,10 @@ class Reporting:
         )
         self._alerts_hour = np.zeros(H, np.int64)
         self._posts_hour: list[np.ndarray] = []
-        # alerts whose clip has not ended yet: (home, person, t_in, t_out, by_camera)
-        self._open = (np.zeros(0, np.int64),) * 4 + (np.zeros(0, bool),)
-        self._next_due = np.inf  # the earliest clip end among them
+        # alerts whose clip has not ended yet, by the minute it ends: [(home, person, t_in,
+        # by_camera), ...] in the order they came
+        self._open: dict[int, list[tuple[np.ndarray, ...]]] = {}
+        self._bias_max = self.bias.max(axis=1)  # bounds p before the exact computation
         # counters
         self.recordings = np.zeros(n_groups, np.int64)  # camera recordings by group
         self.alerts = 0
@@ -151,7 +152,7 @@ class Reporting:
             window_home, window_person: people passing windows of homes without cameras.
             seen_offending: function (person, t_in, t_out, viewer_xy) -> bool array.
         """
-        if len(cam_person) == 0 and len(window_home) == 0 and self._next_due > now:
+        if len(cam_person) == 0 and len(window_home) == 0 and now not in self._open:
             return None  # nothing seen and no clip ends: the common quiet minute
         self.recordings += np.bincount(
             self.person_group[cam_person], minlength=len(self.recordings)
@@ -163,25 +164,46 @@ class Reporting:
         self.alerts += len(home)
         if self.alerts_feedback and len(home):
             self._alerts_hour += np.bincount(home, minlength=len(self._alerts_hour))
+        # An owner looks at a clip when its motion event ends (so it shows all that happened);
+        # people seen from a window are judged at once.
+        later = t_out > now
+        if np.any(later):
+            self._queue(home[later], person[later], now, t_out[later])
         watch = self.app_user_no_camera[window_home] & ~has_camera[window_home]
-        w_home, w_person = window_home[watch], window_person[watch]
-        n_cam, n_win = len(home), len(w_home)
-        new = (
-            np.concatenate([home, w_home]).astype(np.int64),
-            np.concatenate([person, w_person]).astype(np.int64),
-            np.full(n_cam + n_win, now, np.int64),
-            np.concatenate([t_out, np.full(n_win, now)]).astype(np.int64),
-            np.arange(n_cam + n_win) < n_cam,
+        now_cam = ~later
+        parts = [
+            *self._open.pop(now, []),
+            (home[now_cam], person[now_cam], np.full(int(now_cam.sum()), now), True),
+            (window_home[watch], window_person[watch], np.full(int(watch.sum()), now), False),
+        ]
+        home, person, t_in = (
+            np.concatenate([p[i] for p in parts]).astype(np.int64) for i in range(3)
         )
-        # An owner looks at a clip when its motion event ends (so it shows all that happened).
-        pending = [np.concatenate([a, b]) for a, b in zip(self._open, new, strict=True)]
-        due = pending[3] <= now
-        self._open = tuple(a[~due] for a in pending)
-        self._next_due = self._open[3].min() if len(self._open[3]) else np.inf
-        home, person, t_in, t_out, by_camera = (a[due] for a in pending)
+        by_camera = np.repeat([bool(p[3]) for p in parts], [len(p[0]) for p in parts])
         if len(home) == 0:
             return None
-        about = seen_offending(person, t_in, t_out, self.homes.xy[home])
+        u = self.streams.uniform("post", home, person, t_in)
+        # the largest p could be, from cheap per-home bounds; only those below it can post
+        direct = np.where(by_camera, 1.0, self.direct_rate)
+        bound = (
+            self.base
+            * max(1.0, self.stranger_mult)
+            * self._bias_max[home]
+            * (1 + self.fear_mult * self.fear[home])
+            * max(1.0, self.incident_mult)
+            * direct
+        )
+        maybe = np.flatnonzero(u < bound)
+        if len(maybe) == 0:
+            return None
+        home, person, t_in, by_camera, u = (
+            home[maybe],
+            person[maybe],
+            t_in[maybe],
+            by_camera[maybe],
+            u[maybe],
+        )
+        about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
         ph = self.person_home[person]
         neighbour = (ph >= 0) & (
             np.hypot(*(self.homes.xy[np.maximum(ph, 0)] - self.homes.xy[home]).T)
@@ -193,9 +215,8 @@ class Reporting:
             * self.bias[home, self.person_group[person]]
             * (1 + self.fear_mult * self.fear[home])
             * np.where(about, self.incident_mult, 1.0)
-            * np.where(by_camera, 1.0, self.direct_rate)
+            * direct[maybe]
         )
-        u = self.streams.uniform("post", home, person, t_in)
         post = u < np.minimum(p, 1.0)
         if not np.any(post):
             return None
@@ -209,6 +230,15 @@ class Reporting:
         self._log.append((log.minute, log.poster, log.person, log.about_incident, log.by_camera))
         self._posts_hour.append(log.poster)
         return log
+
+    def _queue(self, home, person, t_in: int, t_out) -> None:
+        """Hold camera alerts until their clip ends."""
+        order = np.argsort(t_out, kind="stable")
+        ends, first = np.unique(t_out[order], return_index=True)
+        for end, chunk in zip(ends.tolist(), np.split(order, first[1:]), strict=True):
+            self._open.setdefault(end, []).append(
+                (home[chunk], person[chunk], np.full(len(chunk), t_in), True)
+            )
 
     def hourly(self, has_camera: np.ndarray) -> None:
         """Fear: decay, then what the past hour's posts and alerts added."""
