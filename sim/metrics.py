@@ -183,6 +183,25 @@ class Recorder:
         return out
 
 
+def majority_slope(per_home: np.ndarray, share: np.ndarray) -> float | None:
+    """Relative OLS slope of a per-home count on the home's local majority share.
+
+    The slope of ``per_home`` regressed on ``share`` (least squares, with an intercept),
+    divided by the mean of ``per_home``: the proportional change per unit of majority share
+    (0.5 means a home in an all-majority area has half the mean more than one in an area
+    without the majority). None when nothing was counted or every home has the same share.
+    Pattern 6 (docs/calibration.md) compares this for posts and for incidents.
+    """
+    y = np.asarray(per_home, float)
+    x = np.asarray(share, float)
+    mean = y.mean() if len(y) else 0.0
+    dx = x - x.mean() if len(x) else x
+    var = float(dx @ dx)
+    if mean <= 0 or var <= 1e-12:
+        return None
+    return float(dx @ (y - mean) / var / mean)
+
+
 def reporting_metrics(model) -> dict[str, float | int | None]:
     """Posts, incidents and police stops (definitions in docs/metrics.md).
 
@@ -208,12 +227,17 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     people = np.unique(posts.person)
     out["reports.false_positive_fraction"] = ratio(np.count_nonzero(~offender[people]), len(people))
     out["reports.non_crime_fraction"] = ratio(np.count_nonzero(~posts.about_incident), len(posts))
+    out["reports.victim_posts"] = int(model.reporting.victim_posts)
+    H = model.world.homes.count
+    share = model.reporting.majority_share
+    out["reports.majority_slope"] = majority_slope(np.bincount(posts.poster, minlength=H), share)
     out["reports.alerts"] = int(model.reporting.alerts)
     out["reports.recordings"] = int(recordings.sum())
     inc = model.incidents.log()
     out["incidents.total"] = len(inc.minute)
     for k, name in enumerate(INCIDENT_KINDS):
         out[f"incidents.{name}"] = int(np.count_nonzero(inc.kind == k))
+    out["incidents.majority_slope"] = majority_slope(np.bincount(inc.home, minlength=H), share)
     out["incidents.attempts"] = int(model.incidents.attempts)
     out["incidents.known_to_police"] = int(model.police.incidents_known)
     _, stopped, _ = model.police.stops()

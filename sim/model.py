@@ -17,6 +17,7 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
       packages;
    e. resolve the attempts due this minute into incidents (victims may report them); police
       learn of some, plan footage requests and legal demands, and place free devices;
+      victims who use the app may post about them (posts reach the police as in f);
    f. owners get alerts and, when a clip ends, may post the person as suspicious; posts
       reach the police, who may stop the person; update the counters.
 3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts;
@@ -256,6 +257,7 @@ class NeighbourhoodModel(mesa.Model):
             )
             if self.adoption.officers:
                 self.adoption.on_investigations(happened.home[known])
+            self._post_victims(now, happened, has_camera)
         posts = self.reporting.step(
             now,
             self.cameras.home[r.camera],
@@ -275,6 +277,18 @@ class NeighbourhoodModel(mesa.Model):
         if len(r.walking_person):
             self.recorder.on_step(r)
         self._minute += 1
+
+    def _post_victims(self, now: int, happened, has_camera: np.ndarray) -> None:
+        """Victims who use the app post about the incidents that just happened to them; the
+        posts count, and reach the police, like every other post."""
+        posts = self.reporting.post_victims(now, happened.home, happened.person, has_camera)
+        if posts is None:
+            return
+        self.recorder.count("posts", len(posts))
+        stops = self.police.on_posts(
+            now, self.home_zone[posts.poster], posts.poster, posts.person, self.population.group
+        )
+        self.recorder.count("stops", stops)
 
     def _detect(self, camera: np.ndarray, person: np.ndarray) -> np.ndarray:
         """Whether each camera in view records the person this minute (keyed draws)."""

@@ -744,6 +744,18 @@ PARAMS: tuple[Param, ...] = (
         10000,
     ),
     Param(
+        "reporting.victim_post_probability",
+        FLOAT,
+        0.0,
+        "share",
+        "Probability that an app-using household posts about an incident that happened to it "
+        "(a post about a crime, naming the offender), right after the incident.",
+        "free parameter; CONTEXT.md: The Markup 2023, under 70 % of forwarded posts described "
+        "a crime (0: off, the behaviour before this mechanism; see scenarios/calibrated.toml)",
+        0,
+        1,
+    ),
+    Param(
         "reporting.fear_multiplier",
         FLOAT,
         1.0,
