@@ -123,6 +123,24 @@ def _parser() -> argparse.ArgumentParser:
         "key", nargs="?", help="dotted key, e.g. cameras.adoption; a prefix lists the keys under it"
     )
     e.add_argument("--markdown", action="store_true", help="all keys as a Markdown table")
+    v = sub.add_parser(
+        "validate", help="run the analytic and pattern checks and write the validation report"
+    )
+    v.add_argument(
+        "--size",
+        choices=["quick", "full"],
+        default="full",
+        help="full (default): the report's replications; quick: the tests' (fast, less power)",
+    )
+    v.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
+    v.add_argument("--out", type=Path, default=RESULTS_ROOT / "validation", help="report folder")
+    v.add_argument(
+        "--only",
+        choices=["analytic", "pattern", "all"],
+        default="all",
+        help="run one kind of check (default: all)",
+    )
+    v.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
@@ -351,6 +369,49 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Run every check, write report.md, checks.json and the figures; exit 1 if any fails."""
+    from sim.validate import validate
+
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    if args.out.exists() and not args.out.is_dir():
+        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    bars: dict = {}
+
+    def progress(phase: str, label: str, done: int | None, total: int | None) -> None:
+        if args.quiet:
+            return
+        from tqdm import tqdm
+
+        bar = bars.get(phase)
+        if bar is None:
+            unit = "checks" if phase == "analytic" else "stages"
+            fmt = "{desc}: {n_fmt}/{total_fmt} " + unit + " |{bar}| [{elapsed}{postfix}]"
+            bar = bars[phase] = tqdm(total=total, desc=phase, bar_format=fmt, file=sys.stderr)
+        if total is not None:
+            bar.total = total
+        if done is not None:
+            bar.update(done - bar.n)
+        bar.set_postfix_str(label)
+
+    started = time.perf_counter()
+    try:
+        path, checks, notes = validate(args.size, args.workers, args.out, args.only, progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    passed = sum(c.passed for c in checks)
+    failed = [c.name for c in checks if not c.passed]
+    for note in notes:
+        print(note)
+    print(f"report: {path}")
+    summary = f"{passed} of {len(checks)} checks passed ({args.size}, "
+    summary += f"{time.perf_counter() - started:.0f} s)"
+    print(summary + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 0 if checks and not failed else 1
+
+
 def cmd_viz(args: argparse.Namespace) -> int:
     """Serve sim/app.py with Solara on the given address (localhost by default)."""
     import importlib.util
@@ -404,6 +465,7 @@ COMMANDS = {
     "scenarios": cmd_scenarios,
     "viz": cmd_viz,
     "explain": cmd_explain,
+    "validate": cmd_validate,
 }
 
 
