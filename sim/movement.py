@@ -73,6 +73,7 @@ class Viewers:
         )
 
 
+_LOOK_AHEAD = np.arange(8)  # passes checked one by one before a binary search
 PAIRS_PER_CHUNK = 1 << 21  # (piece, viewer) pairs handled at once while building: bounds memory
 
 
@@ -116,6 +117,7 @@ class PassTable:
         self.viewer = np.concatenate([np.zeros(0, np.int32)] + [p[1] for p in parts])
         self.s_out = np.concatenate([np.zeros(0)] + [p[2] for p in parts])
         self._cameras = np.unique(viewers.id[viewers.id >= 0])
+        self._index_routes()
 
     def _passes(self, piece: np.ndarray, viewers: Viewers, v: np.ndarray):
         """(key, viewer id, s_out) of the pairs (piece, viewer index), sorted by key."""
@@ -157,15 +159,39 @@ class PassTable:
             self.viewer = np.insert(self.viewer, at, viewer)
             self.s_out = np.insert(self.s_out, at, s_out)
         self._cameras = now
+        self._index_routes()
         self.camera_version = cams.version
+
+    def _index_routes(self) -> None:
+        """Where each route's passes begin (one sorted search for all routes)."""
+        n_routes = len(self._routes.length)
+        self._route_first = np.searchsorted(
+            self.key, np.arange(n_routes + 1) * self.scale, side="left"
+        )
 
     def first(self, route: np.ndarray) -> np.ndarray:
         """Index of each route's first pass."""
-        return np.searchsorted(self.key, route * self.scale, side="left")
+        return self._route_first[route]
 
     def reached(self, route: np.ndarray, s: np.ndarray) -> np.ndarray:
         """One past the last pass each walker has reached at distance ``s``."""
         return np.searchsorted(self.key, route * self.scale + s, side="right")
+
+    def advance(self, pointer: np.ndarray, route: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """``reached(route, s)`` for walkers whose pointers are at or before it, looking at
+        the next few passes first: in a minute a walker passes few views, and reading a few
+        neighbouring keys is cheaper than a binary search of a large table."""
+        if len(self.key) == 0:
+            return pointer
+        target = route * self.scale + s
+        idx = pointer[:, None] + _LOOK_AHEAD
+        ok = self.key[np.minimum(idx, len(self.key) - 1)] <= target[:, None]
+        n = np.count_nonzero(ok & (idx < len(self.key)), axis=1)
+        far = np.flatnonzero(n == len(_LOOK_AHEAD))
+        out = pointer + n
+        if len(far):
+            out[far] = np.searchsorted(self.key, target[far], side="right")
+        return out
 
 
 @dataclass
@@ -253,7 +279,7 @@ class Walkers:
         elapsed = now - self.t0 + 1
         length = routes.length[self.route]
         s = np.minimum(elapsed * self.speed, length)
-        new_pointer = passes.reached(self.route, s)
+        new_pointer = passes.advance(self.pointer, self.route, s)
         n_new = new_pointer - self.pointer
         walker = np.repeat(np.arange(len(self)), n_new)
         first = np.repeat(np.cumsum(n_new) - n_new, n_new)

@@ -235,10 +235,14 @@ class Reporting:
 
     def _queue(self, home, person, t_in: int, t_out) -> None:
         """Hold camera alerts until their clip ends."""
-        order = np.argsort(t_out, kind="stable")
-        ends, first = np.unique(t_out[order], return_index=True)
-        for end, chunk in zip(ends.tolist(), np.split(order, first[1:]), strict=True):
-            self._open.setdefault(end, []).append(
+        lag = t_out - t_in  # minutes until the clip ends: a few
+        counts = np.bincount(lag)
+        order = np.argsort(lag.astype(np.int16) if len(counts) < 1 << 15 else lag, kind="stable")
+        start = 0
+        for wait in np.flatnonzero(counts).tolist():
+            chunk = order[start : start + counts[wait]]
+            start += counts[wait]
+            self._open.setdefault(t_in + wait, []).append(
                 (home[chunk], person[chunk], np.full(len(chunk), t_in), True)
             )
 

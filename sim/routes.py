@@ -139,10 +139,12 @@ class Router:
         self.limit = limit_m
         self._graph = net.adjacency()
 
-    def _trees(self, roots: np.ndarray):
-        """Yield (chunk of root indices, distances, predecessors) chunk by chunk."""
+    def _trees(self, roots: np.ndarray, order: np.ndarray | None = None):
+        """Yield (chunk of root indices, distances, predecessors) chunk by chunk, taking the
+        roots in ``order`` (default: as given)."""
+        order = np.arange(len(roots)) if order is None else order
         for a in range(0, len(roots), CHUNK):
-            idx = np.arange(a, min(a + CHUNK, len(roots)))
+            idx = order[a : a + CHUNK]
             dist, pred = csgraph.dijkstra(
                 self._graph,
                 directed=False,
@@ -152,10 +154,10 @@ class Router:
             )
             yield idx, dist, pred
 
-    def _home_distance(self, dist: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Distance from each root in a chunk to each home's door, and the end used."""
-        e = self.homes.edge
-        o = self.homes.offset
+    def _home_distance(self, dist: np.ndarray, home: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Distance from each root in a chunk to the doors of ``home``, and the end used."""
+        e = self.homes.edge[home]
+        o = self.homes.offset[home]
         L = self.net.edge_length[e]
         via_u = dist[:, self.net.edge_u[e]] + o
         via_v = dist[:, self.net.edge_v[e]] + (L - o)
@@ -163,26 +165,40 @@ class Router:
         best[best > self.limit] = np.inf  # the walk along the home's street counts too
         return best, via_v < via_u
 
+    def _spatial_order(self, roots: np.ndarray) -> np.ndarray:
+        """Roots sorted by map cell (cells of the walking limit's size), so that a chunk of
+        roots covers one compact area and reaches only the homes around it."""
+        xy = self.net.node_xy[roots]
+        cell = np.floor((xy - xy.min(axis=0)) / max(self.limit, 1.0)).astype(np.int64)
+        return np.lexsort((np.arange(len(roots)), cell[:, 0], cell[:, 1]))
+
     def nearest_roots(self, roots: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """For each home, its ``k`` nearest roots within the limit (-1 where fewer).
+        """For each home, its ``k`` nearest roots within the limit (-1 where fewer); equal
+        distances go to the lower root index.
+
+        Each chunk of roots updates only the homes on streets it reached, so the work grows
+        with the homes near each root, not with homes x roots.
 
         Returns:
             (root indices, distances), both (H, k), nearest first.
         """
         H = self.homes.count
-        best_i = np.full((H, 0), -1, np.int64)
-        best_d = np.full((H, 0), np.inf)
-        for idx, dist, _ in self._trees(roots):
-            d, _ = self._home_distance(dist)
-            cand_d = np.concatenate([best_d, d.T], axis=1)
-            cand_i = np.concatenate([best_i, np.broadcast_to(idx, (H, len(idx)))], axis=1)
-            keep = np.argsort(cand_d, axis=1, kind="stable")[:, :k]
-            best_d = np.take_along_axis(cand_d, keep, axis=1)
-            best_i = np.take_along_axis(cand_i, keep, axis=1)
-        pad = k - best_i.shape[1]
-        if pad > 0:
-            best_i = np.pad(best_i, ((0, 0), (0, pad)), constant_values=-1)
-            best_d = np.pad(best_d, ((0, 0), (0, pad)), constant_values=np.inf)
+        best_i = np.full((H, k), -1, np.int64)
+        best_d = np.full((H, k), np.inf)
+        e = self.homes.edge
+        for idx, dist, _ in self._trees(roots, self._spatial_order(roots)):
+            reached = np.isfinite(dist).any(axis=0)
+            home = np.flatnonzero(reached[self.net.edge_u[e]] | reached[self.net.edge_v[e]])
+            if len(home) == 0:
+                continue
+            d, _ = self._home_distance(dist, home)
+            cand_d = np.concatenate([best_d[home], d.T], axis=1)
+            cand_i = np.concatenate(
+                [best_i[home], np.broadcast_to(idx, (len(home), len(idx)))], axis=1
+            )
+            keep = np.lexsort((cand_i, cand_d), axis=1)[:, :k]
+            best_d[home] = np.take_along_axis(cand_d, keep, axis=1)
+            best_i[home] = np.take_along_axis(cand_i, keep, axis=1)
         best_i[~np.isfinite(best_d)] = -1
         return best_i, best_d
 

@@ -53,3 +53,18 @@ def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
         assert _rows(table) == _rows(fresh)
         assert table.camera_version == cams.version
         assert set(table.viewer.tolist()) == set(np.flatnonzero(cams.sees_street()).tolist())
+
+
+def test_advance_equals_a_binary_search(model):
+    """From any pointer at or before the answer, short or long strides alike."""
+    table = PassTable(model.routes, _viewers(model), 0)
+    rng = np.random.default_rng(1)
+    route = rng.integers(0, model.routes.count, 5000)
+    s = rng.random(5000) * model.routes.length[route] * 1.1
+    answer = table.reached(route, s)
+    start = table.first(route)
+    pointer = start + (rng.random(5000) * (answer - start + 1)).astype(np.int64)
+    assert np.all(pointer <= answer) and np.any(answer - pointer > 4)
+    np.testing.assert_array_equal(table.advance(pointer, route, s), answer)
+    empty = PassTable(model.routes, Viewers.cameras(model.cameras, np.zeros(0, np.int64)), 0)
+    np.testing.assert_array_equal(empty.advance(np.zeros(3, np.int64), route[:3], s[:3]), 0)

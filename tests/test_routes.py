@@ -190,6 +190,25 @@ def test_nearest_roots_stay_within_the_limit(world, node_dist):
         assert found.tolist() == pytest.approx(within, abs=1e-6)
 
 
+def test_nearest_roots_do_not_depend_on_the_chunking(world, monkeypatch):
+    """Chunks of roots taken in map order, each updating only the homes it reaches, give the
+    same nearest roots as one chunk: ties go to the lower root index either way."""
+    from sim import routes
+
+    roots = np.tile(world.amenity_nodes, 2)  # every amenity twice: exact ties
+    roots = np.concatenate([roots, np.arange(world.net.n_nodes, dtype=roots.dtype)])
+    router = Router(world.net, world.homes, 400.0)
+    monkeypatch.setattr(routes, "CHUNK", 10_000)
+    near_one, dist_one = router.nearest_roots(roots, 60)
+    monkeypatch.setattr(routes, "CHUNK", 7)
+    near, dist = router.nearest_roots(roots, 60)
+    np.testing.assert_array_equal(near, near_one)
+    np.testing.assert_array_equal(dist, dist_one)
+    assert np.all(near[:, 0] >= 0) and np.any(near < 0)  # fewer than 60 within reach
+    tie = (dist[:, 0] == dist[:, 1]) & (near[:, 0] >= 0)
+    assert np.any(tie) and np.all(near[tie, 0] < near[tie, 1])
+
+
 # --------------------------------------------------------------------------- reversed, doors
 
 
