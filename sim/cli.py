@@ -141,6 +141,18 @@ def _parser() -> argparse.ArgumentParser:
         help="run one kind of check (default: all)",
     )
     v.add_argument("--quiet", action="store_true", help="no progress bar")
+    cal = sub.add_parser(
+        "calibrate",
+        help="score a calibration sweep on the eight published patterns (docs/calibration.md)",
+    )
+    cal.add_argument("results", type=Path, help="the sweep's results folder")
+    cal.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
+    cal.add_argument(
+        "--preset",
+        type=Path,
+        metavar="TOML",
+        help="also write the chosen set as a preset scenario (e.g. scenarios/calibrated.toml)",
+    )
     return p
 
 
@@ -458,6 +470,22 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Score every design point on the patterns; write report.md, scores.csv, accepted.csv."""
+    from sim.patterns import calibrate
+
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    try:
+        report = calibrate(args.results, args.workers, preset=args.preset, progress=print)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"calibration report: {report}")
+    if args.preset:
+        print(f"preset: {args.preset}")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "sweep": cmd_sweep,
@@ -466,6 +494,7 @@ COMMANDS = {
     "viz": cmd_viz,
     "explain": cmd_explain,
     "validate": cmd_validate,
+    "calibrate": cmd_calibrate,
 }
 
 
