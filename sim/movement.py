@@ -111,11 +111,11 @@ class PassTable:
             piece = np.repeat(np.arange(lo, hi), k)
             first = np.repeat(np.cumsum(k) - k, k)
             v = order[ptr[routes.edge[piece]] + (np.arange(len(piece)) - first)]
-            parts.append(self._passes(piece, viewers, v))
+            parts.append(list(self._passes(piece, viewers, v)))
         # chunks are in route order and sorted within: concatenated, they are sorted
-        self.key = np.concatenate([np.zeros(0)] + [p[0] for p in parts])
-        self.viewer = np.concatenate([np.zeros(0, np.int32)] + [p[1] for p in parts])
-        self.s_out = np.concatenate([np.zeros(0)] + [p[2] for p in parts])
+        self.key, self.viewer, self.s_out = (
+            _concat_and_free(parts, i, dtype) for i, dtype in enumerate((float, np.int32, float))
+        )
         self._cameras = np.unique(viewers.id[viewers.id >= 0])
         self._index_routes()
 
@@ -192,6 +192,15 @@ class PassTable:
         if len(far):
             out[far] = np.searchsorted(self.key, target[far], side="right")
         return out
+
+
+def _concat_and_free(parts: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
+    """Column ``i`` of the chunks, joined; each chunk's copy is dropped as soon as it is no
+    longer needed, so building never holds the table twice."""
+    out = np.concatenate([np.zeros(0, dtype)] + [p[i] for p in parts])
+    for p in parts:
+        p[i] = None
+    return out
 
 
 @dataclass
