@@ -1,47 +1,152 @@
-"""Benchmarks of the full model, each case in a fresh process (so peak memory is its own).
+"""The benchmark suite: the model against a per-agent Mesa baseline and a bare numpy walk, at
+neighbourhood, town and city size, each measurement in a fresh process on one core.
 
-Usage: python -m benchmarks [--case NAME ...] [--out FILE]
+Usage: python -m benchmarks [--sizes neighbourhood town city] [--no-week] [--app] [--out FILE]
 
-Writes a JSON of the figures (default benchmarks/out/results.json) and prints a table:
-import + scenario load time, model build time, run time, pedestrian street-minutes simulated
-per wall second, and peak resident memory from the operating system (ru_maxrss).
+Writes a JSON of the figures (default benchmarks/out/results.json), a log-log plot of cost
+against size (benchmarks/out/scaling.png), and prints the measurements and the targets of
+issue #7: the full model at least 100x faster than the Mesa baseline and within 3x the numpy
+walk at neighbourhood size; the city for 7 days in at most 120 s and 4 GB; a fitted cost
+exponent below 1.1; import + scenario load within 1.5 s. Implementations: benchmarks/cases.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parent.parent
+DAY = 1440
 
-# name -> (scenario file, overrides)
-CASES: dict[str, tuple[str, list[str]]] = {
-    "default-7d": ("scenarios/default.toml", ["time.days=7"]),
-}
+# (implementation, size, simulated minutes); the Mesa baseline steps every agent every
+# minute, so at town size it runs for the first 3 hours only and at city size not at all.
+PLAN: list[tuple[str, str, int]] = [
+    ("mesa", "neighbourhood", DAY),
+    ("numpy", "neighbourhood", DAY),
+    ("core", "neighbourhood", DAY),
+    ("full", "neighbourhood", DAY),
+    ("mesa", "town", 180),
+    ("numpy", "town", DAY),
+    ("core", "town", DAY),
+    ("full", "town", DAY),
+    ("numpy", "city", DAY),
+    ("core", "city", DAY),
+    ("full", "city", DAY),
+]
+WEEK = ("full", "city", 7 * DAY)  # the city target: 7 days, every submodel on
 
-_CHILD = r"""
-import json, resource, sys, time
-t0 = time.perf_counter()
-import sim.model
-from sim.scenario import load
-params = load(sys.argv[1], sys.argv[2:])
-t1 = time.perf_counter()
-model = sim.model.NeighbourhoodModel(params)
-t2 = time.perf_counter()
-metrics = model.run()
-t3 = time.perf_counter()
-print(json.dumps({
-    "import_and_load_s": t1 - t0, "build_s": t2 - t1, "run_s": t3 - t2,
-    "walk_minutes": metrics["pedestrians.walk_minutes"],
-    "walk_minutes_per_s": metrics["pedestrians.walk_minutes"] / (t3 - t2),
-    "homes": metrics["homes.count"], "pedestrians": metrics["pedestrians.count"],
-    "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-}))
-"""
+
+def measure(implementation: str, size: str, minutes: int) -> dict:
+    """One measurement in a fresh single-threaded process."""
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.cases", implementation, size, str(minutes)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if done.returncode:
+        raise SystemExit(f"benchmark {implementation}/{size} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def exponent(rows: list[dict], implementation: str, key: str) -> float | None:
+    """Slope of log(cost) against log(pedestrians) over the sizes measured."""
+    pts = [(r["pedestrians"], r[key]) for r in rows if r["implementation"] == implementation]
+    if len(pts) < 2:
+        return None
+    x, y = np.log([p for p, _ in pts]), np.log([c for _, c in pts])
+    return float(np.polyfit(x, y, 1)[0])
+
+
+def targets(rows: list[dict], week: dict | None) -> dict:
+    """Each target of issue #7: the measured value, the target and whether it is met."""
+    at = {(r["implementation"], r["size"]): r for r in rows if r["simulated_minutes"] == DAY}
+    out = {}
+
+    def put(name, value, target, ok):
+        out[name] = {"value": value, "target": target, "met": None if value is None else ok}
+
+    mesa, full = at.get(("mesa", "neighbourhood")), at.get(("full", "neighbourhood"))
+    core = at.get(("core", "neighbourhood"))
+    if mesa and full:
+        v = mesa["run_s"] / full["run_s"]
+        put("full_vs_mesa_speedup_neighbourhood", v, ">= 100", v >= 100)
+    if mesa and core:
+        v = mesa["run_s"] / core["run_s"]
+        put("core_vs_mesa_speedup_neighbourhood", v, "(like for like; no target)", True)
+    for size in ("neighbourhood", "town", "city"):
+        if ("full", size) in at and ("numpy", size) in at:
+            v = at[("full", size)]["run_s"] / at[("numpy", size)]["run_s"]
+            put(f"full_vs_numpy_ratio_{size}", v, "<= 3", v <= 3)
+    if full:
+        v = full["import_and_load_s"]
+        put("import_and_load_s", v, "<= 1.5", v <= 1.5)
+    if week:
+        wall = week["import_and_load_s"] + week["build_s"] + week["run_s"]
+        put("city_7_days_wall_s", wall, "<= 120", wall <= 120)
+        put("city_7_days_peak_mb", week["peak_rss_mb"], "<= 4096", week["peak_rss_mb"] <= 4096)
+    for key in ("run_s_per_day", "build_s"):
+        v = exponent(rows, "full", key)
+        if v is not None:
+            put(f"full_{key}_exponent", v, "< 1.1", v < 1.1)
+    return out
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Cost against size, log-log, one line per implementation, with a slope-1 guide."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for impl, style in (("mesa", "s-"), ("numpy", "o--"), ("core", "^-"), ("full", "D-")):
+        pts = sorted(
+            (r["pedestrians"], r["run_s_per_day"], r["walk_minutes_per_s"])
+            for r in rows
+            if r["implementation"] == impl
+        )
+        if pts:
+            x = [p[0] for p in pts]
+            ax1.plot(x, [p[1] for p in pts], style, label=impl)
+            ax2.plot(x, [p[2] for p in pts], style, label=impl)
+    xs = np.array([3e3, 1e6])
+    full = [r for r in rows if r["implementation"] == "full" and r["size"] == "neighbourhood"]
+    if full:
+        ax1.plot(xs, full[0]["run_s_per_day"] * xs / xs[0], ":", color="grey", label="slope 1")
+    ax1.set(
+        xscale="log", yscale="log", xlabel="pedestrians", ylabel="wall seconds per simulated day"
+    )
+    ax2.set(
+        xscale="log", yscale="log", xlabel="pedestrians", ylabel="street-minutes per wall second"
+    )
+    ax1.set_title("Cost grows with size")
+    ax2.set_title("Throughput")
+    for ax in (ax1, ax2):
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(
+        "mesa: per-agent baseline (town: first 3 h only); numpy: bare walk; "
+        "core: the array model with the baseline's semantics; full: every submodel on",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 # The classroom app: model steps per second behind the page (rendering every panel once per
@@ -121,103 +226,63 @@ def run_app_case() -> dict:
     return result
 
 
-# One simulated day of the same neighbourhood, three ways (ratios are taken in the same run).
-_COMPARE_CHILD = r"""
-import json, sys, time
-import numpy as np
-from benchmarks.baseline import MesaBaseline
-from sim.model import NeighbourhoodModel
-from sim.movement import Walkers
-from sim.scenario import load
-from tests.test_baseline import CORE
-params = load('scenarios/default.toml', []).replace({**CORE, 'time.days': 1.0,
-    'world.blocks_x': 10, 'world.blocks_y': 6, 'population.pedestrians': 3000})
-which = sys.argv[1]
-if which == 'baseline':
-    m = MesaBaseline(params, rng=1); t = time.perf_counter()
-    while m.minute < 1440: m.step()
-    walk = m.walk_minutes
-elif which == 'ceiling':
-    core = NeighbourhoodModel(params, rng=1); trips = core._trips; w = Walkers()
-    speed = core.population.speed; nxt = 0; walk = 0; t = time.perf_counter()
-    for now in range(1440):
-        end = int(np.searchsorted(trips.depart, now, side='right'))
-        w.start(trips.person[nxt:end], trips.route[nxt:end], now, speed[trips.person[nxt:end]],
-                core.routes, core.passes)
-        nxt = end
-        if len(w):
-            walk += len(w)
-            w.step(now, core.routes, core.passes, lambda c, p: np.ones(len(c), bool))
-else:
-    m = NeighbourhoodModel(params, rng=1); t = time.perf_counter()
-    walk = m.run()['pedestrians.walk_minutes']
-print(json.dumps({'seconds': time.perf_counter() - t, 'walk_minutes': int(walk)}))
-"""
-
-
-def run_comparison() -> dict:
-    """One day of the default neighbourhood as the Mesa baseline, the bare numpy walk and
-    the full model; seconds each and the ratios."""
-    out = {}
-    for which in ("baseline", "ceiling", "full"):
-        done = subprocess.run(
-            [sys.executable, "-c", _COMPARE_CHILD, which],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        out[which] = json.loads(done.stdout.strip().splitlines()[-1])
-    out["full_vs_baseline_speedup"] = out["baseline"]["seconds"] / out["full"]["seconds"]
-    out["full_vs_ceiling_ratio"] = out["full"]["seconds"] / out["ceiling"]["seconds"]
-    return out
-
-
-def run_case(name: str) -> dict:
-    scenario, overrides = CASES[name]
-    out = subprocess.run(
-        [sys.executable, "-c", _CHILD, scenario, *overrides],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return {"case": name, **json.loads(out.stdout.strip().splitlines()[-1])}
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
-    p.add_argument("--case", action="append", choices=sorted(CASES), help="cases to run")
-    p.add_argument("--app", action="store_true", help="also measure the classroom app")
     p.add_argument(
-        "--compare",
-        action="store_true",
-        help="also compare with the Mesa per-agent baseline and a bare numpy walk",
+        "--sizes",
+        nargs="+",
+        choices=("neighbourhood", "town", "city"),
+        default=["neighbourhood", "town", "city"],
+        help="sizes to measure (default: all three)",
     )
+    p.add_argument("--no-week", action="store_true", help="skip the 7-day city run")
+    p.add_argument("--app", action="store_true", help="also measure the classroom app")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks/out/results.json")
     args = p.parse_args(argv)
-    results = [run_case(c) for c in (args.case or CASES)]
+    plan = [c for c in PLAN if c[1] in args.sizes]
+    if "city" in args.sizes and not args.no_week:
+        plan.append(WEEK)
+    rows, week = [], None
+    print(
+        f"{'implementation':<15}{'size':<14}{'days':>5}{'load s':>8}{'build s':>9}"
+        f"{'run s':>8}{'s/day':>8}{'walk-min/s':>13}{'peak MB':>9}"
+    )
+    for case in plan:
+        r = measure(*case)
+        if case == WEEK:
+            week = r
+        else:
+            rows.append(r)
+        print(
+            f"{r['implementation']:<15}{r['size']:<14}{r['simulated_minutes'] / DAY:>5.2g}"
+            f"{r['import_and_load_s']:>8.2f}{r['build_s']:>9.1f}{r['run_s']:>8.1f}"
+            f"{r['run_s_per_day']:>8.1f}{r['walk_minutes_per_s']:>13,.0f}{r['peak_rss_mb']:>9.0f}",
+            flush=True,
+        )
+    goals = targets(rows, week)
     app = run_app_case() if args.app else None
-    compare = run_comparison() if args.compare else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    figure = args.out.with_name("scaling.png")
+    plot(rows, figure)
     args.out.write_text(
         json.dumps(
             {
                 "machine": platform.platform(),
+                "processor": platform.processor() or platform.machine(),
+                "cpus": os.cpu_count(),
                 "python": platform.python_version(),
-                "results": results,
+                "results": rows,
+                "city_week": week,
+                "targets": goals,
                 "app": app,
-                "compare": compare,
             },
             indent=2,
         )
     )
-    print(f"{'case':<14}{'load s':>8}{'build s':>9}{'run s':>8}{'walk-min/s':>13}{'peak MB':>9}")
-    for r in results:
-        print(
-            f"{r['case']:<14}{r['import_and_load_s']:>8.2f}{r['build_s']:>9.2f}"
-            f"{r['run_s']:>8.2f}{r['walk_minutes_per_s']:>13,.0f}{r['peak_rss_mb']:>9.0f}"
-        )
+    print("\ntargets:")
+    for name, t in goals.items():
+        mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
+        print(f"  {name:<40}{t['value']:>10.3g}  (target {t['target']}): {mark}")
     if app:
         ready = app["page_ready_s"]
         shown = "n/a (no Chromium)" if ready is None else f"{ready:.1f} s"
@@ -226,16 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{app['steps_per_s_with_rendering']:.0f} model steps/s with rendering; page "
             f"ready in {shown}"
         )
-    if compare:
-        print(
-            "one day, default neighbourhood: "
-            + ", ".join(
-                f"{k} {compare[k]['seconds']:.2f} s" for k in ("baseline", "ceiling", "full")
-            )
-            + f"; full model {compare['full_vs_baseline_speedup']:.1f}x faster than the Mesa "
-            f"baseline, {compare['full_vs_ceiling_ratio']:.1f}x the bare numpy walk"
-        )
-    print(f"written: {args.out}")
+    print(f"written: {args.out}, {figure}")
     return 0
 
 

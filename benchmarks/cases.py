@@ -1,0 +1,123 @@
+"""One benchmark measurement, run in a fresh process so that its peak memory is its own.
+
+Usage (the suite calls it): python -m benchmarks.cases IMPLEMENTATION SIZE MINUTES
+
+Implementations, all on the same world, routes and daily schedules of the default scenario
+scaled to SIZE:
+
+* ``mesa``: the per-agent Mesa baseline (benchmarks/baseline.py), one Mesa agent per
+  pedestrian on a Mesa ``Network`` space, with the core semantics it implements (walking,
+  recording, biased posting; see ``CORE``).
+* ``numpy``: the ceiling, a bare numpy walk of the same trips along the same routes (the
+  walkers' arrays advanced minute by minute, nothing around them).
+* ``core``: the array model with the baseline's core semantics (a like-for-like comparison).
+* ``full``: the array model with every submodel on (the default scenario).
+
+Prints one JSON line: import + scenario load time, build time, run time, simulated minutes,
+pedestrian street-minutes simulated and peak resident memory (``ru_maxrss``).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+
+T_START = time.perf_counter()
+
+import numpy as np  # noqa: E402
+
+from sim.model import NeighbourhoodModel  # noqa: E402
+from sim.scenario import Scenario, load  # noqa: E402
+
+# World and population of each size (homes are about 15.6 per block of the default grid).
+SIZES: dict[str, dict] = {
+    "neighbourhood": {"world.blocks_x": 10, "world.blocks_y": 6, "population.pedestrians": 3000},
+    "town": {"world.blocks_x": 72, "world.blocks_y": 45, "population.pedestrians": 200_000},
+    "city": {"world.blocks_x": 162, "world.blocks_y": 100, "population.pedestrians": 1_000_000},
+}
+
+# The core the Mesa baseline implements: no incidents, fear, windows, adoption or protests.
+CORE: dict = {
+    "population.offender_fraction": 0.0,
+    "feed.posts_feedback": False,
+    "feed.alerts_feedback": False,
+    "reporting.direct_rate": 0.0,
+    "adoption.spontaneous_per_year": 0.0,
+    "adoption.word_of_mouth_per_year": 0.0,
+    "adoption.churn_per_year": 0.0,
+    "protest.per_30_days": 0.0,
+}
+
+IMPLEMENTATIONS = ("mesa", "numpy", "core", "full")
+
+
+def scenario(implementation: str, size: str, minutes: int) -> Scenario:
+    """The default scenario at ``size``, with the core semantics unless ``full``."""
+    params = load("scenarios/default.toml", [])
+    core = {} if implementation == "full" else CORE
+    return params.replace({**SIZES[size], **core, "time.days": minutes / 1440})
+
+
+def _numpy_walk(model: NeighbourhoodModel, minutes: int) -> int:
+    """The ceiling: start and advance the walkers, nothing else; returns walker-minutes."""
+    from sim.movement import Walkers
+
+    trips, routes, passes = model._trips, model.routes, model.passes
+    speed = model.population.speed
+    walkers, nxt, walk = Walkers(), 0, 0
+
+    def everyone(camera, person):  # every camera in view records
+        return np.ones(len(camera), bool)
+
+    for now in range(minutes):
+        end = int(np.searchsorted(trips.depart, now, side="right"))
+        person = trips.person[nxt:end]
+        walkers.start(person, trips.route[nxt:end], now, speed[person], routes, passes)
+        nxt = end
+        walk += len(walkers)
+        walkers.step(now, routes, passes, everyone)
+    return walk
+
+
+def measure(implementation: str, size: str, minutes: int) -> dict:
+    params = scenario(implementation, size, minutes)
+    t_loaded = time.perf_counter()
+    if implementation == "mesa":
+        from benchmarks.baseline import MesaBaseline
+
+        model = MesaBaseline(params, rng=1)
+        t_built = time.perf_counter()
+        while model.minute < minutes:
+            model.step()
+        walk = model.walk_minutes
+        homes, people = model.core.world.homes.count, model.core.population.count
+    else:
+        model = NeighbourhoodModel(params, rng=1)
+        t_built = time.perf_counter()
+        if implementation == "numpy":
+            walk = _numpy_walk(model, minutes)
+        else:
+            walk = model.run()["pedestrians.walk_minutes"]
+        homes, people = model.world.homes.count, model.population.count
+    t_done = time.perf_counter()
+    return {
+        "implementation": implementation,
+        "size": size,
+        "homes": int(homes),
+        "pedestrians": int(people),
+        "simulated_minutes": minutes,
+        "import_and_load_s": t_loaded - T_START,
+        "build_s": t_built - t_loaded,
+        "run_s": t_done - t_built,
+        "walk_minutes": int(walk),
+        "walk_minutes_per_s": walk / (t_done - t_built),
+        "run_s_per_day": (t_done - t_built) * 1440 / minutes,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+if __name__ == "__main__":
+    impl, size, minutes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    print(json.dumps(measure(impl, size, minutes)))

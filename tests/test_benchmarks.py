@@ -1,0 +1,56 @@
+"""The benchmark suite measures what it claims: the same walks three ways, and honest targets.
+
+(Speed itself is measured by ``python -m benchmarks``, never by a timed test.)"""
+
+import math
+
+from benchmarks.__main__ import exponent, targets
+from benchmarks.cases import measure
+
+
+def test_the_three_implementations_walk_the_same_street_minutes():
+    minutes = 9 * 60  # the morning: people walking
+    walked = {impl: measure(impl, "neighbourhood", minutes) for impl in ("mesa", "numpy", "core")}
+    counts = {impl: r["walk_minutes"] for impl, r in walked.items()}
+    assert counts["numpy"] > 1000
+    assert counts["mesa"] == counts["numpy"] == counts["core"], counts
+    for r in walked.values():
+        assert r["homes"] > 900 and r["pedestrians"] == 3000
+        assert r["run_s_per_day"] == r["run_s"] * 1440 / minutes
+
+
+def _row(impl, size, people, run_s, minutes=1440, **extra):
+    return {
+        "implementation": impl,
+        "size": size,
+        "pedestrians": people,
+        "run_s": run_s,
+        "run_s_per_day": run_s * 1440 / minutes,
+        "build_s": people / 1e5,
+        "simulated_minutes": minutes,
+        "import_and_load_s": 1.0,
+        **extra,
+    }
+
+
+def test_exponent_and_targets_from_measurements():
+    linear = [_row("full", s, n, n / 1000) for s, n in (("a", 1e3), ("b", 1e5), ("c", 1e6))]
+    assert math.isclose(exponent(linear, "full", "run_s_per_day"), 1.0)
+    square = [_row("full", s, n, (n / 1000) ** 2) for s, n in (("a", 1e3), ("b", 1e5))]
+    assert math.isclose(exponent(square, "full", "run_s_per_day"), 2.0)
+    assert exponent(linear, "mesa", "run_s") is None
+    rows = [
+        _row("mesa", "neighbourhood", 3000, 50.0),
+        _row("numpy", "neighbourhood", 3000, 0.2),
+        _row("full", "neighbourhood", 3000, 0.5),
+        _row("full", "city", 1e6, 2000.0),
+    ]
+    week = {"import_and_load_s": 1.0, "build_s": 20.0, "run_s": 110.0, "peak_rss_mb": 3000.0}
+    t = targets(rows, week)
+    assert t["full_vs_mesa_speedup_neighbourhood"]["value"] == 100.0
+    assert t["full_vs_mesa_speedup_neighbourhood"]["met"]
+    assert t["full_vs_numpy_ratio_neighbourhood"]["value"] == 2.5
+    assert t["full_vs_numpy_ratio_neighbourhood"]["met"]
+    assert t["city_7_days_wall_s"]["value"] == 131.0 and not t["city_7_days_wall_s"]["met"]
+    assert t["city_7_days_peak_mb"]["met"]
+    assert t["full_run_s_per_day_exponent"]["met"] is False  # 3000 -> 1e6: slope > 1.1
