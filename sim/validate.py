@@ -713,7 +713,7 @@ def reward_thresholds(
     promotion experiments count devices through it. Exact, officer by officer, over several
     runs; the reported totals (promotion.code_uses, promotion.devices_to_officers) must add
     up, and no officer may give away more devices than received and earned. The check fails
-    if nobody reached the threshold (nothing would have been tested).
+    if nobody reached the threshold or gave a device away (nothing would have been tested).
     """
     seeds = _by_size(size, 1, 6)
     runs = _cached(
@@ -731,6 +731,7 @@ def reward_thresholds(
         for run in runs
     )
     exercised = any(o[0] >= n for o in officers)
+    gave = any(o[3] > 0 for o in officers)
     share, ci = _proportion(len(officers) - len(wrong), len(officers))
     figure = None
     if out is not None:
@@ -765,7 +766,7 @@ def reward_thresholds(
         expected=f"floor(u / {n}) for every officer (share matching: 1)",
         observed=share,
         ci=ci,
-        passed=bool(not wrong and not overdrawn and totals_ok and exercised),
+        passed=bool(not wrong and not overdrawn and totals_ok and exercised and gave),
         detail=(
             f"{len(runs)} run(s) of {REWARDS_SCENARIO['time.days']:g} days with "
             f"{REWARDS_SCENARIO['promotion.officers']} officers; code uses per officer from "
@@ -773,7 +774,8 @@ def reward_thresholds(
             f"share of officers whose reward matches (exact interval). {len(wrong)} officer(s) "
             f"off the rule, {len(overdrawn)} gave more than they had; reported totals "
             f"{'add up' if totals_ok else 'do not add up'}; "
-            f"{'some' if exercised else 'no'} officer reached the threshold."
+            f"{'some' if exercised else 'no'} officer reached the threshold, "
+            f"{'some' if gave else 'none'} gave devices away."
         ),
         figure=figure,
         source="EFF 2021, LAPD 2016 emails (CONTEXT.md: a free device for every 10 uses)",
@@ -1224,8 +1226,10 @@ def pattern_function() -> Callable[..., list[Check]] | None:
 
     Only the module's absence is tolerated: an error inside it is raised, not hidden.
     """
+    import importlib
+
     try:
-        import sim.patterns as patterns
+        patterns = importlib.import_module("sim.patterns")
     except ModuleNotFoundError as exc:
         if exc.name == "sim.patterns":
             return None
@@ -1290,8 +1294,8 @@ def _place_figure(check: Check, out: Path | None) -> None:
     if out is None or not check.figure:
         return
     fig = Path(check.figure)
-    if (Path(out) / fig).is_file():
-        return
+    if not fig.is_absolute() and (Path(out) / fig).is_file():
+        return  # already relative to the report's folder
     if fig.is_file():
         import shutil
 

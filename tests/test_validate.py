@@ -1,0 +1,170 @@
+"""The validation report (``run.py validate``): the command end to end, its exit status, the
+report's content, and how pattern checks from ``sim.patterns`` join it.
+
+Each analytic check is tested where its mechanism is (test_coverage, test_reporting,
+test_adoption, test_requests): it passes at size quick and fails when fed a wrong formula or
+a broken mechanism. Here the command runs them all at size quick, as ``make validate`` runs
+them at size full.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+
+from sim import cli, validate
+from sim.checks import Check
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check(name: str, passed: bool, kind: str = "analytic", figure: str | None = None) -> Check:
+    return Check(
+        name=name,
+        kind=kind,
+        title=f"{name} title",
+        expected="x = 1",
+        observed=1.0 if passed else 2.0,
+        ci=(0.9, 1.1) if passed else (1.8, 2.2),
+        passed=passed,
+        detail="how | measured",
+        figure=figure,
+        source="a source",
+    )
+
+
+def test_validate_quick_writes_the_report_and_exits_0(tmp_path, capsys):
+    """Every analytic check passes at size quick; report.md, checks.json and one figure per
+    check are written; the command prints the report's path and a one-line summary."""
+    out = tmp_path / "validation"
+    status = cli.main(
+        ["validate", "--size", "quick", "--only", "analytic", "--out", str(out), "--quiet"]
+    )
+    printed = capsys.readouterr().out
+    data = json.loads((out / "checks.json").read_text())
+    failed = [c["name"] for c in data if not c["passed"]]
+    assert status == 0, failed
+    assert f"report: {out / 'report.md'}" in printed
+    assert f"{len(validate.ANALYTIC)} of {len(validate.ANALYTIC)} checks passed" in printed
+    assert [c["name"] for c in data] == list(validate.ANALYTIC)
+    report = (out / "report.md").read_text()
+    for c in data:
+        assert c["kind"] == "analytic"
+        assert c["expected"] and c["detail"]
+        assert c["observed"] is not None and c["ci"][0] <= c["observed"] <= c["ci"][1]
+        assert (out / c["figure"]).read_bytes()[:8] == PNG_SIGNATURE
+        assert f"![{c['name']}]({c['figure']})" in report
+        row = next(line for line in report.splitlines() if line.startswith(f"| [{c['name']}]"))
+        assert row.endswith("| pass |")
+        Check(**c)  # checks.json holds Check records
+
+
+def test_a_failing_check_gives_status_1_and_is_marked(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(
+        validate,
+        "ANALYTIC",
+        {
+            "ok.one": lambda size, out=None, workers=1: _check("ok.one", True),
+            "bad.two": lambda size, out=None, workers=1: _check("bad.two", False),
+        },
+    )
+    out = tmp_path / "v"
+    assert cli.main(["validate", "--only", "analytic", "--out", str(out), "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    assert "1 of 2 checks passed" in printed and "failed: bad.two" in printed
+    report = (out / "report.md").read_text()
+    assert "**1 of 2 checks passed**" in report
+    assert "| [bad.two](#bad-two) | analytic | x = 1 | 2 [1.8, 2.2] | **FAIL** |" in report
+    assert "how \\| measured" not in report  # details are prose, only table cells are escaped
+    assert "how | measured" in report
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--workers", "0"], "--workers 0: must be at least 1"),
+        (["--out", "FILE"], "exists and is not a folder"),
+    ],
+)
+def test_bad_input_is_one_line(tmp_path, capsys, args, message):
+    afile = tmp_path / "file.txt"
+    afile.write_text("not a folder")
+    args = [str(afile) if a == "FILE" else a for a in args]
+    assert cli.main(["validate", "--only", "analytic", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+
+
+def test_unknown_size_is_refused(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["validate", "--size", "huge"])
+    assert exc.value.code == 2
+    assert "invalid choice: 'huge'" in capsys.readouterr().err
+
+
+def _fake_patterns(monkeypatch, module: types.ModuleType | None) -> None:
+    monkeypatch.setitem(sys.modules, "sim.patterns", module)
+
+
+def test_pattern_checks_join_the_report_with_their_figures(tmp_path, monkeypatch):
+    """When sim.patterns has pattern_checks, validate calls it (size, workers, progress,
+    and out_dir when it takes one); a figure written elsewhere is copied next to the report."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "p1.png").write_bytes(PNG_SIGNATURE)
+    calls = {}
+
+    def pattern_checks(size="full", workers=None, progress=None, out_dir=None):
+        calls.update(size=size, workers=workers, out_dir=out_dir)
+        progress("patterns: stage one")
+        progress("patterns: stage two")
+        return [
+            _check("pattern.1", True, "pattern", str(elsewhere / "p1.png")),
+            _check("pattern.2", False, "pattern"),
+        ]
+
+    module = types.ModuleType("sim.patterns")
+    module.pattern_checks = pattern_checks
+    _fake_patterns(monkeypatch, module)
+    seen = []
+    out = tmp_path / "v"
+    path, checks, notes = validate.validate("quick", 2, out, "pattern", lambda *a: seen.append(a))
+    assert calls == {"size": "quick", "workers": 2, "out_dir": out}
+    assert [c.name for c in checks] == ["pattern.1", "pattern.2"] and notes == []
+    assert checks[0].figure == "p1.png" and (out / "p1.png").is_file()
+    assert seen == [
+        ("pattern", "patterns: stage one", 0, None),
+        ("pattern", "patterns: stage two", 1, None),
+    ]
+    report = path.read_text()
+    assert "## Pattern checks" in report and "![pattern.1](p1.png)" in report
+
+
+def test_missing_pattern_module_is_noted_and_a_crash_is_a_failed_check(tmp_path, monkeypatch):
+    _fake_patterns(monkeypatch, None)  # as if sim/patterns.py did not exist
+    checks, notes = validate.run_checks("quick", 1, tmp_path, "pattern")
+    assert checks == [] and "not run" in notes[0]
+
+    def crashes(size="full", workers=None, progress=None):
+        raise RuntimeError("no calibrated scenario")
+
+    module = types.ModuleType("sim.patterns")
+    module.pattern_checks = crashes
+    _fake_patterns(monkeypatch, module)
+    checks, notes = validate.run_checks("quick", 1, tmp_path, "pattern")
+    assert [c.name for c in checks] == ["pattern.error"] and not checks[0].passed
+    assert "RuntimeError: no calibrated scenario" in checks[0].detail
+
+
+def test_sizes_are_checked():
+    with pytest.raises(ValueError, match="size 'huge'"):
+        validate.coverage_formula("huge")
+
+
+def test_exact_interval_of_a_share():
+    share, ci = validate._proportion(0, 30)
+    assert share == 0 and ci[0] == 0 and ci[1] == pytest.approx(1 - 0.025 ** (1 / 30))
+    assert validate._proportion(0, 0) == (None, None)
