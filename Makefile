@@ -8,7 +8,7 @@ PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bi
 	$$HOME/.pyenv/versions/3.13*/bin/python3.13 /usr/local/bin/python3.12 /usr/bin/python3.12; do \
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: demo test test-all lint bench viz clean-venv
+.PHONY: demo test test-all lint bench viz validate clean-venv
 
 $(BIN)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python 3.12 or newer not found; install it or run make PYTHON=/path/to/python3.12" >&2; exit 2; }
@@ -35,6 +35,12 @@ viz: $(BIN)/.installed
 
 bench: $(BIN)/.installed
 	$(BIN)/python -m benchmarks
+
+# The validation report (results/validation/report.md): every analytic and pattern check at
+# full size; exit status 1 if any fails. make validate WORKERS=N to change the processes.
+WORKERS ?= $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 1)
+validate: $(BIN)/.installed
+	$(BIN)/python run.py validate --workers $(WORKERS)
 
 clean-venv:
 	rm -rf $(VENV)
