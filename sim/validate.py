@@ -877,7 +877,11 @@ def _request_facts(overrides: tuple, seed: int) -> dict:
 def _request_runs(size: str, variants: list[dict], workers: int) -> list[list[dict]]:
     """For each variant (overrides of REQUEST_SCENARIO), the facts of every seed's run."""
     seeds = [derive_seed(31, r) for r in range(_by_size(size, 1, 8))]
-    keys = [tuple(sorted(v.items())) for v in variants]
+    # a key states only what differs from REQUEST_SCENARIO, so equal scenarios share runs
+    keys = [
+        tuple(sorted((k, x) for k, x in v.items() if REQUEST_SCENARIO.get(k) != x))
+        for v in variants
+    ]
     todo = [(k, s) for k in keys for s in seeds if ("request", k, s) not in _CACHE]
     for (k, s), facts in zip(todo, _map(_request_facts, todo, workers), strict=True):
         _CACHE[("request", k, s)] = facts
