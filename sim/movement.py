@@ -116,7 +116,11 @@ class PassTable:
         self.key, self.viewer, self.s_out = (
             _concat_and_free(parts, i, dtype) for i, dtype in enumerate((float, np.int32, float))
         )
-        self._cameras = np.unique(viewers.id[viewers.id >= 0])
+        # cameras with passes in the table, and those of them in use
+        cams = viewers.id[viewers.id >= 0]
+        self._has_passes = np.zeros(int(cams.max(initial=-1)) + 1, bool)
+        self._has_passes[cams] = True
+        self.camera_live = self._has_passes.copy()
         self._index_routes()
 
     def _passes(self, piece: np.ndarray, viewers: Viewers, v: np.ndarray):
@@ -139,13 +143,13 @@ class PassTable:
         return len(self.key)
 
     def sync(self, cams: Cameras) -> None:
-        """Bring the camera passes up to date with ``cams`` (installs and retirements)."""
-        now = np.flatnonzero(cams.sees_street())
-        gone = np.setdiff1d(self._cameras, now, assume_unique=True)
-        new = np.setdiff1d(now, self._cameras, assume_unique=True)
-        if len(gone):
-            keep = ~np.isin(self.viewer, gone)
-            self.key, self.viewer, self.s_out = self.key[keep], self.viewer[keep], self.s_out[keep]
+        """Bring the camera passes up to date with ``cams``: insert the passes of new cameras;
+        retired cameras' passes stay in the table, marked dead (``camera_live``), since
+        removing them would copy the whole table (camera ids are never reused)."""
+        live = cams.sees_street()
+        known = np.zeros(len(live), bool)
+        known[: len(self._has_passes)] = self._has_passes
+        new = np.flatnonzero(live & ~known)
         if len(new):
             viewers = Viewers.cameras(cams, new)
             edge = np.minimum(viewers.edge, len(self._piece_ptr) - 2)
@@ -158,8 +162,12 @@ class PassTable:
             self.key = np.insert(self.key, at, key)
             self.viewer = np.insert(self.viewer, at, viewer)
             self.s_out = np.insert(self.s_out, at, s_out)
-        self._cameras = now
-        self._index_routes()
+            # each route's first pass moves up by the new passes of earlier routes
+            bounds = np.arange(len(self._route_first)) * self.scale
+            self._route_first += np.searchsorted(key, bounds, side="left")
+            known[new] = True
+        self._has_passes = known
+        self.camera_live = live.copy()
         self.camera_version = cams.version
 
     def _index_routes(self) -> None:
@@ -299,6 +307,9 @@ class Walkers:
         window_home = -viewer[~is_cam] - 1
         window_person = self.person[walker[~is_cam]]
         camera, walker, idx = viewer[is_cam], walker[is_cam], idx[is_cam]
+        live = passes.camera_live[camera]  # retired cameras' passes stay in the table
+        if not np.all(live):
+            camera, walker, idx = camera[live], walker[live], idx[live]
         person = self.person[walker]
         self.n_view += np.bincount(walker, minlength=len(self))
         seen = detect(camera, person)

@@ -39,6 +39,7 @@ class AccountSecurity:
         self.subscribed = subscribed
         self.e2ee = e2ee
         self.compromised = np.zeros(n_homes, bool)
+        self.any_compromised = False  # until the first takeover, nothing leaks live
         self.exposed = np.zeros(n_people, bool)
 
     def daily_takeovers(
@@ -51,6 +52,7 @@ class AccountSecurity:
         if len(new) == 0:
             return
         self.compromised[new] = True
+        self.any_compromised = True
         stored = new[self.subscribed[new] & ~self.e2ee[new]]
         if len(stored):
             past = footage.query(
@@ -60,5 +62,7 @@ class AccountSecurity:
 
     def live(self, camera_home: np.ndarray, person: np.ndarray) -> None:
         """This minute's sightings on compromised cameras leak through the live view."""
+        if not self.any_compromised:
+            return
         leak = self.compromised[camera_home] & ~self.e2ee[camera_home]
         self.exposed[person[leak]] = True

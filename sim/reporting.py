@@ -120,7 +120,7 @@ class Reporting:
         self._grid = _FeedGrid(
             homes.xy, params["feed.cell_m"], params["feed.radius_miles"] * METRES_PER_MILE
         )
-        self._alerts_hour = np.zeros(H, np.int64)
+        self._alerts_hour: list[np.ndarray] = []  # homes alerted this hour, minute by minute
         self._posts_hour: list[np.ndarray] = []
         # alerts whose clip has not ended yet, by the minute it ends: [(home, person, t_in,
         # by_camera), ...] in the order they came
@@ -165,7 +165,7 @@ class Reporting:
         t_out = cam_t_out[alerted]
         self.alerts += len(home)
         if self.alerts_feedback and len(home):
-            self._alerts_hour += np.bincount(home, minlength=len(self._alerts_hour))
+            self._alerts_hour.append(home)
         # An owner looks at a clip when its motion event ends (so it shows all that happened);
         # people seen from a window are judged at once.
         later = t_out > now
@@ -293,9 +293,13 @@ class Reporting:
             other = np.where(
                 has_camera & (self.alert_setting == ALL_MOTION), self.other_alerts_per_hour, 0.0
             )
-            self.fear += self.fear_per_alert * (self._alerts_hour + other)
+            alerts = np.bincount(
+                np.concatenate([np.zeros(0, np.int64), *self._alerts_hour]),
+                minlength=len(self.fear),
+            )
+            self.fear += self.fear_per_alert * (alerts + other)
         self._posts_hour = []
-        self._alerts_hour[:] = 0
+        self._alerts_hour = []
 
     def log(self) -> PostLog:
         if not self._log:

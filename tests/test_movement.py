@@ -20,7 +20,18 @@ def model():
 
 
 def _rows(table: PassTable) -> list[tuple[float, int, float]]:
-    return sorted(zip(table.key.tolist(), table.viewer.tolist(), table.s_out.tolist(), strict=True))
+    """The passes of windows and of cameras in use."""
+    cam = table.viewer >= 0
+    live = ~cam
+    live[cam] = table.camera_live[table.viewer[cam]]
+    return sorted(
+        zip(
+            table.key[live].tolist(),
+            table.viewer[live].tolist(),
+            table.s_out[live].tolist(),
+            strict=True,
+        )
+    )
 
 
 def _viewers(model) -> Viewers:
@@ -52,7 +63,18 @@ def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
         assert np.all(np.diff(table.key) >= 0)  # still sorted: one searchsorted finds passes
         assert _rows(table) == _rows(fresh)
         assert table.camera_version == cams.version
-        assert set(table.viewer.tolist()) == set(np.flatnonzero(cams.sees_street()).tolist())
+        in_use = set(np.flatnonzero(cams.sees_street()).tolist())
+        assert set(np.flatnonzero(table.camera_live).tolist()) == in_use
+        np.testing.assert_array_equal(  # each route's first pass, kept up to date
+            table.first(np.arange(model.routes.count)),
+            fresh.first(np.arange(model.routes.count))
+            + np.searchsorted(  # fresh has no dead passes: count those before each route
+                np.sort(
+                    table.key[(table.viewer >= 0) & ~table.camera_live[np.maximum(table.viewer, 0)]]
+                ),
+                np.arange(model.routes.count) * table.scale,
+            ),
+        )
 
 
 def test_advance_equals_a_binary_search(model):
