@@ -753,7 +753,7 @@ def reward_thresholds(
             s=18,
             color="#d62728",
             zorder=3,
-            label=f"officers ({len(officers)}, {len(runs)} runs)",
+            label=f"officers ({len(officers)}, {len(runs)} runs; jittered up and down)",
         )
         ax.set(xlabel="uses of the officer's code u", ylabel="free devices earned")
         ax.set_title("Promotion: rewards for code uses")
