@@ -133,7 +133,12 @@ def _parser() -> argparse.ArgumentParser:
         help="full (default): the report's replications; quick: the tests' (fast, less power)",
     )
     v.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
-    v.add_argument("--out", type=Path, default=RESULTS_ROOT / "validation", help="report folder")
+    v.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_ROOT / "validation",
+        help="report folder (default results/validation; its files are replaced)",
+    )
     v.add_argument(
         "--only",
         choices=["analytic", "pattern", "all"],
