@@ -117,8 +117,8 @@ class NeighbourhoodModel(mesa.Model):
         )
         self.protests = Protests(self.world, pop, self.params, self.streams)
         self.adoption = Adoption(self, self.params, self.streams)
-        self._start_partnership()
         self.duration = round(self.params["time.days"] * MINUTES_PER_DAY)
+        self._start_partnership()  # needs the duration
         every = self.params["time.record_minutes"]
         self.recorder = Recorder(
             self.population.group, self.world.group_names, math.ceil(self.duration / every) + 2

@@ -28,6 +28,7 @@ PRESETS = (
     "lapd_2016_promotion",
     "no_cameras",
     "segregated_city",
+    "calibrated",
 )
 ALL_FILES = sorted(SCENARIOS.glob("*.toml"))
 FIRST_LINE = re.compile(r"# (?P<name>[A-Za-z0-9_-]+): \S.*")
