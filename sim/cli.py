@@ -403,6 +403,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
         bar = bars.get(phase)
         if bar is None:
+            for other in bars.values():
+                other.close()  # one phase at a time: its bar is finished
             unit = "checks" if phase == "analytic" else "stages"
             fmt = "{desc}: {n_fmt}/{total_fmt} " + unit + " |{bar}| [{elapsed}{postfix}]"
             bar = bars[phase] = tqdm(total=total, desc=phase, bar_format=fmt, file=sys.stderr)
