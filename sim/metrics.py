@@ -202,6 +202,29 @@ def majority_slope(per_home: np.ndarray, share: np.ndarray) -> float | None:
     return float(dx @ (y - mean) / var / mean)
 
 
+def majority_slope_se(per_home: np.ndarray, share: np.ndarray) -> float | None:
+    """Standard error of ``majority_slope`` (heteroscedasticity-robust, HC1, divided by the
+    same mean).
+
+    Per-home counts are small and their variance grows with their mean, so the usual OLS
+    error would be wrong; the robust (sandwich) error is ``sqrt(n/(n-2) sum(dx^2 e^2)) /
+    sum(dx^2)``, with ``e`` the residuals of the fit. Pattern 6 pools the slopes of
+    replications weighted by ``1 / se^2`` (a fixed-effect meta-analysis) to get a 95 %
+    interval from runs that each have few posts. None where the slope is None.
+    """
+    y = np.asarray(per_home, float)
+    x = np.asarray(share, float)
+    n = len(y)
+    mean = y.mean() if n else 0.0
+    dx = x - x.mean() if n else x
+    var = float(dx @ dx)
+    if mean <= 0 or var <= 1e-12 or n < 3:
+        return None
+    slope = float(dx @ (y - mean) / var)
+    e = y - mean - slope * dx
+    return float(np.sqrt(n / (n - 2) * float((dx * dx) @ (e * e))) / var / mean)
+
+
 def reporting_metrics(model) -> dict[str, float | int | None]:
     """Posts, incidents and police stops (definitions in docs/metrics.md).
 
@@ -230,14 +253,18 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     out["reports.victim_posts"] = int(model.reporting.victim_posts)
     H = model.world.homes.count
     share = model.reporting.majority_share
-    out["reports.majority_slope"] = majority_slope(np.bincount(posts.poster, minlength=H), share)
+    per_home = np.bincount(posts.poster, minlength=H)
+    out["reports.majority_slope"] = majority_slope(per_home, share)
+    out["reports.majority_slope_se"] = majority_slope_se(per_home, share)
     out["reports.alerts"] = int(model.reporting.alerts)
     out["reports.recordings"] = int(recordings.sum())
     inc = model.incidents.log()
     out["incidents.total"] = len(inc.minute)
     for k, name in enumerate(INCIDENT_KINDS):
         out[f"incidents.{name}"] = int(np.count_nonzero(inc.kind == k))
-    out["incidents.majority_slope"] = majority_slope(np.bincount(inc.home, minlength=H), share)
+    per_home = np.bincount(inc.home, minlength=H)
+    out["incidents.majority_slope"] = majority_slope(per_home, share)
+    out["incidents.majority_slope_se"] = majority_slope_se(per_home, share)
     out["incidents.attempts"] = int(model.incidents.attempts)
     out["incidents.known_to_police"] = int(model.police.incidents_known)
     _, stopped, _ = model.police.stops()
