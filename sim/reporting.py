@@ -21,7 +21,9 @@ person, minute), so a run with more fear makes a superset of the posts of a run 
 
 **Feed and fear.** Every hour, fear decays with half-life ``feed.fear_half_life_days``; each
 app user's fear grows by ``feed.fear_per_post`` for every post made within
-``feed.radius_miles`` of their home in the past hour, and each owner's by
+``feed.radius_miles`` of their home in the past hour that they read (at most
+``feed.posts_read_per_day`` a day: a 5-mile feed covers a whole town, and unlimited reading
+would make fear grow with the size of the world), and each owner's by
 ``feed.fear_per_alert`` for each alert. Both feedbacks can be switched off.
 """
 
@@ -116,6 +118,9 @@ class Reporting:
         self.fear_per_post = params["feed.fear_per_post"]
         self.fear_per_alert = params["feed.fear_per_alert"]
         self.hourly_decay = 0.5 ** (1 / (24 * params["feed.fear_half_life_days"]))
+        self.read_per_day = params["feed.posts_read_per_day"]
+        self._read_left = np.full(H, self.read_per_day)  # posts each user may still read today
+        self._hours = 0
         self.other_alerts_per_hour = params["reporting.other_motion_per_day"] / 24
         self._grid = _FeedGrid(
             homes.xy, params["feed.cell_m"], params["feed.radius_miles"] * METRES_PER_MILE
@@ -288,7 +293,9 @@ class Reporting:
         if self.posts_feedback and self._posts_hour:
             posters = np.concatenate(self._posts_hour)
             seen = self._grid.visible_counts(posters)
-            self.fear += self.fear_per_post * seen * self.app_user(has_camera)
+            read = np.minimum(seen, self._read_left) * self.app_user(has_camera)
+            self._read_left -= read
+            self.fear += self.fear_per_post * read
         if self.alerts_feedback:
             other = np.where(
                 has_camera & (self.alert_setting == ALL_MOTION), self.other_alerts_per_hour, 0.0
@@ -300,6 +307,9 @@ class Reporting:
             self.fear += self.fear_per_alert * (alerts + other)
         self._posts_hour = []
         self._alerts_hour = []
+        self._hours += 1
+        if self._hours % 24 == 0:  # midnight: a new day's reading
+            self._read_left[:] = self.read_per_day
 
     def log(self) -> PostLog:
         if not self._log:

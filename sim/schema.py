@@ -867,6 +867,18 @@ PARAMS: tuple[Param, ...] = (
         10,
     ),
     Param(
+        "feed.posts_read_per_day",
+        FLOAT,
+        20.0,
+        "post/day",
+        "Most posts an app user reads in a day (limited attention); posts seen beyond it add no "
+        "fear. The feed's radius can cover a whole town: without a limit, fear would grow with "
+        "the size of the world and run away.",
+        SRC_ASSUMPTION,
+        0,
+        1e6,
+    ),
+    Param(
         "feed.fear_per_alert",
         FLOAT,
         0.002,

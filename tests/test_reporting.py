@@ -128,12 +128,47 @@ def test_feedbacks_off_give_a_stationary_posting_rate():
     table = np.stack([posts, seen - posts])
     assert posts.min() > 50
     assert stats.chi2_contingency(table).pvalue > 0.001
-    # power: with strong fear feedback the same test sees the rate rise
+    # power: with strong fear feedback (and unlimited reading) the same test sees the rate rise
     posts, seen = _daily_post_rates(
-        {**STATIONARY, "feed.posts_feedback": True, "feed.fear_per_post": 0.05}
+        {
+            **STATIONARY,
+            "feed.posts_feedback": True,
+            "feed.fear_per_post": 0.05,
+            "feed.posts_read_per_day": 1e6,
+        }
     )
     assert posts[-1] / seen[-1] > 2 * posts[0] / seen[0]
     assert stats.chi2_contingency(np.stack([posts, seen - posts])).pvalue < 1e-6
+
+
+def _fear_from_posts(read_per_day: float) -> tuple[np.ndarray, float]:
+    model = NeighbourhoodModel(
+        Scenario().replace(
+            {
+                **STATIONARY,
+                "feed.posts_feedback": True,
+                "feed.fear_per_post": 0.05,
+                "feed.posts_read_per_day": read_per_day,
+            }
+        ),
+        rng=4,
+    )
+    model.run()
+    return model.reporting.fear, model.metrics()["reports.total"]
+
+
+def test_reading_budget_bounds_fear_from_posts():
+    """Reading at most B posts a day, fear from posts never exceeds the sum of a day's
+    budget over all past days, decayed: fear_per_post x B / (1 - 0.5^(1/half-life))."""
+    budget = 5.0
+    fear, posts = _fear_from_posts(budget)
+    decay = 0.5 ** (1 / Scenario()["feed.fear_half_life_days"])
+    bound = 0.05 * budget / (1 - decay)
+    assert posts > 4 * budget * 4  # far more posts than anyone may read: the budget binds
+    assert fear.max() <= bound + 1e-9
+    assert fear.max() > 0.5 * 0.05 * budget  # everyone reads their budget on day 1 at least
+    unlimited, _ = _fear_from_posts(1e6)
+    assert unlimited.max() > 3 * bound  # without the budget, fear runs past the bound
 
 
 def _posts(overrides: dict, seed: int) -> set:
