@@ -21,6 +21,7 @@ from scipy.sparse import csgraph
 from sim.world import Homes, StreetNetwork
 
 CHUNK = 128  # roots per Dijkstra call
+NEAREST_CHUNK = 32  # roots per call when finding each home's nearest (smaller areas, less work)
 
 
 @dataclass
@@ -139,12 +140,13 @@ class Router:
         self.limit = limit_m
         self._graph = net.adjacency()
 
-    def _trees(self, roots: np.ndarray, order: np.ndarray | None = None):
+    def _trees(self, roots: np.ndarray, order: np.ndarray | None = None, chunk: int = 0):
         """Yield (chunk of root indices, distances, predecessors) chunk by chunk, taking the
-        roots in ``order`` (default: as given)."""
+        roots in ``order`` (default: as given), ``chunk`` at a time (default ``CHUNK``)."""
         order = np.arange(len(roots)) if order is None else order
-        for a in range(0, len(roots), CHUNK):
-            idx = order[a : a + CHUNK]
+        chunk = chunk or CHUNK
+        for a in range(0, len(roots), chunk):
+            idx = order[a : a + chunk]
             dist, pred = csgraph.dijkstra(
                 self._graph,
                 directed=False,
@@ -186,7 +188,7 @@ class Router:
         best_i = np.full((H, k), -1, np.int64)
         best_d = np.full((H, k), np.inf)
         e = self.homes.edge
-        for idx, dist, _ in self._trees(roots, self._spatial_order(roots)):
+        for idx, dist, _ in self._trees(roots, self._spatial_order(roots), NEAREST_CHUNK):
             reached = np.isfinite(dist).any(axis=0)
             home = np.flatnonzero(reached[self.net.edge_u[e]] | reached[self.net.edge_v[e]])
             if len(home) == 0:

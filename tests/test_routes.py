@@ -198,9 +198,9 @@ def test_nearest_roots_do_not_depend_on_the_chunking(world, monkeypatch):
     roots = np.tile(world.amenity_nodes, 2)  # every amenity twice: exact ties
     roots = np.concatenate([roots, np.arange(world.net.n_nodes, dtype=roots.dtype)])
     router = Router(world.net, world.homes, 400.0)
-    monkeypatch.setattr(routes, "CHUNK", 10_000)
+    monkeypatch.setattr(routes, "NEAREST_CHUNK", 10_000)
     near_one, dist_one = router.nearest_roots(roots, 60)
-    monkeypatch.setattr(routes, "CHUNK", 7)
+    monkeypatch.setattr(routes, "NEAREST_CHUNK", 7)
     near, dist = router.nearest_roots(roots, 60)
     np.testing.assert_array_equal(near, near_one)
     np.testing.assert_array_equal(dist, dist_one)
