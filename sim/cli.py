@@ -148,9 +148,21 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--quiet", action="store_true", help="no progress bar")
     cal = sub.add_parser(
         "calibrate",
-        help="score a calibration sweep on the eight published patterns (docs/calibration.md)",
+        help="two-stage calibration on the eight published patterns (docs/calibration.md)",
+        description="Stage 1 (patterns 1-2): runs the adoption design of --adoption. Stage 2 "
+        "(patterns 3-8): scores a sweep of experiments/calibration.toml (run it first with "
+        "`run.py sweep`). Writes report.md, scores and accepted sets into RESULTS.",
     )
-    cal.add_argument("results", type=Path, help="the sweep's results folder")
+    cal.add_argument(
+        "results", type=Path, help="the stage-2 sweep's results folder (e.g. results/calibration)"
+    )
+    cal.add_argument(
+        "--adoption",
+        type=Path,
+        metavar="TOML",
+        default=Path("experiments/calibration_adoption.toml"),
+        help="the stage-1 experiment (default experiments/calibration_adoption.toml)",
+    )
     cal.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
     cal.add_argument(
         "--preset",
@@ -478,14 +490,21 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    """Score every design point on the patterns; write report.md, scores.csv, accepted.csv."""
+    """Both calibration stages: score every design point on its patterns; write report.md,
+    scores and accepted sets; optionally the preset."""
     from sim.patterns import calibrate
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
     try:
-        report = calibrate(args.results, args.workers, preset=args.preset, progress=print)
-    except ValueError as exc:
+        report = calibrate(
+            args.results,
+            args.workers,
+            preset=args.preset,
+            progress=print,
+            adoption=args.adoption,
+        )
+    except (ValueError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None
     print(f"calibration report: {report}")
     if args.preset:

@@ -67,12 +67,97 @@ def test_non_crime_fraction_counts_victims_posts_as_crime():
     )
 
 
-def test_ever_shared_extrapolation_by_hand():
-    f, days = 0.01, 7.0
-    expected = 1 - 0.99 ** (pt.OWNERSHIP_YEARS * 365.25 / 7)
-    assert pt.ever_shared(f, days) == pytest.approx(expected)
-    assert pt.ever_shared(0.0, days) == 0.0
-    assert pt.ever_shared(None, days) is None
+def test_ever_shared_by_hand():
+    # 2 % of receipts hand over footage; 150 receipts a year at r = 1, thinned to r = 0.02:
+    # 2 years x 150 x 0.02 = 6 requests per owner, 1 - 0.98^6
+    assert pt.ever_shared(0.02, 150.0, 0.02) == pytest.approx(1 - 0.98**6)
+    assert pt.ever_shared(0.0, 150.0, 0.5) == 0.0
+    assert pt.ever_shared(0.02, 150.0, 0.0) == 0.0
+
+
+def test_solve_request_probability_hits_the_target_or_the_cap():
+    r = pt.solve_request_probability(0.02, 150.0, 300.0)
+    assert pt.ever_shared(0.02, 150.0, r) == pytest.approx(pt.EVER_SHARED_TARGET)
+    assert r * 300.0 <= pt.REQUESTS_PER_YEAR_MAX  # 17.4 % of 300 = 52 > 16: capped
+    # few requests a year (r = 1 would give 30): the cap does not bind, the target is hit
+    r = pt.solve_request_probability(0.02, 150.0, 30.0)
+    assert pt.ever_shared(0.02, 150.0, r) == pytest.approx(pt.EVER_SHARED_TARGET)
+    capped = pt.solve_request_probability(0.02, 150.0, 3000.0)
+    assert capped == pytest.approx(pt.REQUESTS_PER_YEAR_MAX / 3000.0)
+    assert pt.ever_shared(0.02, 150.0, capped) < pt.EVER_SHARED_TARGET
+    assert pt.solve_request_probability(0.0, 150.0, 30.0) is None  # nobody ever shares
+
+
+def test_pooled_ratio_and_its_interval_by_hand():
+    """The pooled ratio is total over total; its interval is the ratio estimator's:
+    t(n-1) x sqrt(n var(a_i - R b_i)) / sum(b)."""
+    from scipy import stats
+
+    a, b = [3.0, 5.0, 1.0, 7.0], [100.0, 120.0, 80.0, 150.0]
+    m, lo, hi = pt.pooled(lambda t: t["a"] / t["b"], {"a": a, "b": b})
+    R = sum(a) / sum(b)
+    assert m == pytest.approx(R)
+    d = np.array(a) - R * np.array(b)
+    half = stats.t.ppf(0.975, 3) * math.sqrt(4 * d.var(ddof=1)) / sum(b)
+    assert (lo, hi) == (pytest.approx(R - half, rel=1e-4), pytest.approx(R + half, rel=1e-4))
+    # replications in exact proportion: no spread, a zero-width interval
+    m, lo, hi = pt.pooled(lambda t: t["a"] / t["b"], {"a": [1.0, 2.0], "b": [10.0, 20.0]})
+    assert lo == pytest.approx(0.1, abs=1e-6) and hi == pytest.approx(0.1, abs=1e-6)
+    assert pt.pooled(lambda t: None, {"a": a}) == (None, None, None)
+    assert pt.pooled(lambda t: t["a"], {"a": [2.0]}) == (2.0, None, None)
+
+
+def test_pooled_slope_by_hand():
+    """Inverse-variance weighting: slopes 1 (se 1) and 4 (se 2) pool to (1 + 4/4)/(1 + 1/4)."""
+    m, lo, hi = pt.pooled_slope([1.0, 4.0, None], [1.0, 2.0, 0.5])
+    assert m - lo == pytest.approx(hi - m)
+    assert m == pytest.approx(2.0 / 1.25)
+    assert hi - m == pytest.approx(1.959964 / math.sqrt(1.25), rel=1e-5)
+    assert pt.pooled_slope([None], [None]) == (None, None, None)
+
+
+def test_majority_slope_se_is_the_robust_error_of_the_fit():
+    """HC1 sandwich error of the OLS slope (statsmodels' formula written out), over the mean."""
+    from sim.metrics import majority_slope_se
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, 400)
+    y = rng.poisson(1 + 2 * x).astype(float)
+    X = np.column_stack([np.ones_like(x), x])
+    beta, *_ = np.linalg.lstsq(X, y, rcond=None)
+    e = y - X @ beta
+    bread = np.linalg.inv(X.T @ X)
+    cov = bread @ (X.T * e**2) @ X @ bread * len(x) / (len(x) - 2)
+    assert majority_slope_se(y, x) == pytest.approx(math.sqrt(cov[1, 1]) / y.mean())
+    assert majority_slope_se(np.zeros(5), x[:5]) is None
+
+
+def test_requests_thin_exactly_and_change_nothing_else():
+    """MEASUREMENT's premise: at request probability r police ask about exactly the incidents
+    they ask about at 1 whose keyed draw is below r, and nothing but the requests' own metrics
+    and what footage does (with footage, cleared) changes."""
+    from sim.model import NeighbourhoodModel
+
+    params = Scenario().replace(
+        {**SMALL, "incidents.victim_reporting": 1.0, "police.request_delay_hours": 1.0}
+    )
+    runs = {}
+    for r in (1.0, 0.4):
+        model = NeighbourhoodModel(params.replace({"police.request_probability": r}), rng=8)
+        runs[r] = (model, model.run())
+    asked = {
+        r: sorted({q.incident for q in m.police.issued if q.kind == "voluntary"})
+        for r, (m, _) in runs.items()
+    }
+    model1 = runs[1.0][0]
+    draw = {i: model1.streams.uniform("police.request", i)[0] for i in asked[1.0]}
+    assert len(asked[1.0]) >= 5
+    assert asked[0.4] == [i for i in asked[1.0] if draw[i] < 0.4]
+    a, b = runs[1.0][1], runs[0.4][1]
+    unchanged = [
+        k for k in a if not k.startswith(("requests.", "footage.", "privacy.", "incidents.cleared"))
+    ]
+    assert {k: a[k] for k in unchanged} == {k: b[k] for k in unchanged}
 
 
 def test_partnership_years_are_the_models_signing_dates():
@@ -117,10 +202,11 @@ def test_adoption_rule():
 
 
 def test_sharing_rule():
-    assert pt.sharing_rule(0.035, 0.10)
-    assert not pt.sharing_rule(0.10, 0.10)  # response too high
-    assert not pt.sharing_rule(0.035, 0.60)  # too many owners ever share
-    assert not pt.sharing_rule(None, 0.10)
+    assert pt.sharing_rule(0.035, 0.10, 5.0)
+    assert not pt.sharing_rule(0.10, 0.10, 5.0)  # response too high
+    assert not pt.sharing_rule(0.035, 0.60, 5.0)  # too many owners ever share
+    assert not pt.sharing_rule(0.035, 0.10, 40.0)  # more requests than an agency makes
+    assert not pt.sharing_rule(None, 0.10, 5.0)
 
 
 def test_legal_rule():
@@ -160,24 +246,40 @@ def test_clearance_rule():
 # --- calibration scoring ------------------------------------------------------------------
 
 
+GOOD_RUN = {
+    # a two-week run in which police ask about every known incident (MEASUREMENT)
+    "requests.recipients": 1400,
+    "requests.response_rate": 0.035,
+    "footage.clips_shared": 28,  # 2 % of receipts hand footage over
+    "requests.voluntary": 13,  # 339 a year at request probability 1
+    "cameras.count": 220,
+    "requests.legal": 9,
+    "footage.legal_content_fraction": 0.5,
+    "reports.total": 50,
+    "reports.non_crime_fraction": 0.6,
+    "reports.majority_slope": 0.8,
+    "reports.majority_slope_se": 0.3,
+    "incidents.majority_slope": 0.0,
+    "incidents.majority_slope_se": 0.5,
+    "reports.minority_share": 0.6,
+    "incidents.total": 28,
+    "incidents.cleared_fraction": 0.04,
+}
+
+
 def synthetic_runs() -> pd.DataFrame:
-    """Three design points, two replicates each: point 0 matches patterns 3-8; point 1 has
-    no posts about crime (misses 5); point 2 a strong bias and high response (misses 3, 7)."""
-    good = {
-        "requests.response_rate": 0.035,
-        "footage.homes_shared_fraction": 0.001,
-        "footage.legal_content_fraction": 0.5,
-        "reports.non_crime_fraction": 0.6,
-        "reports.majority_slope": 0.8,
-        "incidents.majority_slope": 0.0,
-        "reports.minority_share": 0.6,
-        "incidents.cleared_fraction": 0.02,
-    }
+    """Five design points, two replicates each: point 0 matches patterns 3-8; point 1 has no
+    posts about crime (misses 5); point 2 a strong bias and a high response (misses 3, 7);
+    point 3 a posting slope whose interval holds 0 (misses 6); point 4 so little footage
+    handed over that even the most requests an agency makes leave few owners ever sharing
+    (misses 3)."""
     rows = []
     for point, bias, change in (
         (0, 2.0, {}),
         (1, 2.0, {"reports.non_crime_fraction": 1.0}),
         (2, 4.0, {"requests.response_rate": 0.2}),
+        (3, 2.0, {"reports.majority_slope": 0.1}),
+        (4, 2.0, {"footage.clips_shared": 1}),
     ):
         for r, wiggle in enumerate((-0.05, 0.05)):
             row = {
@@ -186,7 +288,7 @@ def synthetic_runs() -> pd.DataFrame:
                 "replicate": r,
                 "status": "ok",
                 "param:reporting.bias": bias,
-                **good,
+                **GOOD_RUN,
                 **change,
             }
             row["reports.majority_slope"] += wiggle
@@ -195,19 +297,108 @@ def synthetic_runs() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+MEASURED = Scenario().replace(
+    {"time.days": 15.0, "police.request_delay_hours": 24.0, **pt.MEASUREMENT}
+)  # requests over the first 14 days
+
+
 def test_scoring_keeps_exactly_the_matching_sets():
-    base = Scenario().replace({"time.days": 7.0})
-    scores = pt.score_runs(synthetic_runs(), base)
-    assert list(scores["point"]) == [0, 1, 2]
-    flags = scores[[f"pattern.{k}" for k in range(3, 9)]].to_numpy()
+    scores = pt.score_runs(synthetic_runs(), MEASURED)
+    assert list(scores["point"]) == [0, 1, 2, 3, 4]
+    flags = scores[[f"pattern.{k}" for k in pt.STAGE2]].to_numpy()
     assert flags[0].all()
-    assert not scores.loc[1, "pattern.5"] and flags[1].sum() == 5
-    assert not scores.loc[2, "pattern.3"] and not scores.loc[2, "pattern.7"]
+    missed = {p: [k for k in pt.STAGE2 if not scores.loc[p, f"pattern.{k}"]] for p in range(5)}
+    assert missed == {0: [], 1: [5], 2: [3, 7], 3: [6], 4: [3]}
+    # point 0: the request probability is solved so that 10 % ever share, within 16 a year
+    row = scores.loc[0]
+    assert row["ever_shared"] == pytest.approx(pt.EVER_SHARED_TARGET)
+    assert row["requests_per_year"] == pytest.approx(
+        row["request_probability"] * 13 / (14 / 365.25)
+    )
+    assert row["requests_per_year"] <= pt.REQUESTS_PER_YEAR_MAX
+    # point 4: capped at 16 requests a year, and then too few owners ever share
+    assert scores.loc[4, "requests_per_year"] == pytest.approx(pt.REQUESTS_PER_YEAR_MAX)
+    assert scores.loc[4, "ever_shared"] < pt.EVER_SHARED_BAND[0]
+    # pooled counts: legal content 0.5 of 9 demands in each run
+    assert row["legal_content"] == pytest.approx(0.5)
     accepted, cols, all_matched = pt.accept(scores)
     assert list(accepted["point"]) == [0] and all_matched and len(cols) == 6
-    # without the good set, the one that matches the most is kept, flagged as not all
+    # without the good set, the ones that match the most are kept, flagged as not all
     accepted, _, all_matched = pt.accept(scores[scores["point"] != 0])
-    assert list(accepted["point"]) == [1] and not all_matched
+    assert list(accepted["point"]) == [1, 3, 4] and not all_matched
+
+
+def test_scoring_refuses_runs_without_the_measurement_levers():
+    with pytest.raises(ValueError, match=r"police\.request_probability"):
+        pt.score_runs(synthetic_runs(), Scenario().replace({"time.days": 15.0}))
+
+
+def stage1_scores() -> pd.DataFrame:
+    """Three stage-1 sets: 0 and 1 match patterns 1 and 2 (1 deeper inside the adoption
+    bands), 2 adopts too fast."""
+    rows = []
+    for point, a20, a23, ok2 in (
+        (0, 0.13, 0.34, True),
+        (1, 0.20, 0.27, True),
+        (2, 0.5, 0.7, False),
+    ):
+        rows.append(
+            {
+                "point": point,
+                "param:adoption.spontaneous_per_year": 0.01 * (point + 1),
+                "param:police.partnership_share": 0.97,
+                "adoption.2017": 0.04,
+                "adoption.2020.5": a20,
+                "adoption.2023.5": a23,
+                **{f"partnered.{d:g}": c / pt.PARTNER_PLATEAU for d, c in pt.PARTNER_COUNTS},
+                "pattern.1": True,
+                "pattern.2": ok2,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_stage1_accepts_the_matching_sets_and_chooses_the_deepest():
+    accepted, cols, all_matched = pt.accept(stage1_scores())
+    assert list(accepted["point"]) == [0, 1] and all_matched and cols == ["pattern.1", "pattern.2"]
+    assert int(pt.choose(accepted)["point"]) == 1
+    bands = {f"adoption.{y:g}": (lo, hi) for y, lo, hi in pt.ADOPTION_BANDS}
+    assert pt.depth({"adoption.2020.5": 0.20, "adoption.2023.5": 0.275}, bands) == 0.0
+    assert pt.depth({"adoption.2020.5": 0.28, "adoption.2023.5": 0.275}, bands) == 1.0
+    assert pt.depth({"adoption.2020.5": None, "adoption.2023.5": 0.275}, bands) == math.inf
+
+
+def test_preset_joins_both_stages_and_says_what_it_misses(tmp_path):
+    """The preset holds both stages' chosen values and the solved request probability, not the
+    measurement levers; its header lists every pattern with its observed value, and a missed
+    pattern as MISSED."""
+    from sim.experiment import load_experiment
+
+    exp1 = load_experiment(pt.ADOPTION_EXPERIMENT)
+    exp2 = load_experiment(pt.ROOT / "experiments" / "calibration.toml")
+    row1 = stage1_scores().iloc[1].copy()
+    for f in exp1.factors:
+        row1[f"param:{f.key}"] = exp1.points[0][f.key]
+    runs = synthetic_runs()
+    for f in exp2.factors:
+        runs[f"param:{f.key}"] = exp2.points[0][f.key]
+    runs["param:reporting.bias"] = 2.0
+    runs["param:incidents.deterrence"] = 0.05
+    row2 = pt.score_runs(runs, MEASURED).iloc[3]  # misses pattern 6
+    text = pt.preset_text(exp1, row1, exp2, row2)
+    path = tmp_path / "calibrated.toml"
+    path.write_text(text)
+    scenario = load(path)
+    assert scenario["police.request_probability"] == pytest.approx(
+        row2["request_probability"], rel=1e-5
+    )
+    assert scenario["legal.demand_probability"] == Scenario()["legal.demand_probability"]
+    assert scenario["adoption.word_of_mouth_per_year"] == pytest.approx(
+        exp1.points[0]["adoption.word_of_mouth_per_year"], rel=1e-5
+    )
+    assert scenario["reporting.bias"] == 2.0 and scenario["time.days"] == 14.0  # the world
+    assert "MISSES 6." in text and "#   6 MISSED: posts " in text
+    assert all(f"#   {k} matched" in text for k in (1, 2, 3, 4, 5, 7, 8))
 
 
 def test_calibrated_preset_loads_and_names_its_patterns():
@@ -215,7 +406,9 @@ def test_calibrated_preset_loads_and_names_its_patterns():
     assert scenario["reporting.victim_post_probability"] > 0
     text = pt.CALIBRATED.read_text(encoding="utf-8")
     assert text.startswith("# calibrated: ")
-    assert "matches patterns" in text
+    assert "It matches patterns" in text
+    # every pattern is listed with what the calibration observed
+    assert all(f"#   {k} " in text for k in pt.PATTERNS)
 
 
 @pytest.mark.slow  # about 40 s on 2 busy cores: six short runs and six years of adoption
@@ -226,3 +419,52 @@ def test_pattern_checks_quick_returns_one_check_per_pattern():
         assert c.kind == "pattern" and c.source and c.expected
         assert isinstance(c.passed, bool)
         assert c.observed is None or math.isfinite(c.observed)
+
+
+@pytest.mark.slow  # about 30 s on 2 busy cores: a four-run sweep of a small world
+def test_calibrate_runs_both_stages_and_writes_report_and_preset(tmp_path, monkeypatch):
+    """End to end on a tiny stage-2 sweep (stage 1 replaced by the synthetic table): the
+    report has the result table with every pattern, the CSVs one row per set, and the preset
+    loads and says which patterns it misses."""
+    from sim.experiment import load_experiment
+    from sim.sweep import sweep
+
+    text = (pt.ROOT / "experiments" / "calibration.toml").read_text()
+    text = text.replace(
+        'base = "../scenarios/default.toml"', f'base = "{pt.ROOT}/scenarios/default.toml"'
+    )
+    text = text.replace("samples = 20", "samples = 2").replace(
+        "replications = 4", "replications = 2"
+    )
+    text = text.replace(
+        '"time.days" = 14.0',
+        '"time.days" = 2.0\n"world.blocks_x" = 6\n"world.blocks_y" = 4\n'
+        '"population.pedestrians" = 800',
+    )
+    path = tmp_path / "calibration.toml"
+    path.write_text(text)
+    exp = load_experiment(path)
+    out = tmp_path / "results"
+    sweep(exp, out, workers=1)
+
+    def fake_stage1(exp1, workers=1, n_partner=400, progress=None):
+        table = stage1_scores()
+        for f in exp1.factors:
+            table[f"param:{f.key}"] = [p[f.key] for p in exp1.points[:3]]
+        return table
+
+    monkeypatch.setattr(pt, "adoption_scores", fake_stage1)
+    preset = tmp_path / "calibrated.toml"
+    report = pt.calibrate(out, workers=1, preset=preset)
+    body = report.read_text()
+    assert "| # | pattern | target | observed [95 % CI] | matched |" in body
+    assert all(f"| {k} | {pt.TITLES[k]} |" in body for k in pt.PATTERNS)
+    assert len(pd.read_csv(out / "scores.csv")) == 2
+    assert len(pd.read_csv(out / "scores_adoption.csv")) == 3
+    assert list(pd.read_csv(out / "accepted_adoption.csv")["point"]) == [0, 1]
+    scenario = load(preset)
+    assert scenario["time.days"] == 2.0 and scenario["legal.demand_probability"] == 0.03
+    assert "# It matches patterns" in preset.read_text()
+    # stage 1 is cached: a second call does not recompute it
+    monkeypatch.setattr(pt, "adoption_scores", lambda *a, **k: pytest.fail("recomputed"))
+    pt.calibrate(out, workers=1)
