@@ -29,6 +29,7 @@ def _row(impl, size, people, run_s, minutes=1440, **extra):
         "build_s": people / 1e5,
         "simulated_minutes": minutes,
         "import_and_load_s": 1.0,
+        "import_sim_and_load_s": 0.1,
         **extra,
     }
 
@@ -53,4 +54,5 @@ def test_exponent_and_targets_from_measurements():
     assert t["full_vs_numpy_ratio_neighbourhood"]["met"]
     assert t["city_7_days_wall_s"]["value"] == 131.0 and not t["city_7_days_wall_s"]["met"]
     assert t["city_7_days_peak_mb"]["met"]
+    assert t["import_sim_and_load_s"]["met"]
     assert t["full_run_s_per_day_exponent"]["met"] is False  # 3000 -> 1e6: slope > 1.1
