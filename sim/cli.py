@@ -165,6 +165,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     cal.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
     cal.add_argument(
+        "--check",
+        action="store_true",
+        help="with --preset: run the preset again with new seeds (the pattern checks of "
+        "`validate`, a few minutes) and record both results in the report and the preset",
+    )
+    cal.add_argument(
         "--preset",
         type=Path,
         metavar="TOML",
@@ -503,6 +509,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             preset=args.preset,
             progress=print,
             adoption=args.adoption,
+            check=args.check,
         )
     except (ValueError, FileNotFoundError) as exc:
         raise UsageError(str(exc)) from None

@@ -401,12 +401,61 @@ def test_preset_joins_both_stages_and_says_what_it_misses(tmp_path):
     assert all(f"#   {k} matched" in text for k in (1, 2, 3, 4, 5, 7, 8))
 
 
+def test_checked_preset_and_report_say_what_new_seeds_do_not_confirm():
+    """With the checks of new seeds (calibrate --check), a pattern matched in the calibration
+    runs but failed with new seeds is marked NOT CONFIRMED in the preset's header and the
+    report; without a failure, the header says all hold."""
+    from sim.checks import Check
+    from sim.experiment import load_experiment
+
+    exp1 = load_experiment(pt.ADOPTION_EXPERIMENT)
+    exp2 = load_experiment(pt.ROOT / "experiments" / "calibration.toml")
+    row1 = stage1_scores().iloc[1].copy()
+    for f in exp1.factors:
+        row1[f"param:{f.key}"] = exp1.points[0][f.key]
+    runs = synthetic_runs()
+    for f in exp2.factors:
+        runs[f"param:{f.key}"] = exp2.points[0][f.key]
+    runs["param:reporting.bias"] = 2.0
+    runs["param:incidents.deterrence"] = 0.05
+    scores = pt.score_runs(runs, MEASURED)
+    row2 = scores.iloc[0]  # matches 3-8 in the calibration runs
+
+    def checks(failing: set[int]) -> list[Check]:
+        return [
+            Check(pt.NAMES[k], "pattern", pt.TITLES[k], "e", 0.5, (0.1, 0.9), k not in failing)
+            for k in pt.PATTERNS
+        ]
+
+    text = pt.preset_text(exp1, row1, exp2, row2, checks=checks({6}))
+    assert "matches patterns 1, 2, 3, 4, 5, 6, 7, 8 (all eight)" in text
+    assert "pattern(s) 6 NOT CONFIRMED" in text and "#   6 NOT CONFIRMED: 0.5 [0.1, 0.9]" in text
+    assert "#   5 holds" in text
+    assert "all eight hold." in pt.preset_text(exp1, row1, exp2, row2, checks=checks(set()))
+    accepted1, _, all1 = pt.accept(stage1_scores())
+    accepted2, _, all2 = pt.accept(scores)
+    report = pt._report(
+        exp1,
+        stage1_scores(),
+        accepted1,
+        all1,
+        row1,
+        exp2,
+        scores,
+        accepted2,
+        all2,
+        row2,
+        checks({6}),
+    )
+    assert "does not confirm pattern(s) 6" in report and "| 6 | e | 0.5 [0.1, 0.9]" in report
+
+
 def test_calibrated_preset_loads_and_names_its_patterns():
     scenario = load(pt.CALIBRATED)
     assert scenario["reporting.victim_post_probability"] > 0
     text = pt.CALIBRATED.read_text(encoding="utf-8")
     assert text.startswith("# calibrated: ")
-    assert "It matches patterns" in text
+    assert "In the calibration runs it matches patterns" in text
     # every pattern is listed with what the calibration observed
     assert all(f"#   {k} " in text for k in pt.PATTERNS)
 
@@ -464,7 +513,7 @@ def test_calibrate_runs_both_stages_and_writes_report_and_preset(tmp_path, monke
     assert list(pd.read_csv(out / "accepted_adoption.csv")["point"]) == [0, 1]
     scenario = load(preset)
     assert scenario["time.days"] == 2.0 and scenario["legal.demand_probability"] == 0.03
-    assert "# It matches patterns" in preset.read_text()
+    assert "# In the calibration runs it matches patterns" in preset.read_text()
     # stage 1 is cached: a second call does not recompute it
     monkeypatch.setattr(pt, "adoption_scores", lambda *a, **k: pytest.fail("recomputed"))
     pt.calibrate(out, workers=1)
