@@ -296,7 +296,7 @@ def sharing_stats(rows: Sequence[dict], request_probability: float | None = None
         "per_receipt": pooled(_ratio("clips", "rec"), cols),
         "ever_shared": pooled(ever, cols),
         "requests_per_year": pooled(
-            lambda t: None if rp is None else rp * t["req"] / t["years"], cols
+            lambda t: None if rp is None or t["years"] <= 0 else rp * t["req"] / t["years"], cols
         ),
     }
 
@@ -444,7 +444,7 @@ def neighbourhood_stats(
     """
     # requests follow incidents by police.request_delay_hours: the requests of a run come from
     # the incidents of its first days - delay, the time over which request rates are counted
-    days = float(params["time.days"]) - float(params["police.request_delay_hours"]) / 24
+    days = max(0.0, float(params["time.days"]) - float(params["police.request_delay_hours"]) / 24)
     rows = [{**r, "time.days": days} for r in rows]
     out: dict = {}
     share = sharing_stats(rows, request_probability)
