@@ -40,6 +40,8 @@ def test_exponent_and_targets_from_measurements():
     square = [_row("full", s, n, (n / 1000) ** 2) for s, n in (("a", 1e3), ("b", 1e5))]
     assert math.isclose(exponent(square, "full", "run_s_per_day"), 2.0)
     assert exponent(linear, "mesa", "run_s") is None
+    assert math.isclose(exponent(square, "full", "run_s_per_day", ("a", "b")), 2.0)
+    assert exponent(square, "full", "run_s_per_day", ("a",)) is None
     rows = [
         _row("mesa", "neighbourhood", 3000, 50.0),
         _row("numpy", "neighbourhood", 3000, 0.2),
