@@ -6,7 +6,8 @@ reached, lets each camera record it (with the detection probability), and lets t
 owner post it as suspicious (base rate x stranger multiplier x the owner's bias for the
 person's group, unless alerts are muted). It takes the world, the routes, the daily schedules,
 the camera views and the households' multipliers from the array model, so both share the same
-scenario semantics; it draws its own random numbers (``model.random``).
+scenario semantics (benchmarks/semantics.py lists the overrides that give the array model the
+same core); it draws its own random numbers (``model.random``).
 
 It is the benchmark's baseline (how fast plain Mesa agents go) and an oracle: a test checks
 that its coverage and report metrics agree in distribution with the array model's.

@@ -7,7 +7,7 @@ scaled to SIZE:
 
 * ``mesa``: the per-agent Mesa baseline (benchmarks/baseline.py), one Mesa agent per
   pedestrian on a Mesa ``Network`` space, with the core semantics it implements (walking,
-  recording, biased posting; see ``CORE``).
+  recording, biased posting; see ``benchmarks.semantics.CORE``).
 * ``numpy``: the ceiling, a bare numpy walk of the same trips along the same routes (the
   walkers' arrays advanced minute by minute, nothing around them).
 * ``core``: the array model with the baseline's core semantics (a like-for-like comparison).
@@ -26,6 +26,7 @@ import time
 
 T_START = time.perf_counter()
 
+from benchmarks.semantics import CORE  # noqa: E402
 from sim.scenario import Scenario, load  # noqa: E402  (import sim + scenario loading is timed)
 
 # World and population of each size (homes are about 15.6 per block of the default grid).
@@ -34,20 +35,6 @@ SIZES: dict[str, dict] = {
     "town": {"world.blocks_x": 72, "world.blocks_y": 45, "population.pedestrians": 200_000},
     "city": {"world.blocks_x": 162, "world.blocks_y": 100, "population.pedestrians": 1_000_000},
 }
-
-# The core the Mesa baseline implements: no incidents, fear, windows, adoption or protests.
-CORE: dict = {
-    "population.offender_fraction": 0.0,
-    "feed.posts_feedback": False,
-    "feed.alerts_feedback": False,
-    "reporting.direct_rate": 0.0,
-    "adoption.spontaneous_per_year": 0.0,
-    "adoption.word_of_mouth_per_year": 0.0,
-    "adoption.churn_per_year": 0.0,
-    "protest.per_30_days": 0.0,
-}
-
-IMPLEMENTATIONS = ("mesa", "numpy", "core", "full")
 
 
 def scenario(implementation: str, size: str, minutes: int) -> Scenario:

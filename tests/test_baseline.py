@@ -5,23 +5,17 @@ import numpy as np
 from scipy import stats
 
 from benchmarks.baseline import MesaBaseline
+from benchmarks.semantics import CORE as CORE_SEMANTICS
 from sim.model import NeighbourhoodModel
 from sim.scenario import Scenario
 
-# the core both implement: no incidents, no fear, no windows, no adoption, no protests
+# the core both implement, at a small size with enough posts to compare
 CORE = {
+    **CORE_SEMANTICS,
     "time.days": 0.5,
     "world.blocks_x": 6,
     "world.blocks_y": 4,
     "population.pedestrians": 1200,
-    "population.offender_fraction": 0.0,
-    "feed.posts_feedback": False,
-    "feed.alerts_feedback": False,
-    "reporting.direct_rate": 0.0,
-    "adoption.spontaneous_per_year": 0.0,
-    "adoption.word_of_mouth_per_year": 0.0,
-    "adoption.churn_per_year": 0.0,
-    "protest.per_30_days": 0.0,
     "reporting.base_rate": 0.004,
     "reporting.bias": 3.0,
     "reporting.bias_spread": 0.0,
