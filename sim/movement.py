@@ -58,15 +58,6 @@ class Viewers:
         )
 
     @staticmethod
-    def of(cams: Cameras, homes: Homes, window_half_width: float) -> Viewers:
-        """Street-facing active cameras, plus (if ``window_half_width`` > 0) the windows of
-        homes without a camera."""
-        parts = [Viewers.cameras(cams)]
-        if window_half_width > 0:
-            parts.append(Viewers.windows(homes, cams, window_half_width, cams.home_camera < 0))
-        return Viewers.concat(*parts)
-
-    @staticmethod
     def concat(*parts: Viewers) -> Viewers:
         return Viewers(
             *(np.concatenate([getattr(p, f) for p in parts]) for f in ("id", "edge", "lo", "hi"))

@@ -710,17 +710,12 @@ def _show(m: tuple) -> str:
 
 
 def _figure_partnerships(shares: np.ndarray, out_dir: str | Path) -> str:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from sim.adoption import partner_agencies
+    from sim.validate import _figure, _save
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     t = np.linspace(2017, 2025, 200)
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig = _figure(5, 3.2)
+    ax = fig.subplots()
     ax.plot(t, [partner_agencies(x) for x in t], color="0.6", label="logistic fit (input)")
     ax.plot(
         [d for d, _ in PARTNER_COUNTS],
@@ -738,23 +733,16 @@ def _figure_partnerships(shares: np.ndarray, out_dir: str | Path) -> str:
     ax.set_xlabel("year")
     ax.set_ylabel("partner agencies")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    name = "pattern1_partnerships.png"
-    fig.savefig(out / name, dpi=110)
-    plt.close(fig)
-    return name
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return _save(fig, Path(out_dir), "pattern1_partnerships")
 
 
 def _figure_adoption(paths: np.ndarray, out_dir: str | Path) -> str:
-    import matplotlib
+    from sim.validate import _figure, _save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     years = [ADOPTION_START[0], *(b[0] for b in ADOPTION_BANDS)]
-    fig, ax = plt.subplots(figsize=(5, 3.2))
+    fig = _figure(5, 3.2)
+    ax = fig.subplots()
     for p in paths:
         ax.plot(years, p, "-o", color="tab:blue", alpha=0.5)
     for y, lo, hi in ADOPTION_BANDS:
@@ -763,11 +751,8 @@ def _figure_adoption(paths: np.ndarray, out_dir: str | Path) -> str:
     ax.set_xlabel("year")
     ax.set_ylabel("share of homes with a camera")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    name = "pattern2_adoption.png"
-    fig.savefig(out / name, dpi=110)
-    plt.close(fig)
-    return name
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return _save(fig, Path(out_dir), "pattern2_adoption")
 
 
 # ----------------------------------------------------------------------------- calibration

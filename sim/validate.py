@@ -189,7 +189,7 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
     for seed in seeds:
         streams = Streams(seed)
         cams = initial_cameras(homes, net, params, streams.generator("cameras"))
-        passes = PassTable(routes, Viewers.of(cams, homes, 0.0), cams.version)
+        passes = PassTable(routes, Viewers.cameras(cams), cams.version)
         w = Walkers()
         w.start(
             np.arange(walkers),

@@ -35,7 +35,9 @@ def _rows(table: PassTable) -> list[tuple[float, int, float]]:
 
 
 def _viewers(model) -> Viewers:
-    return Viewers.of(model.cameras, model.world.homes, 10.0)
+    cams, homes = model.cameras, model.world.homes
+    windows = Viewers.windows(homes, cams, 10.0, cams.home_camera < 0)
+    return Viewers.concat(Viewers.cameras(cams), windows)
 
 
 def test_chunked_build_equals_one_chunk(model, monkeypatch):
