@@ -9,7 +9,8 @@ scaled to SIZE:
   pedestrian on a Mesa ``Network`` space, with the core semantics it implements (walking,
   recording, biased posting; see ``benchmarks.semantics.CORE``).
 * ``numpy``: the ceiling, a bare numpy walk of the same trips along the same routes (the
-  walkers' arrays advanced minute by minute, nothing around them).
+  walkers' arrays advanced minute by minute and placed on their streets, nothing around
+  them).
 * ``core``: the array model with the baseline's core semantics (a like-for-like comparison).
 * ``full``: the array model with every submodel on (the default scenario).
 
@@ -45,25 +46,28 @@ def scenario(implementation: str, size: str, minutes: int) -> Scenario:
 
 
 def _numpy_walk(model, minutes: int) -> int:
-    """The ceiling: start and advance the walkers, nothing else; returns walker-minutes."""
+    """The ceiling: the same trips walked minute by minute along the same routes, with
+    nothing else: each minute, new walkers join the arrays, every walker moves on and is
+    placed on the street it is walking, and arrivals leave. Returns walker-minutes."""
     import numpy as np
 
-    from sim.movement import Walkers
-
-    trips, routes, passes = model._trips, model.routes, model.passes
+    trips, routes = model._trips, model.routes
     speed = model.population.speed
-    walkers, nxt, walk = Walkers(), 0, 0
-
-    def everyone(camera, person):  # every camera in view records
-        return np.ones(len(camera), bool)
-
+    route, t0, v, length = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+    nxt, walk = 0, 0
     for now in range(minutes):
         end = int(np.searchsorted(trips.depart, now, side="right"))
-        person = trips.person[nxt:end]
-        walkers.start(person, trips.route[nxt:end], now, speed[person], routes, passes)
+        new = trips.route[nxt:end]
+        route = np.concatenate([route, new])
+        t0 = np.concatenate([t0, np.full(len(new), now)])
+        v = np.concatenate([v, speed[trips.person[nxt:end]]])
+        length = np.concatenate([length, routes.length[new]])
         nxt = end
-        walk += len(walkers)
-        walkers.step(now, routes, passes, everyone)
+        walk += len(route)
+        s = np.minimum((now - t0 + 1) * v, length)
+        routes.piece_at(route, s)  # the street each walker is on
+        keep = s < length
+        route, t0, v, length = route[keep], t0[keep], v[keep], length[keep]
     return walk
 
 

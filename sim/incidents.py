@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.rng import Streams
-from sim.routes import RouteTable
+from sim.routes import RouteTable, runs
 from sim.scenario import Scenario
 from sim.schema import INCIDENT_KINDS
 from sim.world import Homes
@@ -39,7 +39,7 @@ class HomeStops:
         self.index = np.full(routes.count, -1, np.int64)
         self.index[self.route_ids] = np.arange(len(self.route_ids))
         counts = np.diff(routes.ptr)[self.route_ids]
-        piece = (np.repeat(routes.ptr[self.route_ids], counts) + _ranks(counts)).astype(np.int64)
+        piece = (np.repeat(routes.ptr[self.route_ids], counts) + runs(counts)).astype(np.int64)
         sub = np.repeat(np.arange(len(self.route_ids)), counts)
         by_edge = np.argsort(homes.edge, kind="stable")
         n_edges = int(max(homes.edge.max(initial=-1), routes.edge.max(initial=-1))) + 1
@@ -47,7 +47,7 @@ class HomeStops:
         per_piece = (eptr[1:] - eptr[:-1])[routes.edge[piece]]
         p = np.repeat(piece, per_piece)
         r = np.repeat(sub, per_piece)
-        home = by_edge[np.repeat(eptr[routes.edge[piece]], per_piece) + _ranks(per_piece)]
+        home = by_edge[np.repeat(eptr[routes.edge[piece]], per_piece) + runs(per_piece)]
         frm, to = routes.frm[p], routes.to[p]
         off = homes.offset[home]
         keep = (off >= np.minimum(frm, to)) & (off <= np.maximum(frm, to))
@@ -61,13 +61,6 @@ class HomeStops:
     def count(self, route: np.ndarray) -> np.ndarray:
         i = self.index[route]
         return np.where(i >= 0, self.ptr[np.maximum(i, 0) + 1] - self.ptr[np.maximum(i, 0)], 0)
-
-
-def _ranks(counts: np.ndarray) -> np.ndarray:
-    """0..n-1 for each run of the given lengths, concatenated."""
-    total = int(counts.sum())
-    first = np.repeat(np.cumsum(counts) - counts, counts)
-    return np.arange(total) - first
 
 
 @dataclass

@@ -86,10 +86,7 @@ class Recorder:
 
     def on_step(self, r: StepResult) -> None:
         """Add one minute of walking."""
-        g = len(self.group_names)
-        grp = self.person_group[r.walking_person]
-        walk = np.bincount(grp, minlength=g)
-        rec = np.bincount(grp[r.walking_recorded], minlength=g)
+        walk, rec = r.walking, r.recorded
         self.walk_minutes += walk
         self.rec_minutes += rec
         self._iv_walk += walk

@@ -9,10 +9,11 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
    giveaways, download credit, installing the cameras bought since yesterday); account
    takeovers; and (from day 1) the police agency re-allocates its attention across zones.
 2. Each minute (the Mesa step), whether or not anyone walks:
-   a. rebuild the pass table if cameras changed;
+   a. bring the pass table up to date if cameras changed (trips under way get the new
+      cameras ahead of them); at the first minute of an hour, plan the hour's trips;
    b. start the trips that depart this minute; offenders' walks may include attempts;
-   c. walk every walker one minute; cameras in view record them (with the detection
-      probability), windows of homes without cameras see them; arrivals leave the arrays;
+   c. walk the minute: the passes reached in it; cameras in view record the walkers (with the
+      detection probability), windows of homes without cameras see them; arrivals end;
    d. store the new sightings; compromised cameras leak them; couriers' arrivals leave
       packages;
    e. resolve the attempts due this minute into incidents (victims may report them); police
@@ -40,7 +41,7 @@ from sim.cameras import initial_cameras
 from sim.footage import FootageStore
 from sim.incidents import Incidents
 from sim.metrics import Recorder, adoption_metrics, reporting_metrics, request_metrics
-from sim.movement import PassTable, Viewers, Walkers
+from sim.movement import PassTable, Viewers, Walks
 from sim.police import PoliceAgency, Zones
 from sim.population import DELIVERY, MINUTES_PER_DAY, DayTrips, Population
 from sim.privacy import AccountSecurity
@@ -81,7 +82,7 @@ class NeighbourhoodModel(mesa.Model):
         pop = self.population
         self.reporting = Reporting(self.world.homes, pop.home, pop.group, self.params, self.streams)
         self.passes = self._pass_table()
-        self.walkers = Walkers()
+        self.walks = Walks(self.routes, self.passes, pop.group, len(self.world.group_names))
         self.incidents = Incidents(
             self.world.homes,
             self.routes,
@@ -126,7 +127,9 @@ class NeighbourhoodModel(mesa.Model):
         self._detection_probability = self.params["cameras.detection_probability"]
         self._schedule_rng = self.streams.generator("schedule")
         self._trips = DayTrips(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
-        self._next_trip = 0
+        self._next_trip = 0  # the next trip to start
+        self._planned = 0  # the next trip to plan
+        self._planned_until = 0  # trips departing before this minute are planned
         self._minute = 0
         self._last_record = 0
         self._start_day()
@@ -152,7 +155,7 @@ class NeighbourhoodModel(mesa.Model):
         self._trips, protest = self.protests.plan(day, self._trips)
         if protest is not None:
             self.police.plan_protest(protest)
-        self._next_trip = 0
+        self._next_trip = self._planned = 0
         self.footage.expire(now)
         self.adoption.daily(day, now)
         self.accounts.daily_takeovers(
@@ -210,7 +213,7 @@ class NeighbourhoodModel(mesa.Model):
         self._last_record = int(self.time)
         self.recorder.record(
             int(self.time),
-            len(self.walkers),
+            len(self.walks),
             self.cameras.count,
             self.cameras.street_fraction(),
             self.footage.nbytes,
@@ -222,20 +225,24 @@ class NeighbourhoodModel(mesa.Model):
         now = self._minute
         pop = self.population
         if self.passes.camera_version != self.cameras.version:
-            self.passes.sync(self.cameras)
-            self.walkers.repoint(now, self.routes, self.passes)
+            self.walks.resync(now, self.cameras)
         trips = self._trips
+        if now >= self._planned_until:  # plan the trips of the hour ahead
+            self._planned_until = (now // 60 + 1) * 60
+            end = int(np.searchsorted(trips.depart, self._planned_until, side="left"))
+            sl = slice(self._planned, end)
+            person = trips.person[sl]
+            self.walks.plan(person, trips.route[sl], trips.depart[sl], pop.speed[person])
+            self._planned = end
         end = int(np.searchsorted(trips.depart, now, side="right"))
         if end > self._next_trip:
             sl = slice(self._next_trip, end)
             person, route = trips.person[sl], trips.route[sl]
-            speed = pop.speed[person]
-            self.walkers.start(person, route, now, speed, self.routes, self.passes)
-            self.incidents.on_trips_started(now, person, route, speed, pop.offender)
+            self.incidents.on_trips_started(now, person, route, pop.speed[person], pop.offender)
             self.recorder.on_start(end - self._next_trip)
             self._next_trip = end
         # every minute, even with nobody walking: attempts and clip reviews may be due
-        r = self.walkers.step(now, self.routes, self.passes, self._detect)
+        r = self.walks.step(now, self._detect)
         if len(r.camera):
             self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
             self.accounts.live(self.cameras.home[r.camera], r.person)
@@ -274,8 +281,7 @@ class NeighbourhoodModel(mesa.Model):
                 now, self.home_zone[posts.poster], posts.poster, posts.person, pop.group
             )
             self.recorder.count("stops", stops)
-        if len(r.walking_person):
-            self.recorder.on_step(r)
+        self.recorder.on_step(r)
         self._minute += 1
 
     def _post_victims(self, now: int, happened, has_camera: np.ndarray) -> None:
@@ -300,15 +306,16 @@ class NeighbourhoodModel(mesa.Model):
 
     def _walkers_on_edge(self, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
         """How many walkers other than ``people[i]`` are on street ``edges[i]`` right now."""
-        w = self.walkers
-        if len(w) == 0:
+        w = self.walks
+        slot = w.under_way(self._minute)
+        if len(slot) == 0:
             return np.zeros(len(edges), np.int64)
-        s = np.minimum((self._minute - w.t0) * w.speed, self.routes.length[w.route])
-        on = self.routes.edge[self.routes.piece_at(w.route, s)]
+        on = self.routes.edge[self.routes.piece_at(w.route[slot], w.distance(slot, self._minute))]
         count = np.bincount(on, minlength=self.world.net.n_edges)[edges]
-        order = np.argsort(w.person)
-        k = np.minimum(np.searchsorted(w.person[order], people), len(order) - 1)
-        walking = w.person[order[k]] == people
+        person = w.person[slot]
+        order = np.argsort(person)
+        k = np.minimum(np.searchsorted(person[order], people), len(order) - 1)
+        walking = person[order[k]] == people
         on_it = walking & (on[order[k]] == edges)
         return count - on_it
 
@@ -327,10 +334,10 @@ class NeighbourhoodModel(mesa.Model):
 
     def walker_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Map positions and groups of everyone walking (for drawing)."""
-        w = self.walkers
-        s = np.minimum((self._minute - w.t0) * w.speed, self.routes.length[w.route])
-        xy = self.routes.positions(w.route, s, self.world.net)
-        return xy, self.population.group[w.person]
+        w = self.walks
+        slot = w.under_way(self._minute - 1)  # after the last minute walked
+        xy = self.routes.positions(w.route[slot], w.distance(slot, self._minute), self.world.net)
+        return xy, self.population.group[w.person[slot]]
 
     def metrics(self) -> dict[str, float | int | None]:
         """The flat metrics of the run so far (see docs/metrics.md)."""

@@ -1,16 +1,17 @@
-"""Walking: active walkers as arrays, advanced one minute at a time, recorded by cameras.
+"""Walking: trips planned as arrays, and the camera views and windows they pass.
 
-The pass table lists, for every route, each place where it enters a camera's view: the
-distance along the route where the view starts (``s_in``) and ends (``s_out``), sorted by
-route then ``s_in`` into one global key ``route * scale + s_in``. A walker keeps a pointer
-into that table; each minute one ``searchsorted`` over all walkers finds the passes they
-reached, so the cost of a step is proportional to the walkers and sightings, never to the
-cameras or the map. Only walking pedestrians are in the arrays: people at home or at a
-destination cost nothing.
+The pass table lists, for every route, each place where it enters a camera's view or an app
+user's window: the distance along the route where the view starts (``s_in``) and ends
+(``s_out``), sorted by route then ``s_in`` into one global key ``route * scale + s_in``.
+When trips are planned, each pass of each trip's route is given the minute the walker
+reaches it, so walking a minute reads that minute's passes: its cost is the sightings and
+arrivals in it, never the number of people walking, the cameras or the map. People at home
+or at a destination cost nothing.
 
-Timing: a walker that departs at minute ``t0`` with speed ``v`` (m/min) is at ``(t - t0) v``
-metres at the start of minute ``t`` and arrives after ``ceil(L / v)`` minutes. It is in a
-camera's view during minutes ``t0 + floor(s_in / v)`` to ``t0 + floor(s_out / v)``.
+Timing: a walker that departs at minute ``t0`` with speed ``v`` (m/min) is at
+``min((t - t0) v, L)`` metres at the start of minute ``t`` and arrives after ``ceil(L / v)``
+minutes. It reaches a pass in the first minute at whose end it is at or past ``s_in``, and is
+in the view until minute ``t0 + floor(s_out / v)``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.cameras import Cameras
-from sim.routes import RouteTable
+from sim.routes import RouteTable, runs
 from sim.world import Homes
 
 
@@ -64,7 +65,6 @@ class Viewers:
         )
 
 
-_LOOK_AHEAD = np.arange(8)  # passes checked one by one before a binary search
 PAIRS_PER_CHUNK = 1 << 21  # (piece, viewer) pairs handled at once while building: bounds memory
 
 
@@ -100,8 +100,7 @@ class PassTable:
         for lo, hi in itertools.pairwise(cuts):  # whole routes in each chunk
             k = per_piece[lo:hi]
             piece = np.repeat(np.arange(lo, hi), k)
-            first = np.repeat(np.cumsum(k) - k, k)
-            v = order[ptr[routes.edge[piece]] + (np.arange(len(piece)) - first)]
+            v = order[ptr[routes.edge[piece]] + runs(k)]
             parts.append(list(self._passes(piece, viewers, v)))
         # chunks are in route order and sorted within: concatenated, they are sorted
         self.key, self.viewer, self.s_out = (
@@ -133,21 +132,24 @@ class PassTable:
     def __len__(self) -> int:
         return len(self.key)
 
-    def sync(self, cams: Cameras) -> None:
+    def sync(self, cams: Cameras) -> np.ndarray:
         """Bring the camera passes up to date with ``cams``: insert the passes of new cameras;
         retired cameras' passes stay in the table, marked dead (``camera_live``), since
-        removing them would copy the whole table (camera ids are never reused)."""
+        removing them would copy the whole table (camera ids are never reused).
+
+        Returns where the new rows were inserted, as positions in the old table (sorted, as
+        for ``np.insert``): old row i moves to i + (number of positions <= i)."""
         live = cams.sees_street()
         known = np.zeros(len(live), bool)
         known[: len(self._has_passes)] = self._has_passes
         new = np.flatnonzero(live & ~known)
+        at = np.zeros(0, np.int64)
         if len(new):
             viewers = Viewers.cameras(cams, new)
             edge = np.minimum(viewers.edge, len(self._piece_ptr) - 2)
             k = self._piece_ptr[edge + 1] - self._piece_ptr[edge]
             v = np.repeat(np.arange(len(viewers)), k)
-            first = np.repeat(np.cumsum(k) - k, k)
-            piece = self._piece_by_edge[self._piece_ptr[edge[v]] + (np.arange(len(v)) - first)]
+            piece = self._piece_by_edge[self._piece_ptr[edge[v]] + runs(k)]
             key, viewer, s_out = self._passes(piece, viewers, v)
             at = np.searchsorted(self.key, key, side="right")
             self.key = np.insert(self.key, at, key)
@@ -160,6 +162,7 @@ class PassTable:
         self._has_passes = known
         self.camera_live = live.copy()
         self.camera_version = cams.version
+        return at
 
     def _index_routes(self) -> None:
         """Where each route's passes begin (one sorted search for all routes)."""
@@ -171,26 +174,6 @@ class PassTable:
     def first(self, route: np.ndarray) -> np.ndarray:
         """Index of each route's first pass."""
         return self._route_first[route]
-
-    def reached(self, route: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """One past the last pass each walker has reached at distance ``s``."""
-        return np.searchsorted(self.key, route * self.scale + s, side="right")
-
-    def advance(self, pointer: np.ndarray, route: np.ndarray, s: np.ndarray) -> np.ndarray:
-        """``reached(route, s)`` for walkers whose pointers are at or before it, looking at
-        the next few passes first: in a minute a walker passes few views, and reading a few
-        neighbouring keys is cheaper than a binary search of a large table."""
-        if len(self.key) == 0:
-            return pointer
-        target = route * self.scale + s
-        idx = pointer[:, None] + _LOOK_AHEAD
-        ok = self.key[np.minimum(idx, len(self.key) - 1)] <= target[:, None]
-        n = np.count_nonzero(ok & (idx < len(self.key)), axis=1)
-        far = np.flatnonzero(n == len(_LOOK_AHEAD))
-        out = pointer + n
-        if len(far):
-            out[far] = np.searchsorted(self.key, target[far], side="right")
-        return out
 
 
 def _concat_and_free(parts: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
@@ -211,123 +194,361 @@ class StepResult:
     t_out: np.ndarray
     window_home: np.ndarray  # people passing the window of a home without a camera
     window_person: np.ndarray
-    walking_person: np.ndarray  # everyone who walked this minute
-    walking_recorded: np.ndarray  # bool: recorded by at least one camera this minute
+    walking: np.ndarray  # (groups,) people walking this minute, by group
+    recorded: np.ndarray  # (groups,) of them, those on camera this minute
     done_person: np.ndarray  # trips that ended this minute
     done_route: np.ndarray
     done_in_view: np.ndarray  # number of camera views the trip passed through
     done_recorded: np.ndarray  # number of cameras that recorded the trip
 
 
-def _empty_result() -> StepResult:
-    i, b = np.zeros(0, np.int64), np.zeros(0, bool)
-    for a in (i, b):
-        a.flags.writeable = False
-    return StepResult(i, i, i, i, i, i, b, i, i, i, i)
+@dataclass
+class _Block:
+    """Trips planned together (sequence numbers ``seq_lo`` to ``seq_hi - 1``): the passes they
+    will reach and their arrivals, both sorted by minute, for minutes ``first`` to ``last``."""
+
+    first: int
+    seq_lo: int
+    seq_hi: int
+    seq: np.ndarray  # the trip reaching each pass; by minute, then trip, then table row
+    idx: np.ndarray  # the pass's row in the pass table
+    t_out: np.ndarray  # the last minute the walker is in that view
+    ptr: np.ndarray  # passes reached in minute first + i: ptr[i] to ptr[i + 1]
+    done: np.ndarray  # trips by arrival minute
+    done_ptr: np.ndarray
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.ptr) - 2
+
+    def minute(self, now: int, ptr: np.ndarray) -> slice | None:
+        i = now - self.first
+        if i < 0 or i >= len(ptr) - 1 or ptr[i] == ptr[i + 1]:
+            return None
+        return slice(int(ptr[i]), int(ptr[i + 1]))
+
+    def t_in(self) -> np.ndarray:
+        """The minute each pass is reached."""
+        return self.first + np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
 
 
-_NOBODY = _empty_result()  # the result of a minute when nobody walks
+def _by_minute(lag: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
+    """Stable order of items by minute offset ``lag`` (0 to span - 1), and the offsets of each
+    minute's items in that order."""
+    small = lag.astype(np.int16) if span < 1 << 15 else lag
+    order = np.argsort(small, kind="stable")  # a radix sort on small integers
+    ptr = np.concatenate([[0], np.cumsum(np.bincount(lag, minlength=span))])
+    return order, ptr
 
-_INT_FIELDS = ("person", "route", "pointer", "t0", "duration", "n_view", "n_rec", "rec_until")
+
+_TRIP_FIELDS = {
+    "person": np.int32,
+    "route": np.int64,
+    "t0": np.int64,  # departure minute
+    "duration": np.int64,  # minutes the trip takes
+    "speed": np.float64,  # m/min
+    "group": np.int64,
+    "n_view": np.int64,  # camera views entered so far
+    "n_rec": np.int64,  # cameras that recorded the walker so far
+    "rec_until": np.int64,  # last minute the walker is on camera so far
+}
 
 
-class Walkers:
-    """The pedestrians walking right now, one array per state variable."""
+class Walks:
+    """Trips, planned ahead as arrays; each minute reads the passes reached in it.
 
-    def __init__(self) -> None:
-        self.person = np.zeros(0, np.int32)
-        self.route = np.zeros(0, np.int64)
-        self.pointer = np.zeros(0, np.int64)  # next pass not yet reached
-        self.t0 = np.zeros(0, np.int64)  # departure minute
-        self.duration = np.zeros(0, np.int64)  # minutes the trip takes
-        self.speed = np.zeros(0)  # m/min
-        self.n_view = np.zeros(0, np.int64)  # camera views entered so far
-        self.n_rec = np.zeros(0, np.int64)  # cameras that recorded the walker so far
-        self.rec_until = np.zeros(0, np.int64)  # last minute the walker is on camera
+    When trips are planned (the model plans an hour of departures at a time), each pass of
+    each trip's route is given the minute the walker reaches it (the timing in the module
+    docstring), and the passes are sorted by that minute. Walking a minute then costs the
+    passes reached and the trips that end in it, whatever the number of people walking:
+    nobody's position is updated, and nothing is searched. The counts of people walking and
+    on camera each minute, by group, are kept as differences in two small rings of minutes.
+
+    Trips are identified by a sequence number in planning order (departure order). Their
+    state (person, route, timing, counters) is held from planning until their block of trips
+    has ended.
+    """
+
+    def __init__(
+        self,
+        routes: RouteTable,
+        passes: PassTable,
+        person_group: np.ndarray,
+        n_groups: int,
+    ) -> None:
+        self.routes = routes
+        self.passes = passes
+        self._person_group = np.asarray(person_group)
+        self._groups = n_groups
+        for name, dtype in _TRIP_FIELDS.items():
+            setattr(self, name, np.zeros(0, dtype))
+        self._base = 0  # sequence number of the first trip held
+        self._blocks: list[_Block] = []
+        self._next_minute = 0  # the next minute to walk
+        self._last_depart = -1
+        self._longest = 0  # the longest trip held, minutes
+        self._ring = np.zeros((2, 1, n_groups), np.int64)  # [walking, recorded] differences
+        self._count = np.zeros((2, n_groups), np.int64)  # walking, recorded this minute
+        self._after = 0  # people still walking after the last minute walked
 
     def __len__(self) -> int:
-        return len(self.person)
+        """People walking after the last minute walked (arrivals left)."""
+        return self._after
 
-    def start(self, person, route, now: int, speed, routes: RouteTable, passes: PassTable):
-        """Walkers who depart at minute ``now``."""
-        if len(person) == 0:
+    @property
+    def last_minute(self) -> int:
+        """The minute the last planned trip arrives (-1 with none planned)."""
+        return self._blocks[-1].last if self._blocks else -1
+
+    # ------------------------------------------------------------------ planning
+
+    def plan(self, person, route, depart, speed) -> None:
+        """Trips that depart at the given minutes (sorted, none before the next minute to
+        walk or before trips planned earlier)."""
+        depart = np.asarray(depart, np.int64)
+        n = len(depart)
+        if n == 0:
             return
+        if depart[0] < max(self._next_minute, self._last_depart) or np.any(np.diff(depart) < 0):
+            raise ValueError("trips must be planned in departure order, none in the past")
+        person = np.asarray(person, np.int32)
         route = np.asarray(route, np.int64)
-        speed = np.asarray(speed, float)
-        duration = np.maximum(np.ceil(routes.length[route] / speed), 1).astype(np.int64)
+        speed = np.asarray(speed, np.float64)
+        length = self.routes.length[route]
+        duration = np.maximum(np.ceil(length / speed), 1).astype(np.int64)
+        group = self._person_group[person].astype(np.int64)
+        seq0 = self._base + len(self.person)
+        # every pass of every trip's route, with the minute it is reached
+        first = self.passes.first(route)
+        count = self.passes.first(route + 1) - first
+        trip = np.repeat(np.arange(n), count)
+        idx = np.repeat(first, count) + runs(count)
+        e = self._reach_after(idx, route[trip], speed[trip], length[trip], duration[trip])
+        ok = e <= duration[trip]
+        trip, idx, e = trip[ok], idx[ok], e[ok]
+        t_in = depart[trip] + e - 1
+        t_out = self._t_out(idx, t_in, depart[trip], speed[trip], length[trip], duration[trip])
+        # by minute
+        start, end = int(depart[0]), depart + duration - 1
+        span = int(end.max()) - start + 1
+        order, ptr = _by_minute(t_in - start, span)
+        done, done_ptr = _by_minute(end - start, span)
+        self._blocks.append(
+            _Block(
+                start,
+                seq0,
+                seq0 + n,
+                seq0 + trip[order],
+                idx[order],
+                t_out[order],
+                ptr,
+                seq0 + done,
+                done_ptr,
+            )
+        )
+        self._longest = max(self._longest, int(duration.max()))
+        self._fit_ring(int(end.max()) + 2)
+        ring, size = self._ring[0], len(self._ring[0])
+        np.add.at(ring, (depart % size, group), 1)
+        np.add.at(ring, ((end + 1) % size, group), -1)
         new = {
-            "person": np.asarray(person, np.int32),
+            "person": person,
             "route": route,
-            "pointer": passes.first(route),
-            "t0": np.full(len(route), now, np.int64),
+            "t0": depart,
             "duration": duration,
             "speed": speed,
-            "n_view": np.zeros(len(route), np.int64),
-            "n_rec": np.zeros(len(route), np.int64),
-            "rec_until": np.full(len(route), -1, np.int64),
+            "group": group,
+            "n_view": np.zeros(n, np.int64),
+            "n_rec": np.zeros(n, np.int64),
+            "rec_until": np.full(n, -1, np.int64),
         }
         for name, values in new.items():
             setattr(self, name, np.concatenate([getattr(self, name), values]))
+        self._last_depart = int(depart[-1])
 
-    def repoint(self, now: int, routes: RouteTable, passes: PassTable) -> None:
-        """After the pass table was rebuilt, before minute ``now`` is walked: point each walker
-        past the passes it has already walked through."""
-        s = np.minimum((now - self.t0) * self.speed, routes.length[self.route])
-        self.pointer = passes.reached(self.route, s)
+    def _reach_after(self, idx, route, speed, length, duration) -> np.ndarray:
+        """Minutes walked (1 to duration) when each pass is reached; duration + 1 when never.
 
-    def step(self, now: int, routes: RouteTable, passes: PassTable, detect) -> StepResult:
-        """Walk minute ``now``: advance, record, and retire arrivals.
+        A pass is reached in the first minute e whose end, min(e v, L) metres along the
+        route, is at or past the pass's entry; the test is done on the table's keys
+        (route x scale + s) exactly as written, so that rounding cannot move a pass to
+        another minute.
+        """
+        key = self.passes.key[idx]
+        base = route * self.passes.scale
+        e = np.clip(np.ceil((key - base) / speed), 1, duration).astype(np.int64)
+
+        def reached(i: np.ndarray, e: np.ndarray) -> np.ndarray:
+            return key[i] <= base[i] + np.minimum(e * speed[i], length[i])
+
+        # the estimate may be one short (move later) or one long (move earlier); only the
+        # passes that moved are looked at again
+        check = np.arange(len(e))
+        while len(check):
+            check = check[(e[check] <= duration[check]) & ~reached(check, e[check])]
+            e[check] += 1
+        check = np.flatnonzero((e > 1) & (e <= duration))
+        while len(check):
+            check = check[reached(check, e[check] - 1)]
+            e[check] -= 1
+            check = check[(e[check] > 1)]
+        return e
+
+    def _t_out(self, idx, t_in, t0, speed, length, duration) -> np.ndarray:
+        """The last minute the walker is in the view: where it leaves it, within the trip."""
+        s_out = np.minimum(self.passes.s_out[idx], length)
+        t_out = t0 + np.floor(s_out / speed).astype(np.int64)
+        return np.clip(t_out, t_in, t0 + duration - 1)
+
+    def _fit_ring(self, beyond: int) -> None:
+        """Make the rings of minutes long enough to hold differences up to ``beyond``."""
+        size = len(self._ring[0])
+        need = beyond - self._next_minute + 1
+        if need <= size:
+            return
+        new_size = 1 << int(np.ceil(np.log2(need)))
+        ring = np.zeros((2, new_size, self._groups), np.int64)
+        minutes = np.arange(self._next_minute, self._next_minute + size)
+        ring[:, minutes % new_size] = self._ring[:, minutes % size]
+        self._ring = ring
+
+    def resync(self, now: int, cams: Cameras) -> None:
+        """Cameras changed before minute ``now``: update the pass table, and give the trips
+        not yet ended the passes of new cameras they have not walked past yet."""
+        at = self.passes.sync(cams)
+        if len(at) == 0:
+            return
+        for b in self._blocks:  # rows after the inserted ones moved
+            b.idx = b.idx + np.searchsorted(at, b.idx, side="right")
+        rows = at + np.arange(len(at))  # the new rows
+        slot = np.flatnonzero(self.t0 + self.duration - 1 >= now)
+        if len(slot) == 0:
+            return
+        key, scale = self.passes.key[rows], self.passes.scale
+        route = self.route[slot]
+        lo = np.searchsorted(key, route * scale, side="left")
+        hi = np.searchsorted(key, (route + 1) * scale, side="left")
+        count = hi - lo
+        trip = np.repeat(slot, count)
+        idx = rows[np.repeat(lo, count) + runs(count)]
+        t0, v, length = self.t0[trip], self.speed[trip], self.routes.length[self.route[trip]]
+        duration = self.duration[trip]
+        e = self._reach_after(idx, self.route[trip], v, length, duration)
+        t_in = t0 + e - 1
+        ok = (e <= duration) & (t_in >= now)  # passes already walked past are not seen
+        trip, idx, t_in = trip[ok], idx[ok], t_in[ok]
+        t_out = self._t_out(idx, t_in, t0[ok], v[ok], length[ok], duration[ok])
+        seq = trip + self._base
+        for b in self._blocks:
+            mine = (seq >= b.seq_lo) & (seq < b.seq_hi)
+            if not mine.any():
+                continue
+            all_seq = np.concatenate([b.seq, seq[mine]])
+            all_idx = np.concatenate([b.idx, idx[mine]])
+            all_t_in = np.concatenate([b.t_in(), t_in[mine]])
+            order = np.lexsort((all_idx, all_seq, all_t_in))
+            b.seq, b.idx = all_seq[order], all_idx[order]
+            b.t_out = np.concatenate([b.t_out, t_out[mine]])[order]
+            counts = np.bincount(all_t_in - b.first, minlength=len(b.ptr) - 1)
+            b.ptr = np.concatenate([[0], np.cumsum(counts)])
+
+    # ------------------------------------------------------------------ walking
+
+    def step(self, now: int, detect) -> StepResult:
+        """Walk minute ``now``: the passes reached, what cameras recorded, the arrivals.
 
         Args:
             detect: function (camera, person) -> bool array, whether each camera in view
                 actually records the person this minute.
         """
-        if len(self) == 0:
-            return _NOBODY
-        elapsed = now - self.t0 + 1
-        length = routes.length[self.route]
-        s = np.minimum(elapsed * self.speed, length)
-        new_pointer = passes.advance(self.pointer, self.route, s)
-        n_new = new_pointer - self.pointer
-        walker = np.repeat(np.arange(len(self)), n_new)
-        first = np.repeat(np.cumsum(n_new) - n_new, n_new)
-        idx = self.pointer[walker] + (np.arange(len(walker)) - first)
-        self.pointer = new_pointer
-        viewer = passes.viewer[idx]
+        if now != self._next_minute:
+            raise ValueError(f"minute {now} walked, but the next minute is {self._next_minute}")
+        self._next_minute = now + 1
+        while self._blocks and self._blocks[0].last < now:
+            self._drop_first_block()
+        parts, dones = [], []
+        for b in self._blocks:
+            sl = b.minute(now, b.ptr)
+            if sl is not None:
+                parts.append((b.seq[sl], b.idx[sl], b.t_out[sl]))
+            sl = b.minute(now, b.done_ptr)
+            if sl is not None:
+                dones.append(b.done[sl])
+        seq, idx, t_out = (
+            parts[0]
+            if len(parts) == 1
+            else tuple(
+                np.concatenate([np.zeros(0, np.int64)] + [p[i] for p in parts]) for i in range(3)
+            )
+        )
+        viewer = self.passes.viewer[idx]
+        slot = seq - self._base
         is_cam = viewer >= 0
-        window_home = -viewer[~is_cam] - 1
-        window_person = self.person[walker[~is_cam]]
-        camera, walker, idx = viewer[is_cam], walker[is_cam], idx[is_cam]
-        live = passes.camera_live[camera]  # retired cameras' passes stay in the table
+        window_home = -viewer[~is_cam].astype(np.int64) - 1
+        window_person = self.person[slot[~is_cam]]
+        camera, slot, t_out = viewer[is_cam], slot[is_cam], t_out[is_cam]
+        live = self.passes.camera_live[camera]  # retired cameras' passes stay in the table
         if not np.all(live):
-            camera, walker, idx = camera[live], walker[live], idx[live]
-        person = self.person[walker]
-        self.n_view += np.bincount(walker, minlength=len(self))
+            camera, slot, t_out = camera[live], slot[live], t_out[live]
+        np.add.at(self.n_view, slot, 1)
+        person = self.person[slot]
         seen = detect(camera, person)
-        camera, walker, person = camera[seen], walker[seen], person[seen]
-        s_out = np.minimum(passes.s_out[idx[seen]], length[walker])
-        t_out = self.t0[walker] + np.floor(s_out / self.speed[walker]).astype(np.int64)
-        t_out = np.clip(t_out, now, self.t0[walker] + self.duration[walker] - 1)
-        self.n_rec += np.bincount(walker, minlength=len(self))
-        np.maximum.at(self.rec_until, walker, t_out)
-        walking_person = self.person
-        recorded = self.rec_until >= now
-        done = elapsed >= self.duration
-        result = StepResult(
+        camera, slot, person, t_out = camera[seen], slot[seen], person[seen], t_out[seen]
+        if len(slot):
+            self._on_camera(now, slot, t_out)
+        row = now % len(self._ring[0])
+        self._count += self._ring[:, row]
+        self._ring[:, row] = 0
+        done = dones[0] if len(dones) == 1 else np.concatenate([np.zeros(0, np.int64), *dones])
+        done = done - self._base
+        self._after = int(self._count[0].sum()) - len(done)
+        return StepResult(
             camera,
             person,
             t_out,
             window_home,
             window_person,
-            walking_person,
-            recorded,
+            self._count[0].copy(),
+            self._count[1].copy(),
             self.person[done],
             self.route[done],
             self.n_view[done],
             self.n_rec[done],
         )
-        if np.any(done):
-            keep = ~done
-            for name in (*_INT_FIELDS, "speed"):
-                setattr(self, name, getattr(self, name)[keep])
-        return result
+
+    def _on_camera(self, now: int, slot: np.ndarray, t_out: np.ndarray) -> None:
+        """Count the recordings of each trip, and the minutes it is newly on camera."""
+        trips, which = np.unique(slot, return_inverse=True)
+        until = np.full(len(trips), -1, np.int64)
+        np.maximum.at(until, which, t_out)
+        self.n_rec[trips] += np.bincount(which, minlength=len(trips))
+        before = self.rec_until[trips]
+        start = np.maximum(before + 1, now)
+        grow = until >= start
+        group, size = self.group[trips[grow]], len(self._ring[1])
+        np.add.at(self._ring[1], (start[grow] % size, group), 1)
+        np.add.at(self._ring[1], ((until[grow] + 1) % size, group), -1)
+        self.rec_until[trips] = np.maximum(before, until)
+
+    def _drop_first_block(self) -> None:
+        """Forget the trips of a block that has ended."""
+        self._blocks.pop(0)
+        new_base = self._blocks[0].seq_lo if self._blocks else self._base + len(self.person)
+        cut = new_base - self._base
+        for name in _TRIP_FIELDS:
+            setattr(self, name, getattr(self, name)[cut:])
+        self._base = new_base
+
+    # ------------------------------------------------------------------ who is where
+
+    def under_way(self, now: int) -> np.ndarray:
+        """Trips still walking after minute ``now`` (departed, not arrived), as indices into
+        the trip arrays (``person``, ``route``, ``t0``, ``speed``)."""
+        lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
+        slot = np.arange(lo, hi)
+        return slot[self.t0[slot] + self.duration[slot] - 1 > now]
+
+    def distance(self, slot: np.ndarray, minute: int) -> np.ndarray:
+        """Metres walked by the start of ``minute`` along each trip's route."""
+        elapsed = minute - self.t0[slot]
+        return np.minimum(elapsed * self.speed[slot], self.routes.length[self.route[slot]])

@@ -74,6 +74,14 @@ class RouteTable:
         return xy
 
 
+def runs(counts: np.ndarray) -> np.ndarray:
+    """0, 1, ..., n - 1 for each run of the given lengths, concatenated: the rank of each
+    item within its run, for ``np.repeat``-expanded CSR slices."""
+    total = int(counts.sum())
+    first = np.repeat(np.cumsum(counts) - counts, counts)
+    return np.arange(total) - first
+
+
 def _assemble(n_routes: int, route, order, edge, frm, to) -> RouteTable:
     """Sort pieces by (route, order) and compute cumulative starts and lengths."""
     perm = np.lexsort((order, route))

@@ -169,7 +169,7 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
     """For each seed, place cameras anew on the street, walk many people past them, and
     return the share of walkers recorded at least once."""
     from sim.cameras import initial_cameras
-    from sim.movement import PassTable, Viewers, Walkers
+    from sim.movement import PassTable, Viewers, Walks
     from sim.rng import Streams
 
     net, homes = _street(COVERAGE_SIDE, spacing=20.0, corner=10.0)
@@ -190,26 +190,19 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
         streams = Streams(seed)
         cams = initial_cameras(homes, net, params, streams.generator("cameras"))
         passes = PassTable(routes, Viewers.cameras(cams), cams.version)
-        w = Walkers()
-        w.start(
+        w = Walks(routes, passes, np.zeros(walkers, np.int64), 1)
+        w.plan(
             np.arange(walkers),
             np.zeros(walkers, np.int64),
-            0,
+            np.zeros(walkers),
             np.full(walkers, 78.0),
-            routes,
-            passes,
         )
         recorded = np.zeros(walkers, bool)
-        now = 0
-        while len(w):
+        for now in range(w.last_minute + 1):
             r = w.step(
-                now,
-                routes,
-                passes,
-                lambda c, p, now=now, s=streams: s.uniform("detect", c, p, now) < COVERAGE_V,
+                now, lambda c, p, now=now, s=streams: s.uniform("detect", c, p, now) < COVERAGE_V
             )
             recorded[r.person] = True
-            now += 1
         shares.append(float(recorded.mean()))
     return shares
 

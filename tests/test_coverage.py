@@ -6,7 +6,7 @@ import numpy as np
 from sim import validate
 from sim.cameras import Cameras
 from sim.model import NeighbourhoodModel
-from sim.movement import Walkers
+from sim.movement import Walks
 from sim.scenario import Scenario
 
 
@@ -54,18 +54,13 @@ def test_walkers_match_a_brute_force_per_minute_sweep():
     route = rng.integers(0, routes.count, n)
     t0 = np.sort(rng.integers(0, 30, n))
     speed = rng.uniform(50, 100, n)
-    w = Walkers()
+    w = Walks(routes, passes, np.zeros(n, np.int64), 1)
+    w.plan(np.arange(n), route, t0, speed)
     got: dict[int, list] = {i: [] for i in range(n)}
-    now, nxt = 0, 0
-    while nxt < n or len(w):
-        end = int(np.searchsorted(t0, now, side="right"))
-        w.start(np.arange(nxt, end), route[nxt:end], now, speed[nxt:end], routes, passes)
-        nxt = end
-        if len(w):
-            r = w.step(now, routes, passes, lambda c, p: np.ones(len(c), bool))
-            for c, p, t_out in zip(r.camera, r.person, r.t_out, strict=True):
-                got[int(p)].append((int(c), now, int(t_out)))
-        now += 1
+    for now in range(w.last_minute + 1):
+        r = w.step(now, lambda c, p: np.ones(len(c), bool))
+        for c, p, t_out in zip(r.camera, r.person, r.t_out, strict=True):
+            got[int(p)].append((int(c), now, int(t_out)))
     for i in range(n):
         assert sorted(got[i]) == _brute_force_sightings(routes, cams, route[i], t0[i], speed[i])
 
@@ -121,7 +116,7 @@ def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
                 passes_home[r] = True
                 break
     done_route, done_recorded, done_in_view = [], [], []
-    original = model.walkers.step
+    original = model.walks.step
 
     def spy(*args):
         r = original(*args)
@@ -130,7 +125,7 @@ def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
         done_in_view.extend(r.done_in_view.tolist())
         return r
 
-    model.walkers.step = spy
+    model.walks.step = spy
     m = model.run()
     assert m["cameras.count"] == homes.count
     assert len(done_route) == m["trips.completed"] > 100

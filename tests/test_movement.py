@@ -79,16 +79,128 @@ def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
         )
 
 
-def test_advance_equals_a_binary_search(model):
-    """From any pointer at or before the answer, short or long strides alike."""
-    table = PassTable(model.routes, _viewers(model), 0)
-    rng = np.random.default_rng(1)
-    route = rng.integers(0, model.routes.count, 5000)
-    s = rng.random(5000) * model.routes.length[route] * 1.1
-    answer = table.reached(route, s)
-    start = table.first(route)
-    pointer = start + (rng.random(5000) * (answer - start + 1)).astype(np.int64)
-    assert np.all(pointer <= answer) and np.any(answer - pointer > 4)
-    np.testing.assert_array_equal(table.advance(pointer, route, s), answer)
-    empty = PassTable(model.routes, Viewers.cameras(model.cameras, np.zeros(0, np.int64)), 0)
-    np.testing.assert_array_equal(empty.advance(np.zeros(3, np.int64), route[:3], s[:3]), 0)
+def _minute(walks, now, detect=lambda c, p: np.ones(len(c), bool)):
+    """One minute's sightings (camera, person, minute, t_out), arrivals and counts."""
+    r = walks.step(now, detect)
+    seen = list(
+        zip(
+            r.camera.tolist(),
+            r.person.tolist(),
+            [now] * len(r.camera),
+            r.t_out.tolist(),
+            strict=True,
+        )
+    )
+    done = list(
+        zip(r.done_person.tolist(), r.done_in_view.tolist(), r.done_recorded.tolist(), strict=True)
+    )
+    return seen, done, [(r.walking.tolist(), r.recorded.tolist(), len(walks))]
+
+
+def _walk_all(walks, start, until, detect=lambda c, p: np.ones(len(c), bool)):
+    """Minutes ``start`` to ``until - 1``, joined."""
+    seen, done, counts = [], [], []
+    for now in range(start, until):
+        s, d, c = _minute(walks, now, detect)
+        seen, done, counts = seen + s, done + d, counts + c
+    return seen, done, counts
+
+
+def _trips(model, n, rng, spread):
+    route = rng.integers(0, model.routes.count, n)
+    depart = np.sort(rng.integers(0, spread, n))
+    speed = rng.uniform(40, 110, n)
+    return np.arange(n), route, depart, speed
+
+
+def _walks(model, n):
+    return movement.Walks(model.routes, model.passes, np.arange(n) % 2, 2)
+
+
+def test_planning_in_blocks_equals_planning_at_once(model):
+    """Hour by hour (as the model plans) or all at once: the same minutes, in the same order."""
+    rng = np.random.default_rng(2)
+    n = 400
+    person, route, depart, speed = _trips(model, n, rng, 180)
+    whole = _walks(model, n)
+    whole.plan(person, route, depart, speed)
+    expected = _walk_all(whole, 0, whole.last_minute + 1)
+    hourly = _walks(model, n)
+    seen, done, counts = [], [], []
+    for now in range(whole.last_minute + 1):
+        if now % 60 == 0:
+            sel = (depart >= now) & (depart < now + 60)
+            hourly.plan(person[sel], route[sel], depart[sel], speed[sel])
+        s, d, c = _minute(hourly, now)
+        seen += s
+        done += d
+        counts += c
+    assert (seen, done, counts) == expected
+    assert len(expected[0]) > 500 and len(expected[1]) == n
+
+
+def test_counts_of_walkers_and_recorded_match_a_per_walker_sweep(model):
+    """The rings of differences give, each minute, the people walking and those on camera
+    (a sighting keeps a walker on camera from its first to its last minute)."""
+    rng = np.random.default_rng(3)
+    n = 300
+    person, route, depart, speed = _trips(model, n, rng, 60)
+    walks = _walks(model, n)
+    walks.plan(person, route, depart, speed)
+    detect = lambda c, p: (c + p) % 3 > 0  # noqa: E731  (some passes unrecorded)
+    seen, done, counts = _walk_all(walks, 0, walks.last_minute + 1, detect)
+    duration = np.maximum(np.ceil(model.routes.length[route] / speed), 1).astype(int)
+    group = person % 2
+    for now, (walking, recorded, after) in enumerate(counts):
+        on = (depart <= now) & (now < depart + duration)
+        assert walking == np.bincount(group[on], minlength=2).tolist()
+        cov = np.zeros(n, bool)
+        for _, p, t_in, t_out in seen:
+            if t_in <= now <= t_out:
+                cov[p] = True
+        assert recorded == np.bincount(group[on & cov], minlength=2).tolist()
+        assert after == int((on & (now < depart + duration - 1)).sum())
+    assert any(sum(recorded) for _, recorded, _ in counts)
+    assert len(done) == n and any(rec > 0 for *_, rec in done)
+
+
+def test_cameras_installed_mid_walk_see_only_what_is_ahead(model):
+    """After a resync, a walker under way is seen by a new camera only where it has not yet
+    walked: the same as walking the new table from the start for the rest of the trip."""
+    cams = model.cameras
+    rng = np.random.default_rng(4)
+    n = 300
+    person, route, depart, speed = _trips(model, n, rng, 20)
+    free = np.flatnonzero(cams.home_camera < 0)
+    new = rng.choice(free, size=min(60, len(free)), replace=False)
+    table = PassTable(model.routes, Viewers.cameras(cams), cams.version)
+    walks = movement.Walks(model.routes, table, np.zeros(n, np.int64), 1)
+    walks.plan(person, route, depart, speed)
+    switch = 25
+    before, _, _ = _walk_all(walks, 0, switch)
+    cams.install(new, cams.draw_kinds(len(new), rng))
+    walks.resync(switch, cams)
+    after, _, _ = _walk_all(walks, switch, walks.last_minute + 1)
+    # the reference: the new table from the start, keeping only minutes from the switch on
+    fresh = movement.Walks(
+        model.routes,
+        PassTable(model.routes, Viewers.cameras(cams), cams.version),
+        np.zeros(n, np.int64),
+        1,
+    )
+    fresh.plan(person, route, depart, speed)
+    reference, _, _ = _walk_all(fresh, 0, fresh.last_minute + 1)
+    new_ids = set(cams.home_camera[new].tolist())
+    assert before == [s for s in reference if s[2] < switch and s[0] not in new_ids]
+    assert after == [s for s in reference if s[2] >= switch]
+    assert any(s[0] in new_ids for s in after)
+
+
+def test_trips_must_be_planned_in_order(model):
+    walks = _walks(model, 10)
+    walks.plan([0, 1], [0, 1], [5, 6], [70.0, 70.0])
+    with pytest.raises(ValueError, match="departure order"):
+        walks.plan([2], [2], [4], [70.0])
+    walks.step(0, lambda c, p: np.ones(len(c), bool))
+    with pytest.raises(ValueError, match="next minute is 1"):
+        walks.step(2, lambda c, p: np.ones(len(c), bool))
