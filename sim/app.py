@@ -286,7 +286,10 @@ def adoption_figure(model: NeighbourhoodModel) -> Figure:
 
 def _panel(make):
     def panel(model):
-        return solara.FigureMatplotlib(make(model), format="png", dpi=90)
+        # fast PNG compression: a tenth larger, half the encoding time (sent on localhost)
+        return solara.FigureMatplotlib(
+            make(model), format="png", dpi=90, pil_kwargs={"compress_level": 1}
+        )
 
     panel.__name__ = make.__name__.replace("_figure", "")
     return panel
