@@ -176,7 +176,7 @@ while time.perf_counter() - t0 < 10:
     steps += 15
     for make in (app.map_figure, app.coverage_figure, app.posts_figure, app.footage_figure,
                  app.adoption_figure):
-        make(model).savefig(io.BytesIO(), format='png', dpi=90)
+        make(model).savefig(io.BytesIO(), **app.PNG)
 print(json.dumps({'homes': model.world.homes.count,
                   'steps_per_s_with_rendering': steps / (time.perf_counter() - t0)}))
 """

@@ -17,8 +17,10 @@ in the view until minute ``t0 + floor(s_out / v)``.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from sim.cameras import Cameras
@@ -318,29 +320,33 @@ class Walks:
         duration = np.maximum(np.ceil(length / speed), 1).astype(np.int64)
         group = self._person_group[person].astype(np.int64)
         seq0 = self._base + len(self.person)
-        # every pass of every trip's route, with the minute it is reached
-        first = self.passes.first(route)
-        count = self.passes.first(route + 1) - first
-        trip = np.repeat(np.arange(n), count)
-        idx = np.repeat(first, count) + runs(count)
-        e = self._reach_after(idx, route[trip], speed[trip], length[trip], duration[trip])
-        ok = e <= duration[trip]
-        trip, idx, e = trip[ok], idx[ok], e[ok]
-        t_in = depart[trip] + e - 1
-        t_out = self._t_out(idx, t_in, depart[trip], speed[trip], length[trip], duration[trip])
-        # by minute
+        # every pass of every trip's route, with the minute it is reached, by minute
         start, end = int(depart[0]), depart + duration - 1
         span = int(end.max()) - start + 1
-        order, ptr = _by_minute(t_in - start, span)
+        first = self.passes.first(route)
+        trip, idx, t_out, ptr = _plan_passes(
+            first,
+            self.passes.first(route + 1) - first,
+            self.passes.key,
+            self.passes.s_out,
+            route,
+            depart,
+            speed,
+            length,
+            duration,
+            self.passes.scale,
+            start,
+            span,
+        )
         done, done_ptr = _by_minute(end - start, span)
         self._blocks.append(
             _Block(
                 start,
                 seq0,
                 seq0 + n,
-                seq0 + trip[order],
-                idx[order],
-                t_out[order],
+                seq0 + trip,
+                idx,
+                t_out,
                 ptr,
                 seq0 + done,
                 done_ptr,
@@ -365,40 +371,6 @@ class Walks:
         for name, values in new.items():
             setattr(self, name, np.concatenate([getattr(self, name), values]))
         self._last_depart = int(depart[-1])
-
-    def _reach_after(self, idx, route, speed, length, duration) -> np.ndarray:
-        """Minutes walked (1 to duration) when each pass is reached; duration + 1 when never.
-
-        A pass is reached in the first minute e whose end, min(e v, L) metres along the
-        route, is at or past the pass's entry; the test is done on the table's keys
-        (route x scale + s) exactly as written, so that rounding cannot move a pass to
-        another minute.
-        """
-        key = self.passes.key[idx]
-        base = route * self.passes.scale
-        e = np.clip(np.ceil((key - base) / speed), 1, duration).astype(np.int64)
-
-        def reached(i: np.ndarray, e: np.ndarray) -> np.ndarray:
-            return key[i] <= base[i] + np.minimum(e * speed[i], length[i])
-
-        # the estimate may be one short (move later) or one long (move earlier); only the
-        # passes that moved are looked at again
-        check = np.arange(len(e))
-        while len(check):
-            check = check[(e[check] <= duration[check]) & ~reached(check, e[check])]
-            e[check] += 1
-        check = np.flatnonzero((e > 1) & (e <= duration))
-        while len(check):
-            check = check[reached(check, e[check] - 1)]
-            e[check] -= 1
-            check = check[(e[check] > 1)]
-        return e
-
-    def _t_out(self, idx, t_in, t0, speed, length, duration) -> np.ndarray:
-        """The last minute the walker is in the view: where it leaves it, within the trip."""
-        s_out = np.minimum(self.passes.s_out[idx], length)
-        t_out = t0 + np.floor(s_out / speed).astype(np.int64)
-        return np.clip(t_out, t_in, t0 + duration - 1)
 
     def _fit_ring(self, beyond: int) -> None:
         """Make the rings of minutes long enough to hold differences up to ``beyond``."""
@@ -431,13 +403,20 @@ class Walks:
         count = hi - lo
         trip = np.repeat(slot, count)
         idx = rows[np.repeat(lo, count) + runs(count)]
-        t0, v, length = self.t0[trip], self.speed[trip], self.routes.length[self.route[trip]]
-        duration = self.duration[trip]
-        e = self._reach_after(idx, self.route[trip], v, length, duration)
-        t_in = t0 + e - 1
-        ok = (e <= duration) & (t_in >= now)  # passes already walked past are not seen
-        trip, idx, t_in = trip[ok], idx[ok], t_in[ok]
-        t_out = self._t_out(idx, t_in, t0[ok], v[ok], length[ok], duration[ok])
+        t_in, t_out = _reach_pairs(
+            idx,
+            trip,
+            self.passes.key,
+            self.passes.s_out,
+            self.route,
+            self.t0,
+            self.speed,
+            self.routes.length[self.route],
+            self.duration,
+            self.passes.scale,
+        )
+        ok = t_in >= now  # passes never reached are -1; those already walked past are not seen
+        trip, idx, t_in, t_out = trip[ok], idx[ok], t_in[ok], t_out[ok]
         seq = trip + self._base
         for b in self._blocks:
             mine = (seq >= b.seq_lo) & (seq < b.seq_hi)
@@ -481,21 +460,18 @@ class Walks:
                 np.concatenate([np.zeros(0, np.int64)] + [p[i] for p in parts]) for i in range(3)
             )
         )
-        viewer = self.passes.viewer[idx]
-        slot = seq - self._base
-        is_cam = viewer >= 0
-        window_home = -viewer[~is_cam].astype(np.int64) - 1
-        window_person = self.person[slot[~is_cam]]
-        camera, slot, t_out = viewer[is_cam], slot[is_cam], t_out[is_cam]
-        live = self.passes.camera_live[camera]  # retired cameras' passes stay in the table
-        if not np.all(live):
-            camera, slot, t_out = camera[live], slot[live], t_out[live]
-        np.add.at(self.n_view, slot, 1)
-        person = self.person[slot]
+        window_home, window_person, camera, slot, t_out, person = _sort_passes(
+            seq - self._base,
+            idx,
+            t_out,
+            self.passes.viewer,
+            self.passes.camera_live,
+            self.person,
+            self.n_view,
+        )
         seen = detect(camera, person)
         camera, slot, person, t_out = camera[seen], slot[seen], person[seen], t_out[seen]
-        if len(slot):
-            self._on_camera(now, slot, t_out)
+        _record(slot, t_out, now, self.n_rec, self.rec_until, self.group, self._ring[1])
         row = now % len(self._ring[0])
         self._count += self._ring[:, row]
         self._ring[:, row] = 0
@@ -515,20 +491,6 @@ class Walks:
             self.n_view[done],
             self.n_rec[done],
         )
-
-    def _on_camera(self, now: int, slot: np.ndarray, t_out: np.ndarray) -> None:
-        """Count the recordings of each trip, and the minutes it is newly on camera."""
-        trips, which = np.unique(slot, return_inverse=True)
-        until = np.full(len(trips), -1, np.int64)
-        np.maximum.at(until, which, t_out)
-        self.n_rec[trips] += np.bincount(which, minlength=len(trips))
-        before = self.rec_until[trips]
-        start = np.maximum(before + 1, now)
-        grow = until >= start
-        group, size = self.group[trips[grow]], len(self._ring[1])
-        np.add.at(self._ring[1], (start[grow] % size, group), 1)
-        np.add.at(self._ring[1], ((until[grow] + 1) % size, group), -1)
-        self.rec_until[trips] = np.maximum(before, until)
 
     def _drop_first_block(self) -> None:
         """Forget the trips of a block that has ended."""
@@ -552,3 +514,136 @@ class Walks:
         """Metres walked by the start of ``minute`` along each trip's route."""
         elapsed = minute - self.t0[slot]
         return np.minimum(elapsed * self.speed[slot], self.routes.length[self.route[slot]])
+
+
+# ---------------------------------------------------------------------------- compiled loops
+# Planning looks at every pass of every trip; numpy needs a dozen temporaries per pass for it,
+# a compiled loop none (docs/performance.md). The arithmetic is the same either way.
+
+
+@numba.njit(cache=True, inline="always")
+def _reach(key, base, v, length, duration, s_out, t0):
+    """(minute reached, last minute in view) of one pass, or (-1, -1) if never reached.
+
+    A pass is reached in the first minute e (1 to duration) whose end, min(e v, L) metres along
+    the route, is at or past the pass's entry; the test is made on the table's key
+    (route x scale + s_in), exactly as written, so that rounding cannot move a pass to another
+    minute. The walker is in view until it leaves it, within the trip.
+    """
+    e = min(max(math.ceil((key - base) / v), 1), duration)
+    while e <= duration and key > base + min(e * v, length):  # the estimate may be short
+        e += 1
+    while 1 < e <= duration and key <= base + min((e - 1) * v, length):  # or long
+        e -= 1
+    if e > duration:
+        return -1, -1
+    t_in = t0 + e - 1
+    t_out = t0 + math.floor(min(s_out, length) / v)
+    return t_in, min(max(t_out, t_in), t0 + duration - 1)
+
+
+@numba.njit(cache=True)
+def _plan_passes(
+    first, count, key, s_out, route, depart, speed, length, duration, scale, start, span
+):
+    """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1) with the minute
+    it is reached and the last minute in view, sorted by minute reached (stably: then by trip,
+    then by row). Returns (trip, row, t_out, ptr), ptr[m] the first pass of minute start + m."""
+    total = 0
+    for i in range(len(first)):
+        total += count[i]
+    t_in = np.empty(total, np.int64)
+    t_out = np.empty(total, np.int64)
+    ptr = np.zeros(span + 1, np.int64)
+    k = 0
+    for i in range(len(first)):
+        base = route[i] * scale
+        for j in range(first[i], first[i] + count[i]):
+            t_in[k], t_out[k] = _reach(
+                key[j], base, speed[i], length[i], duration[i], s_out[j], depart[i]
+            )
+            if t_in[k] >= 0:
+                ptr[t_in[k] - start + 1] += 1
+            k += 1
+    for m in range(span):
+        ptr[m + 1] += ptr[m]
+    n = ptr[span]
+    out_trip = np.empty(n, np.int64)
+    out_row = np.empty(n, np.int64)
+    out_t_out = np.empty(n, np.int64)
+    fill = ptr[:-1].copy()
+    k = 0
+    for i in range(len(first)):
+        for j in range(first[i], first[i] + count[i]):
+            if t_in[k] >= 0:
+                m = t_in[k] - start
+                out_trip[fill[m]] = i
+                out_row[fill[m]] = j
+                out_t_out[fill[m]] = t_out[k]
+                fill[m] += 1
+            k += 1
+    return out_trip, out_row, out_t_out, ptr
+
+
+@numba.njit(cache=True)
+def _reach_pairs(row, trip, key, s_out, route, depart, speed, length, duration, scale):
+    """(minute reached, last minute in view) of the pass in each ``row`` for each ``trip``
+    (-1 where never reached)."""
+    t_in = np.empty(len(row), np.int64)
+    t_out = np.empty(len(row), np.int64)
+    for k in range(len(row)):
+        i, j = trip[k], row[k]
+        t_in[k], t_out[k] = _reach(
+            key[j], route[i] * scale, speed[i], length[i], duration[i], s_out[j], depart[i]
+        )
+    return t_in, t_out
+
+
+@numba.njit(cache=True)
+def _sort_passes(slot, row, t_out, viewer, camera_live, person, n_view):
+    """One minute's passes: windows (home, person) and the passes of cameras in use (camera,
+    trip, t_out, person), each in the order given; counts the camera views entered by each trip
+    (``n_view``, in place). Retired cameras' passes, still in the table, are left out."""
+    n_windows = n_cameras = 0
+    for k in range(len(row)):
+        v = viewer[row[k]]
+        if v < 0:
+            n_windows += 1
+        elif camera_live[v]:
+            n_cameras += 1
+    window_home = np.empty(n_windows, np.int64)
+    window_person = np.empty(n_windows, person.dtype)
+    camera = np.empty(n_cameras, viewer.dtype)
+    cam_slot = np.empty(n_cameras, np.int64)
+    cam_t_out = np.empty(n_cameras, np.int64)
+    cam_person = np.empty(n_cameras, person.dtype)
+    w = c = 0
+    for k in range(len(row)):
+        v = viewer[row[k]]
+        if v < 0:
+            window_home[w] = -np.int64(v) - 1
+            window_person[w] = person[slot[k]]
+            w += 1
+        elif camera_live[v]:
+            camera[c] = v
+            cam_slot[c] = slot[k]
+            cam_t_out[c] = t_out[k]
+            cam_person[c] = person[slot[k]]
+            n_view[slot[k]] += 1
+            c += 1
+    return window_home, window_person, camera, cam_slot, cam_t_out, cam_person
+
+
+@numba.njit(cache=True)
+def _record(slot, t_out, now, n_rec, rec_until, group, ring):
+    """Recordings of trips (``slot``) until ``t_out``: count them, and add the minutes each
+    trip is newly on camera to the ring of differences (minute mod size, group), in place."""
+    size = ring.shape[0]
+    for k in range(len(slot)):
+        s = slot[k]
+        n_rec[s] += 1
+        if t_out[k] > rec_until[s]:
+            g = group[s]
+            ring[max(rec_until[s] + 1, now) % size, g] += 1
+            ring[(t_out[k] + 1) % size, g] -= 1
+            rec_until[s] = t_out[k]

@@ -31,10 +31,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sim.rng import Streams
+from sim.rng import Streams, mix, to_unit
 from sim.scenario import Scenario
 from sim.schema import ALERT_SETTINGS
 from sim.world import Homes
@@ -189,27 +190,23 @@ class Reporting:
         by_camera = np.repeat([bool(p[3]) for p in parts], [len(p[0]) for p in parts])
         if len(home) == 0:
             return None
-        u = self.streams.uniform("post", home, person, t_in)
         # the largest p could be, from cheap per-home bounds; only those below it can post
         direct = np.where(by_camera, 1.0, self.direct_rate)
-        bound = (
-            self.base
-            * max(1.0, self.stranger_mult)
-            * self._bias_max[home]
-            * (1 + self.fear_mult * self.fear[home])
-            * max(1.0, self.incident_mult)
-            * direct
+        maybe, u = _below_bound(
+            home,
+            person,
+            t_in,
+            self.streams.base("post"),
+            self.base * max(1.0, self.stranger_mult),
+            self._bias_max,
+            self.fear,
+            self.fear_mult,
+            max(1.0, self.incident_mult),
+            direct,
         )
-        maybe = np.flatnonzero(u < bound)
         if len(maybe) == 0:
             return None
-        home, person, t_in, by_camera, u = (
-            home[maybe],
-            person[maybe],
-            t_in[maybe],
-            by_camera[maybe],
-            u[maybe],
-        )
+        home, person, t_in, by_camera = home[maybe], person[maybe], t_in[maybe], by_camera[maybe]
         about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
         ph = self.person_home[person]
         neighbour = (ph >= 0) & (
@@ -351,3 +348,24 @@ def _convolve_same(grid: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     full = np.fft.irfft2(np.fft.rfft2(grid, shape) * np.fft.rfft2(kernel, shape), shape)
     start = [(k - 1) // 2 for k in kernel.shape]
     return full[start[0] : start[0] + grid.shape[0], start[1] : start[1] + grid.shape[1]]
+
+
+@numba.njit(cache=True)
+def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, incident, direct):
+    """The candidates whose keyed uniform (stream "post": home, person, t_in) is below the
+    cheap upper bound of p, ``rate x bias_max x (1 + fear_mult x fear) x incident x direct``;
+    returns their indices and uniforms. Almost every candidate is ruled out here, so the exact
+    p is computed for few; one loop, where numpy needs a temporary per factor."""
+    keep = np.empty(len(home), np.int64)
+    u = np.empty(len(home))
+    n = 0
+    for i in range(len(home)):
+        h = mix(mix(mix(base ^ np.uint64(home[i])) ^ np.uint64(person[i])) ^ np.uint64(t_in[i]))
+        x = to_unit(h)
+        h_ = home[i]
+        bound = rate * bias_max[h_] * (1 + fear_mult * fear[h_]) * incident * direct[i]
+        if x < bound:
+            keep[n] = i
+            u[n] = x
+            n += 1
+    return keep[:n], u[:n]

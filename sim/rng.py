@@ -13,26 +13,49 @@ Two kinds of randomness, both fully determined by the run's seed:
 
 from __future__ import annotations
 
+import math
 import zlib
 
+import numba
 import numpy as np
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 _MASK63 = (1 << 63) - 1
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_S11, _S27, _S30, _S31 = np.uint64(11), np.uint64(27), np.uint64(30), np.uint64(31)
+_UNIT = 1.0 / (1 << 53)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on a uint64 array (wrapping arithmetic)."""
-    x = x + _GOLDEN  # a new array; the rest works in place
+@numba.njit(cache=True, inline="always")
+def mix(x):
+    """SplitMix64 finaliser of one uint64 (wrapping arithmetic; every operand a uint64, so
+    that nothing is promoted to a float)."""
+    x = x + _GOLDEN
     x ^= x >> _S30
     x *= _M1
     x ^= x >> _S27
     x *= _M2
     x ^= x >> _S31
     return x
+
+
+@numba.njit(cache=True, inline="always")
+def to_unit(h):
+    """The top 53 bits of a hash as a uniform in [0, 1)."""
+    return np.float64(h >> _S11) * _UNIT
+
+
+@numba.njit(cache=True)
+def _hash_chain(base, keys):
+    """One finaliser round per key (row of ``keys``), from ``base``; a uniform per column."""
+    out = np.empty(keys.shape[1])
+    for i in range(keys.shape[1]):
+        h = base
+        for k in range(keys.shape[0]):
+            h = mix(h ^ keys[k, i])
+        out[i] = to_unit(h)
+    return out
 
 
 def stream_key(name: str) -> int:
@@ -50,7 +73,7 @@ class Streams:
     def __init__(self, seed: int) -> None:
         self.seed = int(seed) & _MASK63
         self._generators: dict[str, np.random.Generator] = {}
-        self._bases: dict[str, np.ndarray] = {}
+        self._bases: dict[str, np.uint64] = {}
 
     def generator(self, name: str) -> np.random.Generator:
         """The generator for one named purpose (created on first use, then reused)."""
@@ -60,6 +83,15 @@ class Streams:
             gen = self._generators[name] = np.random.Generator(np.random.PCG64(seq))
         return gen
 
+    def base(self, name: str) -> np.uint64:
+        """The hash a stream's keyed draws start from (for compiled loops that draw keyed
+        uniforms themselves, with ``mix`` and ``to_unit``)."""
+        h = self._bases.get(name)
+        if h is None:
+            h = _base(np.uint64(self.seed), np.uint64(stream_key(name)))
+            h = self._bases[name] = np.uint64(h)  # numba returns a Python int
+        return h
+
     def uniform(self, name: str, *keys: np.ndarray | int) -> np.ndarray:
         """Uniforms in [0, 1), one per element of the broadcast keys, keyed by the stream name.
 
@@ -68,13 +100,17 @@ class Streams:
             keys: integer arrays (or scalars) that identify the event, e.g. camera, person,
                 minute; all broadcast together.
         """
-        h = self._bases.get(name)
-        if h is None:
-            seed = np.array([self.seed], dtype=np.uint64)
-            h = self._bases[name] = _mix(_mix(seed) ^ np.uint64(stream_key(name)))
-        for k in keys:  # a hash chain: one finaliser round per key
-            h = _mix(h ^ np.asarray(k).astype(np.uint64))
-        return (h >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+        arrays = np.broadcast_arrays(*(np.asarray(k) for k in keys)) if keys else []
+        shape = np.broadcast_shapes((1,), *(a.shape for a in arrays[:1]))  # scalars: (1,)
+        stacked = np.empty((len(arrays), math.prod(shape)), np.uint64)
+        for row, a in zip(stacked, arrays, strict=True):  # a hash chain: one round per key
+            row[:] = a.ravel().astype(np.uint64)
+        return _hash_chain(self.base(name), stacked).reshape(shape)
+
+
+@numba.njit(cache=True)
+def _base(seed, key):
+    return mix(mix(seed) ^ key)
 
 
 def poisson_from_uniform(u: float, mean: float) -> int:
