@@ -16,7 +16,6 @@ in the view until minute ``t0 + floor(s_out / v)``.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -67,9 +66,6 @@ class Viewers:
         )
 
 
-PAIRS_PER_CHUNK = 1 << 21  # (piece, viewer) pairs handled at once while building: bounds memory
-
-
 class PassTable:
     """Where each route enters and leaves each viewer's view, sorted by (route, entry).
 
@@ -85,28 +81,25 @@ class PassTable:
         self.scale = float(np.ceil(routes.length.max() + 1.0)) if routes.count else 1.0
         n_edges = int(max(routes.edge.max(initial=-1), viewers.edge.max(initial=-1))) + 1
         # pieces by street (to find the pieces a new camera sees)
-        self._piece_by_edge = np.argsort(routes.edge, kind="stable").astype(np.int64)
+        self._piece_by_edge = np.argsort(routes.edge, kind="stable").astype(np.int32)
         per_edge = np.bincount(routes.edge, minlength=n_edges)
         # one extra street with no pieces stands for any street beyond the routes' ones
         self._piece_ptr = np.concatenate([[0], np.cumsum(per_edge), [per_edge.sum()]])
-        self._piece_route = np.repeat(np.arange(routes.count, dtype=np.int64), np.diff(routes.ptr))
-        # viewers by street; pieces in route order, in chunks whose pairs fit in memory
-        order = np.argsort(viewers.edge, kind="stable")
+        # viewers by street; each route's passes, sorted by entry (compiled: no pair arrays)
+        viewer_order = np.argsort(viewers.edge, kind="stable")
         ptr = np.concatenate([[0], np.cumsum(np.bincount(viewers.edge, minlength=n_edges))])
-        per_piece = (ptr[1:] - ptr[:-1])[routes.edge]
-        cum = np.concatenate([[0], np.cumsum(per_piece)])
-        n_chunks = int(cum[-1] // PAIRS_PER_CHUNK) + 1
-        cut = np.searchsorted(cum[routes.ptr], np.arange(1, n_chunks) * PAIRS_PER_CHUNK)
-        cuts = np.unique(np.concatenate([[0], routes.ptr[cut], [len(per_piece)]]))
-        parts = []
-        for lo, hi in itertools.pairwise(cuts):  # whole routes in each chunk
-            k = per_piece[lo:hi]
-            piece = np.repeat(np.arange(lo, hi), k)
-            v = order[ptr[routes.edge[piece]] + runs(k)]
-            parts.append(list(self._passes(piece, viewers, v)))
-        # chunks are in route order and sorted within: concatenated, they are sorted
-        self.key, self.viewer, self.s_out = (
-            _concat_and_free(parts, i, dtype) for i, dtype in enumerate((float, np.int32, float))
+        self.key, self.viewer, self.s_out = _build_passes(
+            routes.ptr,
+            routes.edge,
+            routes.frm,
+            routes.to,
+            routes.start,
+            self.scale,
+            ptr,
+            viewer_order,
+            viewers.lo,
+            viewers.hi,
+            viewers.id,
         )
         # cameras with passes in the table, and those of them in use
         cams = viewers.id[viewers.id >= 0]
@@ -118,18 +111,20 @@ class PassTable:
     def _passes(self, piece: np.ndarray, viewers: Viewers, v: np.ndarray):
         """(key, viewer id, s_out) of the pairs (piece, viewer index), sorted by key."""
         routes = self._routes
-        frm, to = routes.frm[piece], routes.to[piece]
-        a = np.maximum(viewers.lo[v], np.minimum(frm, to))
-        b = np.minimum(viewers.hi[v], np.maximum(frm, to))
-        keep = a <= b
-        piece, v, frm, to, a, b = piece[keep], v[keep], frm[keep], to[keep], a[keep], b[keep]
-        forward = to >= frm
-        start = routes.start[piece]
-        s_in = start + np.where(forward, a - frm, frm - b)
-        s_out = start + np.where(forward, b - frm, frm - a)
-        key = self._piece_route[piece] * self.scale + s_in
+        key, viewer, s_out = _pair_passes(
+            piece,
+            v,
+            np.searchsorted(routes.ptr, piece, side="right") - 1,  # the route of each piece
+            routes.frm,
+            routes.to,
+            routes.start,
+            self.scale,
+            viewers.lo,
+            viewers.hi,
+            viewers.id,
+        )
         order = np.argsort(key, kind="stable")
-        return key[order], viewers.id[v][order].astype(np.int32), s_out[order]
+        return key[order], viewer[order], s_out[order]
 
     def __len__(self) -> int:
         return len(self.key)
@@ -176,15 +171,6 @@ class PassTable:
     def first(self, route: np.ndarray) -> np.ndarray:
         """Index of each route's first pass."""
         return self._route_first[route]
-
-
-def _concat_and_free(parts: list[list[np.ndarray]], i: int, dtype) -> np.ndarray:
-    """Column ``i`` of the chunks, joined; each chunk's copy is dropped as soon as it is no
-    longer needed, so building never holds the table twice."""
-    out = np.concatenate([np.zeros(0, dtype)] + [p[i] for p in parts])
-    for p in parts:
-        p[i] = None
-    return out
 
 
 @dataclass
@@ -647,3 +633,73 @@ def _record(slot, t_out, now, n_rec, rec_until, group, ring):
             ring[max(rec_until[s] + 1, now) % size, g] += 1
             ring[(t_out[k] + 1) % size, g] -= 1
             rec_until[s] = t_out[k]
+
+
+@numba.njit(cache=True, inline="always")
+def _overlap(frm, to, start, lo, hi):
+    """Where a route piece (from ``frm`` to ``to`` metres along its street, ``start`` metres
+    along the route) meets a view [lo, hi] of the same street: (meets, s_in, s_out)."""
+    a = max(lo, min(frm, to))
+    b = min(hi, max(frm, to))
+    if a > b:
+        return False, 0.0, 0.0
+    if to >= frm:
+        return True, start + (a - frm), start + (b - frm)
+    return True, start + (frm - b), start + (frm - a)
+
+
+@numba.njit(cache=True)
+def _build_passes(route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_order, lo, hi, ids):
+    """Every (route, viewer) pass, sorted by key = route x scale + s_in (ties in the order of
+    the route's pieces, then of the viewers): (key, viewer id, s_out). Counted first, then
+    written once, so building holds nothing but the table."""
+    n_routes = len(route_ptr) - 1
+    count = np.zeros(n_routes, np.int64)
+    for r in range(n_routes):
+        for p in range(route_ptr[r], route_ptr[r + 1]):
+            for q in range(viewer_ptr[edge[p]], viewer_ptr[edge[p] + 1]):
+                v = viewer_order[q]
+                if _overlap(frm[p], to[p], start[p], lo[v], hi[v])[0]:
+                    count[r] += 1
+    total = 0
+    for r in range(n_routes):
+        total += count[r]
+    key = np.empty(total)
+    viewer = np.empty(total, np.int32)
+    s_out = np.empty(total)
+    k = 0
+    for r in range(n_routes):
+        first = k
+        for p in range(route_ptr[r], route_ptr[r + 1]):
+            for q in range(viewer_ptr[edge[p]], viewer_ptr[edge[p] + 1]):
+                v = viewer_order[q]
+                ok, s_in, so = _overlap(frm[p], to[p], start[p], lo[v], hi[v])
+                if not ok:
+                    continue
+                # insertion into the route's sorted run (stable; runs are short and nearly
+                # sorted, since pieces come in route order)
+                kk, vv = r * scale + s_in, np.int32(ids[v])
+                i = k
+                while i > first and key[i - 1] > kk:
+                    key[i], viewer[i], s_out[i] = key[i - 1], viewer[i - 1], s_out[i - 1]
+                    i -= 1
+                key[i], viewer[i], s_out[i] = kk, vv, so
+                k += 1
+    return key, viewer, s_out
+
+
+@numba.njit(cache=True)
+def _pair_passes(piece, v, route, frm, to, start, scale, lo, hi, ids):
+    """The passes of the given (piece, viewer) pairs (``route``: the piece's route) that
+    meet, in the order given: (key, viewer id, s_out)."""
+    key = np.empty(len(piece))
+    viewer = np.empty(len(piece), np.int32)
+    s_out = np.empty(len(piece))
+    n = 0
+    for k in range(len(piece)):
+        p, w = piece[k], v[k]
+        ok, s_in, so = _overlap(frm[p], to[p], start[p], lo[w], hi[w])
+        if ok:
+            key[n], viewer[n], s_out[n] = route[k] * scale + s_in, np.int32(ids[w]), so
+            n += 1
+    return key[:n], viewer[:n], s_out[:n]

@@ -40,14 +40,23 @@ def _viewers(model) -> Viewers:
     return Viewers.concat(Viewers.cameras(cams), windows)
 
 
-def test_chunked_build_equals_one_chunk(model, monkeypatch):
-    whole = PassTable(model.routes, _viewers(model), 0)
-    monkeypatch.setattr(movement, "PAIRS_PER_CHUNK", 97)  # many chunks, cut between routes
-    chunked = PassTable(model.routes, _viewers(model), 0)
-    assert len(whole) > 1000
-    np.testing.assert_array_equal(chunked.key, whole.key)
-    np.testing.assert_array_equal(chunked.viewer, whole.viewer)
-    np.testing.assert_array_equal(chunked.s_out, whole.s_out)
+def test_build_equals_every_piece_viewer_pair_sorted_by_key(model):
+    """The compiled build (route by route) gives the table of all (piece, viewer) pairs on the
+    same street, computed pair by pair and sorted by key (ties in piece, then viewer order)."""
+    viewers = _viewers(model)
+    table = PassTable(model.routes, viewers, 0)
+    routes = model.routes
+    by_edge = np.argsort(viewers.edge, kind="stable")
+    piece, v = [], []
+    for p in range(len(routes.edge)):
+        on = by_edge[viewers.edge[by_edge] == routes.edge[p]]
+        piece += [p] * len(on)
+        v += on.tolist()
+    key, viewer, s_out = table._passes(np.array(piece), viewers, np.array(v))
+    assert len(table) > 1000
+    np.testing.assert_array_equal(table.key, key)
+    np.testing.assert_array_equal(table.viewer, viewer)
+    np.testing.assert_array_equal(table.s_out, s_out)
 
 
 def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
