@@ -5,7 +5,9 @@ person, first minute, last minute). Sightings are kept in day partitions in the 
 happen, so a time window is a binary search. An area query first finds the cameras inside the
 area (a circle or a polygon over camera positions, never over sightings) and then filters the
 day partitions by a camera mask. Partitions older than ``footage.store_days`` are dropped, so
-memory stays bounded however long the run; ``nbytes`` reports what is held.
+memory stays bounded however long the run; ``nbytes`` reports what is held. A sighting is held
+in 12 bytes: camera and person (int32), the minute of the day it starts and the minutes it
+lasts (uint16).
 """
 
 from __future__ import annotations
@@ -15,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MINUTES_PER_DAY = 1440
-_FIELDS = ("camera", "person", "t_in", "t_out")
-_DTYPES = (np.int32, np.int32, np.int32, np.int32)
+_DTYPES = (np.int32, np.int32, np.uint16, np.uint16)  # camera, person, minute of day, length
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ class FootageStore:
     def __init__(self, camera_xy, store_days: int) -> None:
         self._camera_xy = camera_xy
         self.store_days = store_days
-        self._days: dict[int, tuple[np.ndarray, ...]] = {}
+        # each day's sightings, as segments of columns (one per flush: never copied again)
+        self._days: dict[int, list[tuple[np.ndarray, ...]]] = {}
         self._pending: dict[int, list[tuple[np.ndarray, ...]]] = {}
         self._held_bytes = 0
         self._longest = 0  # longest sighting, minutes (queries look back this far)
@@ -103,20 +105,22 @@ class FootageStore:
         """Append sightings that start in the current minute (all ``t_in`` equal)."""
         if len(camera) == 0:
             return
+        t_in, t_out = np.asarray(t_in, np.int64), np.asarray(t_out, np.int64)
         day = int(t_in[0]) // MINUTES_PER_DAY
-        cols = tuple(
-            np.asarray(c, dt) for c, dt in zip((camera, person, t_in, t_out), _DTYPES, strict=True)
-        )
+        length = t_out - t_in
+        values = (camera, person, t_in - day * MINUTES_PER_DAY, length)
+        cols = tuple(np.asarray(c).astype(dt) for c, dt in zip(values, _DTYPES, strict=True))
         self._pending.setdefault(day, []).append(cols)
         self._held_bytes += sum(c.nbytes for c in cols)
-        self._longest = max(self._longest, int((cols[3] - cols[2]).max()))
+        self._longest = max(self._longest, int(length.max()))
+        if self._longest > np.iinfo(np.uint16).max:
+            raise ValueError(f"a sighting of {self._longest} minutes: lengths are held in 16 bits")
         self.total += len(camera)
 
     def _flush(self) -> None:
         for day, chunks in self._pending.items():
-            old = [self._days[day]] if day in self._days else []
-            parts = old + chunks
-            self._days[day] = tuple(np.concatenate([p[i] for p in parts]) for i in range(4))
+            segment = tuple(np.concatenate([c[i] for c in chunks]) for i in range(4))
+            self._days.setdefault(day, []).append(segment)
         self._pending.clear()
         self.peak_nbytes = max(self.peak_nbytes, self.nbytes)
 
@@ -125,7 +129,7 @@ class FootageStore:
         self._flush()
         oldest = now // MINUTES_PER_DAY - self.store_days
         for day in [d for d in self._days if d < oldest]:
-            self._held_bytes -= sum(c.nbytes for c in self._days.pop(day))
+            self._held_bytes -= sum(c.nbytes for seg in self._days.pop(day) for c in seg)
 
     @property
     def nbytes(self) -> int:
@@ -171,15 +175,16 @@ class FootageStore:
         out = []
         first_day = (t_start - self._longest) // MINUTES_PER_DAY
         for day in range(first_day, t_end // MINUTES_PER_DAY + 1):
-            cols = self._days.get(day)
-            if cols is None:
-                continue
-            cam, _person, t_in, t_out = cols
-            hi = np.searchsorted(t_in, t_end, side="right")
-            keep = t_out[:hi] >= t_start
-            if mask is not None:
-                keep &= mask[cam[:hi]]
-            out.append(tuple(c[:hi][keep] for c in cols))
+            start = day * MINUTES_PER_DAY
+            last = min(t_end - start, MINUTES_PER_DAY - 1)  # minute of the day
+            for cam, person, minute, length in self._days.get(day, []):
+                hi = int(np.searchsorted(minute, last, side="right"))
+                t_in = minute[:hi].astype(np.int32) + np.int32(start)
+                t_out = t_in + length[:hi]
+                keep = t_out >= t_start
+                if mask is not None:
+                    keep &= mask[cam[:hi]]
+                out.append((cam[:hi][keep], person[:hi][keep], t_in[keep], t_out[keep]))
         if not out:
             empty = np.zeros(0, np.int32)
             return Sightings(empty, empty, empty, empty)

@@ -9,7 +9,7 @@ from sim.footage import MINUTES_PER_DAY, Circle, FootageStore, Polygon, Sighting
 
 DAYS = 5
 N_CAMERAS = 60
-BYTES_PER_SIGHTING = 16  # four int32 columns
+BYTES_PER_SIGHTING = 12  # camera, person (int32); minute of day, length (uint16)
 
 
 def inside_polygon(x: float, y: float, vertices) -> bool:
