@@ -82,7 +82,14 @@ class NeighbourhoodModel(mesa.Model):
         pop = self.population
         self.reporting = Reporting(self.world.homes, pop.home, pop.group, self.params, self.streams)
         self.passes = self._pass_table()
-        self.walks = Walks(self.routes, self.passes, pop.group, len(self.world.group_names))
+        self.walks = Walks(
+            self.routes,
+            self.passes,
+            pop.group,
+            len(self.world.group_names),
+            self.streams.base("camera.detect"),
+            self.params["cameras.detection_probability"],
+        )
         self.incidents = Incidents(
             self.world.homes,
             self.routes,
@@ -124,7 +131,6 @@ class NeighbourhoodModel(mesa.Model):
         self.recorder = Recorder(
             self.population.group, self.world.group_names, math.ceil(self.duration / every) + 2
         )
-        self._detection_probability = self.params["cameras.detection_probability"]
         self._schedule_rng = self.streams.generator("schedule")
         self._trips = DayTrips(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
         self._next_trip = 0  # the next trip to start
@@ -242,7 +248,7 @@ class NeighbourhoodModel(mesa.Model):
             self.recorder.on_start(end - self._next_trip)
             self._next_trip = end
         # every minute, even with nobody walking: attempts and clip reviews may be due
-        r = self.walks.step(now, self._detect)
+        r = self.walks.step(now)
         if len(r.camera):
             self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
             self.accounts.live(self.cameras.home[r.camera], r.person)
@@ -295,11 +301,6 @@ class NeighbourhoodModel(mesa.Model):
             now, self.home_zone[posts.poster], posts.poster, posts.person, self.population.group
         )
         self.recorder.count("stops", stops)
-
-    def _detect(self, camera: np.ndarray, person: np.ndarray) -> np.ndarray:
-        """Whether each camera in view records the person this minute (keyed draws)."""
-        u = self.streams.uniform("camera.detect", camera, person, self._minute)
-        return u < self._detection_probability
 
     def _camera_xy(self) -> np.ndarray:
         return self.world.homes.xy[self.cameras.home]

@@ -23,6 +23,7 @@ import numba
 import numpy as np
 
 from sim.cameras import Cameras
+from sim.rng import mix, to_unit
 from sim.routes import RouteTable, runs
 from sim.world import Homes
 
@@ -263,9 +264,14 @@ class Walks:
         passes: PassTable,
         person_group: np.ndarray,
         n_groups: int,
+        detect_base: int,
+        detect_probability: float,
     ) -> None:
         self.routes = routes
         self.passes = passes
+        # a camera in view records the walker if the keyed uniform (camera, person, minute)
+        # drawn from ``detect_base`` (``Streams.base``) is below the probability
+        self._detect = (np.uint64(detect_base), float(detect_probability))
         self._person_group = np.asarray(person_group)
         self._groups = n_groups
         for name, dtype in _TRIP_FIELDS.items():
@@ -419,13 +425,8 @@ class Walks:
 
     # ------------------------------------------------------------------ walking
 
-    def step(self, now: int, detect) -> StepResult:
-        """Walk minute ``now``: the passes reached, what cameras recorded, the arrivals.
-
-        Args:
-            detect: function (camera, person) -> bool array, whether each camera in view
-                actually records the person this minute.
-        """
+    def step(self, now: int) -> StepResult:
+        """Walk minute ``now``: the passes reached, what cameras recorded, the arrivals."""
         if now != self._next_minute:
             raise ValueError(f"minute {now} walked, but the next minute is {self._next_minute}")
         self._next_minute = now + 1
@@ -454,9 +455,9 @@ class Walks:
             self.passes.camera_live,
             self.person,
             self.n_view,
+            now,
+            *self._detect,
         )
-        seen = detect(camera, person)
-        camera, slot, person, t_out = camera[seen], slot[seen], person[seen], t_out[seen]
         _record(slot, t_out, now, self.n_rec, self.rec_until, self.group, self._ring[1])
         row = now % len(self._ring[0])
         self._count += self._ring[:, row]
@@ -586,17 +587,24 @@ def _reach_pairs(row, trip, key, s_out, route, depart, speed, length, duration, 
 
 
 @numba.njit(cache=True)
-def _sort_passes(slot, row, t_out, viewer, camera_live, person, n_view):
-    """One minute's passes: windows (home, person) and the passes of cameras in use (camera,
-    trip, t_out, person), each in the order given; counts the camera views entered by each trip
-    (``n_view``, in place). Retired cameras' passes, still in the table, are left out."""
+def _sort_passes(slot, row, t_out, viewer, camera_live, person, n_view, now, base, probability):
+    """One minute's passes: windows (home, person) and the recordings (camera, trip, t_out,
+    person), each in the order given. A camera in use records with the keyed draw (stream
+    ``base``; camera, person, minute) below ``probability``; every camera in use counts as a
+    view entered by the trip (``n_view``, in place). Retired cameras' passes, still in the
+    table, are left out."""
     n_windows = n_cameras = 0
+    seen = np.zeros(len(row), np.bool_)
     for k in range(len(row)):
         v = viewer[row[k]]
         if v < 0:
             n_windows += 1
         elif camera_live[v]:
-            n_cameras += 1
+            n_view[slot[k]] += 1
+            h = mix(mix(mix(base ^ np.uint64(v)) ^ np.uint64(person[slot[k]])) ^ np.uint64(now))
+            if to_unit(h) < probability:
+                seen[k] = True
+                n_cameras += 1
     window_home = np.empty(n_windows, np.int64)
     window_person = np.empty(n_windows, person.dtype)
     camera = np.empty(n_cameras, viewer.dtype)
@@ -610,12 +618,11 @@ def _sort_passes(slot, row, t_out, viewer, camera_live, person, n_view):
             window_home[w] = -np.int64(v) - 1
             window_person[w] = person[slot[k]]
             w += 1
-        elif camera_live[v]:
+        elif seen[k]:
             camera[c] = v
             cam_slot[c] = slot[k]
             cam_t_out[c] = t_out[k]
             cam_person[c] = person[slot[k]]
-            n_view[slot[k]] += 1
             c += 1
     return window_home, window_person, camera, cam_slot, cam_t_out, cam_person
 

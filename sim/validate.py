@@ -190,7 +190,9 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
         streams = Streams(seed)
         cams = initial_cameras(homes, net, params, streams.generator("cameras"))
         passes = PassTable(routes, Viewers.cameras(cams), cams.version)
-        w = Walks(routes, passes, np.zeros(walkers, np.int64), 1)
+        w = Walks(
+            routes, passes, np.zeros(walkers, np.int64), 1, streams.base("detect"), COVERAGE_V
+        )
         w.plan(
             np.arange(walkers),
             np.zeros(walkers, np.int64),
@@ -199,10 +201,7 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
         )
         recorded = np.zeros(walkers, bool)
         for now in range(w.last_minute + 1):
-            r = w.step(
-                now, lambda c, p, now=now, s=streams: s.uniform("detect", c, p, now) < COVERAGE_V
-            )
-            recorded[r.person] = True
+            recorded[w.step(now).person] = True
         shares.append(float(recorded.mean()))
     return shares
 

@@ -54,11 +54,11 @@ def test_walkers_match_a_brute_force_per_minute_sweep():
     route = rng.integers(0, routes.count, n)
     t0 = np.sort(rng.integers(0, 30, n))
     speed = rng.uniform(50, 100, n)
-    w = Walks(routes, passes, np.zeros(n, np.int64), 1)
+    w = Walks(routes, passes, np.zeros(n, np.int64), 1, 0, 1.0)  # every camera records
     w.plan(np.arange(n), route, t0, speed)
     got: dict[int, list] = {i: [] for i in range(n)}
     for now in range(w.last_minute + 1):
-        r = w.step(now, lambda c, p: np.ones(len(c), bool))
+        r = w.step(now)
         for c, p, t_out in zip(r.camera, r.person, r.t_out, strict=True):
             got[int(p)].append((int(c), now, int(t_out)))
     for i in range(n):

@@ -88,9 +88,9 @@ def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
         )
 
 
-def _minute(walks, now, detect=lambda c, p: np.ones(len(c), bool)):
+def _minute(walks, now):
     """One minute's sightings (camera, person, minute, t_out), arrivals and counts."""
-    r = walks.step(now, detect)
+    r = walks.step(now)
     seen = list(
         zip(
             r.camera.tolist(),
@@ -106,11 +106,11 @@ def _minute(walks, now, detect=lambda c, p: np.ones(len(c), bool)):
     return seen, done, [(r.walking.tolist(), r.recorded.tolist(), len(walks))]
 
 
-def _walk_all(walks, start, until, detect=lambda c, p: np.ones(len(c), bool)):
+def _walk_all(walks, start, until):
     """Minutes ``start`` to ``until - 1``, joined."""
     seen, done, counts = [], [], []
     for now in range(start, until):
-        s, d, c = _minute(walks, now, detect)
+        s, d, c = _minute(walks, now)
         seen, done, counts = seen + s, done + d, counts + c
     return seen, done, counts
 
@@ -122,8 +122,8 @@ def _trips(model, n, rng, spread):
     return np.arange(n), route, depart, speed
 
 
-def _walks(model, n):
-    return movement.Walks(model.routes, model.passes, np.arange(n) % 2, 2)
+def _walks(model, n, detection=1.0):
+    return movement.Walks(model.routes, model.passes, np.arange(n) % 2, 2, 99, detection)
 
 
 def test_planning_in_blocks_equals_planning_at_once(model):
@@ -154,10 +154,9 @@ def test_counts_of_walkers_and_recorded_match_a_per_walker_sweep(model):
     rng = np.random.default_rng(3)
     n = 300
     person, route, depart, speed = _trips(model, n, rng, 60)
-    walks = _walks(model, n)
+    walks = _walks(model, n, detection=0.6)  # some passes unrecorded
     walks.plan(person, route, depart, speed)
-    detect = lambda c, p: (c + p) % 3 > 0  # noqa: E731  (some passes unrecorded)
-    seen, done, counts = _walk_all(walks, 0, walks.last_minute + 1, detect)
+    seen, done, counts = _walk_all(walks, 0, walks.last_minute + 1)
     duration = np.maximum(np.ceil(model.routes.length[route] / speed), 1).astype(int)
     group = person % 2
     for now, (walking, recorded, after) in enumerate(counts):
@@ -183,7 +182,7 @@ def test_cameras_installed_mid_walk_see_only_what_is_ahead(model):
     free = np.flatnonzero(cams.home_camera < 0)
     new = rng.choice(free, size=min(60, len(free)), replace=False)
     table = PassTable(model.routes, Viewers.cameras(cams), cams.version)
-    walks = movement.Walks(model.routes, table, np.zeros(n, np.int64), 1)
+    walks = movement.Walks(model.routes, table, np.zeros(n, np.int64), 1, 0, 1.0)
     walks.plan(person, route, depart, speed)
     switch = 25
     before, _, _ = _walk_all(walks, 0, switch)
@@ -196,6 +195,8 @@ def test_cameras_installed_mid_walk_see_only_what_is_ahead(model):
         PassTable(model.routes, Viewers.cameras(cams), cams.version),
         np.zeros(n, np.int64),
         1,
+        0,
+        1.0,
     )
     fresh.plan(person, route, depart, speed)
     reference, _, _ = _walk_all(fresh, 0, fresh.last_minute + 1)
@@ -210,6 +211,6 @@ def test_trips_must_be_planned_in_order(model):
     walks.plan([0, 1], [0, 1], [5, 6], [70.0, 70.0])
     with pytest.raises(ValueError, match="departure order"):
         walks.plan([2], [2], [4], [70.0])
-    walks.step(0, lambda c, p: np.ones(len(c), bool))
+    walks.step(0)
     with pytest.raises(ValueError, match="next minute is 1"):
-        walks.step(2, lambda c, p: np.ones(len(c), bool))
+        walks.step(2)
