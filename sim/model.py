@@ -307,18 +307,7 @@ class NeighbourhoodModel(mesa.Model):
 
     def _walkers_on_edge(self, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
         """How many walkers other than ``people[i]`` are on street ``edges[i]`` right now."""
-        w = self.walks
-        slot = w.under_way(self._minute)
-        if len(slot) == 0:
-            return np.zeros(len(edges), np.int64)
-        on = self.routes.edge[self.routes.piece_at(w.route[slot], w.distance(slot, self._minute))]
-        count = np.bincount(on, minlength=self.world.net.n_edges)[edges]
-        person = w.person[slot]
-        order = np.argsort(person)
-        k = np.minimum(np.searchsorted(person[order], people), len(order) - 1)
-        walking = person[order[k]] == people
-        on_it = walking & (on[order[k]] == edges)
-        return count - on_it
+        return self.walks.others_on(self._minute, edges, people)
 
     # ------------------------------------------------------------------ running, results
 

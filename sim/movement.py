@@ -497,6 +497,29 @@ class Walks:
         slot = np.arange(lo, hi)
         return slot[self.t0[slot] + self.duration[slot] - 1 > now]
 
+    def others_on(self, now: int, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
+        """How many walkers other than ``people[i]`` are on street ``edges[i]`` after minute
+        ``now`` (departed, not arrived; on the piece of their route they have reached)."""
+        lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
+        streets = np.unique(edges)
+        count, own = _count_on_streets(
+            int(lo),
+            int(hi),
+            now,
+            self.t0,
+            self.duration,
+            self.speed,
+            self.route,
+            self.person,
+            self.routes.ptr,
+            self.routes.start,
+            self.routes.edge,
+            self.routes.length,
+            streets,
+            np.asarray(people, np.int64),
+        )
+        return count[np.searchsorted(streets, edges)] - (own == edges)
+
     def distance(self, slot: np.ndarray, minute: int) -> np.ndarray:
         """Metres walked by the start of ``minute`` along each trip's route."""
         elapsed = minute - self.t0[slot]
@@ -710,3 +733,31 @@ def _pair_passes(piece, v, route, frm, to, start, scale, lo, hi, ids):
             key[n], viewer[n], s_out[n] = route[k] * scale + s_in, np.int32(ids[w]), so
             n += 1
     return key[:n], viewer[:n], s_out[:n]
+
+
+@numba.njit(cache=True)
+def _count_on_streets(
+    lo, hi, now, t0, duration, speed, route, person, ptr, start, edge, length, streets, people
+):
+    """Walkers (trips lo to hi - 1 still walking after minute ``now``) on each of the sorted
+    ``streets``, and the street each of ``people`` is walking (-1: not walking)."""
+    count = np.zeros(len(streets), np.int64)
+    own = np.full(len(people), -1, np.int64)
+    by_person = np.argsort(people)
+    sorted_people = people[by_person]
+    for k in range(lo, hi):
+        if t0[k] > now or t0[k] + duration[k] - 1 <= now or ptr[route[k] + 1] == ptr[route[k]]:
+            continue
+        r = route[k]
+        s = min((now - t0[k]) * speed[k], length[r])
+        # the last piece starting at or before s (the first piece if none)
+        p = max(np.searchsorted(start[ptr[r] : ptr[r + 1]], s, side="right") - 1, 0) + ptr[r]
+        e = edge[p]
+        j = np.searchsorted(streets, e)
+        if j < len(streets) and streets[j] == e:
+            count[j] += 1
+        j = np.searchsorted(sorted_people, person[k])
+        while j < len(sorted_people) and sorted_people[j] == person[k]:
+            own[by_person[j]] = e
+            j += 1
+    return count, own

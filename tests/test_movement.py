@@ -214,3 +214,30 @@ def test_trips_must_be_planned_in_order(model):
     walks.step(0)
     with pytest.raises(ValueError, match="next minute is 1"):
         walks.step(2)
+
+
+def test_others_on_a_street_counts_walkers_where_they_are(model):
+    """Guardians: walkers still walking after the minute, on the street of the piece they have
+    reached, not counting the person asked about."""
+    rng = np.random.default_rng(5)
+    n = 400
+    person, route, depart, speed = _trips(model, n, rng, 30)
+    walks = _walks(model, n)
+    walks.plan(person, route, depart, speed)
+    routes = model.routes
+    for now in range(40):
+        walks.step(now)
+        if now % 7:
+            continue
+        duration = np.maximum(np.ceil(routes.length[route] / speed), 1)
+        on = np.flatnonzero((depart <= now) & (now < depart + duration - 1))
+        s = np.minimum((now - depart[on]) * speed[on], routes.length[route[on]])
+        street = routes.edge[routes.piece_at(route[on], s)]
+        edges = np.concatenate([street[:5], rng.choice(routes.edge, 5)])
+        people = np.concatenate([person[on][:5], rng.integers(0, n, 5)])
+        expected = [
+            int(np.sum((street == e) & (person[on] != p)))
+            for e, p in zip(edges, people, strict=True)
+        ]
+        assert walks.others_on(now, edges, people).tolist() == expected
+        assert sum(expected) > 0
