@@ -9,9 +9,11 @@ camera shaded, walkers as dots by group, posts of the last hour and requests of 
 
 from __future__ import annotations
 
+import io
 import os
 
 import numpy as np
+import reacton.ipywidgets as rw
 import solara
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -85,6 +87,14 @@ class ClassroomModel(NeighbourhoodModel):
             origin="app",
         )
         super().__init__(params, rng=_seed(seed))
+        # the controls, as set (with the server's scenario, they make the model)
+        self.controls = (
+            *(float(x) for x in (adoption, opt_out, bias, window_hours, area_cap_sq_mi, e2ee)),
+            regime,
+            bool(promotion),
+            minority,
+            self.seed,
+        )
 
 
 MODEL_PARAMS = {
@@ -287,19 +297,29 @@ def adoption_figure(model: NeighbourhoodModel) -> Figure:
 # how the plots are sent: PNG with fast compression (a tenth larger, half the encoding time)
 PNG = {"format": "png", "dpi": 90, "pil_kwargs": {"compress_level": 1}}
 
+# Every page opens on the same view: the default controls at minute 0. Its plots are drawn
+# once, when the server starts, so that opening a page does not wait for them.
+_FIRST_VIEW: dict[tuple, bytes] = {}
+
+
+def _png(make, model: NeighbourhoodModel) -> bytes:
+    buf = io.BytesIO()
+    make(model).savefig(buf, **PNG)
+    return buf.getvalue()
+
 
 def _panel(make):
     def panel(model):
-        return solara.FigureMatplotlib(make(model), **PNG)
+        key = (make.__name__, getattr(model, "controls", None))
+        png = _FIRST_VIEW.get(key) if model.time == 0 else None
+        return rw.Image(value=png if png is not None else _png(make, model), format="png")
 
     panel.__name__ = make.__name__.replace("_figure", "")
     return panel
 
 
-COMPONENTS = [
-    (_panel(f), 0)
-    for f in (map_figure, coverage_figure, posts_figure, footage_figure, adoption_figure)
-]
+FIGURES = (map_figure, coverage_figure, posts_figure, footage_figure, adoption_figure)
+COMPONENTS = [(_panel(f), 0) for f in FIGURES]
 
 
 def make_page(model: ClassroomModel):
@@ -314,13 +334,16 @@ def make_page(model: ClassroomModel):
     )
 
 
-def _load_compiled_loops() -> None:
-    """Load the model's compiled loops (numba's cache, about 0.3 s) when the server starts,
-    not at a student's first Step."""
-    ClassroomModel(seed=1).run_for(60)
+def _prepare() -> None:
+    """When the server starts: draw the first view's plots, and load the model's compiled
+    loops (numba's cache, about 0.3 s) rather than at a student's first Step."""
+    model = ClassroomModel()
+    for make in FIGURES:
+        _FIRST_VIEW[(make.__name__, model.controls)] = _png(make, model)
+    model.run_for(60)
 
 
-_load_compiled_loops()
+_prepare()
 
 
 @solara.component

@@ -77,3 +77,14 @@ def test_figures_show_posts_requests_and_walkers():
     assert "disparity ratio" in title and "n/a" not in title
     xy, _ = model.walker_positions()
     assert np.isfinite(xy).all()
+
+
+def test_first_view_is_drawn_in_advance_and_only_used_for_itself():
+    """A new page shows plots drawn at server start: the same images as drawn anew. Other
+    controls, or a later minute, are drawn when asked."""
+    model = app.ClassroomModel()
+    for make in app.FIGURES:
+        cached = app._FIRST_VIEW[(make.__name__, model.controls)]
+        assert cached == app._png(make, model)
+    assert (app.map_figure.__name__, app.ClassroomModel(seed=2).controls) not in app._FIRST_VIEW
+    assert app.ClassroomModel(seed="1").controls == model.controls  # the seed box's text
