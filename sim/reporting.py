@@ -128,8 +128,8 @@ class Reporting:
         )
         self._alerts_hour: list[np.ndarray] = []  # homes alerted this hour, minute by minute
         self._posts_hour: list[np.ndarray] = []
-        # alerts whose clip has not ended yet, by the minute it ends: [(home, person, t_in,
-        # by_camera), ...] in the order they came
+        # alerts whose clip has not ended yet, by the minute it ends: [(home, person, t_in),
+        # ...] in the order they came
         self._open: dict[int, list[tuple[np.ndarray, ...]]] = {}
         self._bias_max = self.bias.max(axis=1)  # bounds p before the exact computation
         # counters
@@ -162,32 +162,35 @@ class Reporting:
         """
         if len(cam_person) == 0 and len(window_home) == 0 and now not in self._open:
             return None  # nothing seen and no clip ends: the common quiet minute
-        self.recordings += np.bincount(
-            self.person_group[cam_person], minlength=len(self.recordings)
+        alerted, later, (home, person), n_cam = _sort_alerts(
+            camera_home,
+            cam_person,
+            cam_t_out,
+            window_home,
+            window_person,
+            now,
+            self.person_group,
+            self.alert_setting,
+            self.app_user_no_camera,
+            has_camera,
+            self.recordings,
         )
-        alerted = self.alert_setting[camera_home] != MUTED
-        home = camera_home[alerted]
-        person = cam_person[alerted]
-        t_out = cam_t_out[alerted]
-        self.alerts += len(home)
-        if self.alerts_feedback and len(home):
-            self._alerts_hour.append(home)
+        self.alerts += len(alerted)
+        if self.alerts_feedback and len(alerted):
+            self._alerts_hour.append(alerted)
         # An owner looks at a clip when its motion event ends (so it shows all that happened);
         # people seen from a window are judged at once.
-        later = t_out > now
-        if np.any(later):
-            self._queue(home[later], person[later], now, t_out[later])
-        watch = self.app_user_no_camera[window_home] & ~has_camera[window_home]
-        now_cam = ~later
-        parts = [
-            *self._open.pop(now, []),
-            (home[now_cam], person[now_cam], np.full(int(now_cam.sum()), now), True),
-            (window_home[watch], window_person[watch], np.full(int(watch.sum()), now), False),
-        ]
-        home, person, t_in = (
-            np.concatenate([p[i] for p in parts]).astype(np.int64) for i in range(3)
-        )
-        by_camera = np.repeat([bool(p[3]) for p in parts], [len(p[0]) for p in parts])
+        if len(later[0]):
+            self._queue(*later[:2], now, later[2])
+        t_in = np.full(len(home), now, np.int64)
+        by_camera = np.arange(len(home)) < n_cam
+        opened = self._open.pop(now, None)
+        if opened:  # clips that end now, in the order they came, before this minute's
+            home, person, t_in = (
+                np.concatenate([*(p[i] for p in opened), c])
+                for i, c in enumerate((home, person, t_in))
+            )
+            by_camera = np.concatenate([np.ones(len(home) - len(by_camera), bool), by_camera])
         if len(home) == 0:
             return None
         # the largest p could be, from cheap per-home bounds; only those below it can post
@@ -245,7 +248,7 @@ class Reporting:
             chunk = order[start : start + counts[wait]]
             start += counts[wait]
             self._open.setdefault(t_in + wait, []).append(
-                (home[chunk], person[chunk], np.full(len(chunk), t_in), True)
+                (home[chunk], person[chunk], np.full(len(chunk), t_in))
             )
 
     def post_victims(
@@ -369,3 +372,57 @@ def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, inci
             u[n] = x
             n += 1
     return keep[:n], u[:n]
+
+
+@numba.njit(cache=True)
+def _sort_alerts(
+    camera_home,
+    person,
+    t_out,
+    window_home,
+    window_person,
+    now,
+    group,
+    setting,
+    app_user,
+    has_camera,
+    recordings,
+):
+    """One minute's recordings and window passes, sorted: counts each recording by the
+    person's group (``recordings``, in place); returns the homes alerted (owners who did not
+    mute alerts), the alerts whose clip ends later (home, person, t_out), the alerts and window
+    passes judged now (home, person; alerts first) and how many of these are alerts."""
+    n_alert = n_later = n_watch = 0
+    for k in range(len(person)):
+        recordings[group[person[k]]] += 1
+        if setting[camera_home[k]] != MUTED:
+            n_alert += 1
+            if t_out[k] > now:
+                n_later += 1
+    for k in range(len(window_home)):
+        if app_user[window_home[k]] and not has_camera[window_home[k]]:
+            n_watch += 1
+    alerted = np.empty(n_alert, np.int64)
+    later_home = np.empty(n_later, np.int64)
+    later_person = np.empty(n_later, np.int64)
+    later_t_out = np.empty(n_later, np.int64)
+    n_cam = n_alert - n_later
+    home = np.empty(n_cam + n_watch, np.int64)
+    who = np.empty(n_cam + n_watch, np.int64)
+    a = b = c = 0
+    for k in range(len(person)):
+        if setting[camera_home[k]] == MUTED:
+            continue
+        alerted[a] = camera_home[k]
+        a += 1
+        if t_out[k] > now:
+            later_home[b], later_person[b], later_t_out[b] = camera_home[k], person[k], t_out[k]
+            b += 1
+        else:
+            home[c], who[c] = camera_home[k], person[k]
+            c += 1
+    for k in range(len(window_home)):
+        if app_user[window_home[k]] and not has_camera[window_home[k]]:
+            home[c], who[c] = window_home[k], window_person[k]
+            c += 1
+    return alerted, (later_home, later_person, later_t_out), (home, who), n_cam
