@@ -26,13 +26,12 @@ class Recorder:
     """Counts what the walkers and cameras did, in total and per recording interval.
 
     Args:
-        person_group: group index of every pedestrian.
+        n_people: number of pedestrians.
         group_names: names of the groups, in index order.
         n_rows: rows to preallocate for the time series.
     """
 
-    def __init__(self, person_group: np.ndarray, group_names: list[str], n_rows: int) -> None:
-        self.person_group = person_group
+    def __init__(self, n_people: int, group_names: list[str], n_rows: int) -> None:
         self.group_names = group_names
         g = len(group_names)
         self.walk_minutes = np.zeros(g, np.int64)
@@ -42,7 +41,7 @@ class Recorder:
         self.trips_recorded = 0
         self.cameras_on_trips = 0
         self.trips_started = 0
-        self.ever_recorded = np.zeros(len(person_group), bool)
+        self.ever_recorded = np.zeros(n_people, bool)
         # interval counters, reset at each row
         self._iv_walk = np.zeros(g, np.int64)
         self._iv_rec = np.zeros(g, np.int64)

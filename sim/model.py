@@ -129,7 +129,7 @@ class NeighbourhoodModel(mesa.Model):
         self._start_partnership()  # needs the duration
         every = self.params["time.record_minutes"]
         self.recorder = Recorder(
-            self.population.group, self.world.group_names, math.ceil(self.duration / every) + 2
+            self.population.count, self.world.group_names, math.ceil(self.duration / every) + 2
         )
         self._schedule_rng = self.streams.generator("schedule")
         self._trips = DayTrips(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
