@@ -368,10 +368,9 @@ def test_stage1_accepts_the_matching_sets_and_chooses_the_deepest():
     assert pt.depth({"adoption.2020.5": None, "adoption.2023.5": 0.275}, bands) == math.inf
 
 
-def test_preset_joins_both_stages_and_says_what_it_misses(tmp_path):
-    """The preset holds both stages' chosen values and the solved request probability, not the
-    measurement levers; its header lists every pattern with its observed value, and a missed
-    pattern as MISSED."""
+def _two_stages():
+    """Both calibration experiments, a stage-1 row and synthetic stage-2 runs carrying their
+    first design point's values (bias 2, deterrence 0.05)."""
     from sim.experiment import load_experiment
 
     exp1 = load_experiment(pt.ADOPTION_EXPERIMENT)
@@ -384,6 +383,14 @@ def test_preset_joins_both_stages_and_says_what_it_misses(tmp_path):
         runs[f"param:{f.key}"] = exp2.points[0][f.key]
     runs["param:reporting.bias"] = 2.0
     runs["param:incidents.deterrence"] = 0.05
+    return exp1, row1, exp2, runs
+
+
+def test_preset_joins_both_stages_and_says_what_it_misses(tmp_path):
+    """The preset holds both stages' chosen values and the solved request probability, not the
+    measurement levers; its header lists every pattern with its observed value, and a missed
+    pattern as MISSED."""
+    exp1, row1, exp2, runs = _two_stages()
     row2 = pt.score_runs(runs, MEASURED).iloc[3]  # misses pattern 6
     text = pt.preset_text(exp1, row1, exp2, row2)
     path = tmp_path / "calibrated.toml"
@@ -406,18 +413,8 @@ def test_checked_preset_and_report_say_what_new_seeds_do_not_confirm():
     runs but failed with new seeds is marked NOT CONFIRMED in the preset's header and the
     report; without a failure, the header says all hold."""
     from sim.checks import Check
-    from sim.experiment import load_experiment
 
-    exp1 = load_experiment(pt.ADOPTION_EXPERIMENT)
-    exp2 = load_experiment(pt.ROOT / "experiments" / "calibration.toml")
-    row1 = stage1_scores().iloc[1].copy()
-    for f in exp1.factors:
-        row1[f"param:{f.key}"] = exp1.points[0][f.key]
-    runs = synthetic_runs()
-    for f in exp2.factors:
-        runs[f"param:{f.key}"] = exp2.points[0][f.key]
-    runs["param:reporting.bias"] = 2.0
-    runs["param:incidents.deterrence"] = 0.05
+    exp1, row1, exp2, runs = _two_stages()
     scores = pt.score_runs(runs, MEASURED)
     row2 = scores.iloc[0]  # matches 3-8 in the calibration runs
 
