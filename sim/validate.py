@@ -405,15 +405,11 @@ def bias_ratio(
             f"{_runs_line(runs)} Passes if the {_pct(DECISION_LEVEL)} interval (Bonferroni over "
             f"the values of k) covers k{'' if covered else ' (it does not)'} and its "
             f"half-width is under {_pct(BIAS_MAX_RELATIVE_HALF_WIDTH)} of k"
-            f"{'' if power else ' (it is not)'}. "
-            + "; ".join(f"k = {k:g}: {m:.3f} [{c[0]:.3f}, {c[1]:.3f}]" for k, m, c, _ in rows)
-            + "."
+            f"{'' if power else ' (it is not)'}. " + _by_k(rows)
         ),
         figure=figure,
         source="b(h, g) multiplies the posting probability (docs/ODD.md, 7.8)",
-        extra={
-            "points": [dict(zip(("k", "mean", "ci", "expected"), r, strict=True)) for r in rows]
-        },
+        extra={"points": _k_points(rows)},
     )
 
 
@@ -423,6 +419,16 @@ def _runs_line(runs: dict) -> str:
         f"{reps} replications of one day at each bias k (1,500 visitors, half the homes with a "
         "camera, no offenders, fear feedbacks off, one bias for every household)."
     )
+
+
+def _by_k(rows) -> str:
+    """The (k, mean, ci, expected) rows of a bias check, as one sentence."""
+    return "; ".join(f"k = {k:g}: {m:.3f} [{c[0]:.3f}, {c[1]:.3f}]" for k, m, c, _ in rows) + "."
+
+
+def _k_points(rows) -> list[dict]:
+    """The (k, mean, ci, expected) rows of a bias check, for checks.json."""
+    return [dict(zip(("k", "mean", "ci", "expected"), r, strict=True)) for r in rows]
 
 
 def _errorbars(ax, rows, label: str) -> None:
@@ -483,15 +489,13 @@ def minority_share(
         detail=(
             f"{_runs_line(runs)} Passes if the {_pct(DECISION_LEVEL)} interval (Bonferroni) "
             f"covers the formula at every k{'' if covered else ' (it does not)'} and, for "
-            f"k > 1, excludes p{'' if power else ' (it does not)'}. "
-            + "; ".join(f"k = {k:g}: {m:.3f} [{c[0]:.3f}, {c[1]:.3f}]" for k, m, c, _ in rows)
-            + "."
+            f"k > 1, excludes p{'' if power else ' (it does not)'}. " + _by_k(rows)
         ),
         figure=figure,
         source="docs/ODD.md 1.2, pattern 7; CONTEXT.md (VICE 2019)",
         extra={
             "p": p,
-            "points": [dict(zip(("k", "mean", "ci", "expected"), r, strict=True)) for r in rows],
+            "points": _k_points(rows),
         },
     )
 
