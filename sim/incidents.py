@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
-from sim.rng import Streams
+from sim.rng import Streams, mix, to_unit
 from sim.routes import RouteTable, runs
 from sim.scenario import Scenario
 from sim.schema import INCIDENT_KINDS
@@ -113,16 +114,11 @@ class Incidents:
 
     def on_trips_started(self, now: int, person, route, speed, offender) -> None:
         """Decide which offenders' walks include attempts, and at which door and minute."""
-        sel = np.flatnonzero(offender[person])
-        if len(sel) == 0:
-            return
-        person, route, speed = person[sel], route[sel], speed[sel]
         hour = (now % 1440) // 60
-        p = self.rate[None, :] * self.profile[:, hour][None, :]
-        kinds = np.arange(len(self.rate))[None, :]
-        u = self.streams.uniform("incident.attempt", person[:, None], now, kinds)
-        attempt = u < np.minimum(p, 1)
-        who, kind = np.nonzero(attempt)
+        p = np.minimum(self.rate * self.profile[:, hour], 1)
+        who, kind = _attempts(person, offender, now, p, self.streams.base("incident.attempt"))
+        if len(who) == 0:
+            return
         n_doors = self.stops.count(route[who])
         ok = n_doors > 0
         who, kind, n_doors = who[ok], kind[ok], n_doors[ok]
@@ -205,3 +201,23 @@ class Incidents:
             z = np.zeros(0, np.int64)
             return IncidentLog(z, z, z, z, z, np.zeros(0, bool))
         return IncidentLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))
+
+
+@numba.njit(cache=True)
+def _attempts(person, offender, now, p, base):
+    """The attempts of the walks that start now: (walk, kind) for every offender's walk and
+    kind whose keyed uniform (stream "incident.attempt": person, minute, kind) is below
+    ``p[kind]``, by walk then kind. Most walkers are not offenders: one loop, no temporaries."""
+    n = 0
+    who = np.empty(len(person) * len(p), np.int64)
+    kind = np.empty(len(person) * len(p), np.int64)
+    for i in range(len(person)):
+        if not offender[person[i]]:
+            continue
+        h = mix(base ^ np.uint64(person[i]))
+        h = mix(h ^ np.uint64(now))
+        for k in range(len(p)):
+            if to_unit(mix(h ^ np.uint64(k))) < p[k]:
+                who[n], kind[n] = i, k
+                n += 1
+    return who[:n], kind[:n]

@@ -81,11 +81,6 @@ class PassTable:
         self._routes = routes
         self.scale = float(np.ceil(routes.length.max() + 1.0)) if routes.count else 1.0
         n_edges = int(max(routes.edge.max(initial=-1), viewers.edge.max(initial=-1))) + 1
-        # pieces by street (to find the pieces a new camera sees)
-        self._piece_by_edge = np.argsort(routes.edge, kind="stable").astype(np.int32)
-        per_edge = np.bincount(routes.edge, minlength=n_edges)
-        # one extra street with no pieces stands for any street beyond the routes' ones
-        self._piece_ptr = np.concatenate([[0], np.cumsum(per_edge), [per_edge.sum()]])
         # viewers by street; each route's passes, sorted by entry (compiled: no pair arrays)
         viewer_order = np.argsort(viewers.edge, kind="stable")
         ptr = np.concatenate([[0], np.cumsum(np.bincount(viewers.edge, minlength=n_edges))])
@@ -115,7 +110,7 @@ class PassTable:
         key, viewer, s_out = _pair_passes(
             piece,
             v,
-            np.searchsorted(routes.ptr, piece, side="right") - 1,  # the route of each piece
+            routes.route_of(piece),
             routes.frm,
             routes.to,
             routes.start,
@@ -144,10 +139,7 @@ class PassTable:
         at = np.zeros(0, np.int64)
         if len(new):
             viewers = Viewers.cameras(cams, new)
-            edge = np.minimum(viewers.edge, len(self._piece_ptr) - 2)
-            k = self._piece_ptr[edge + 1] - self._piece_ptr[edge]
-            v = np.repeat(np.arange(len(viewers)), k)
-            piece = self._piece_by_edge[self._piece_ptr[edge[v]] + runs(k)]
+            piece, v = self._routes.pieces_on(viewers.edge)
             key, viewer, s_out = self._passes(piece, viewers, v)
             at = np.searchsorted(self.key, key, side="right")
             self.key = np.insert(self.key, at, key)
@@ -201,6 +193,7 @@ class _Block:
     seq_hi: int
     seq: np.ndarray  # the trip reaching each pass; by minute, then trip, then table row
     idx: np.ndarray  # the pass's row in the pass table
+    viewer: np.ndarray  # the pass's viewer (copied at planning: walking reads it in order)
     t_out: np.ndarray  # the last minute the walker is in that view
     ptr: np.ndarray  # passes reached in minute first + i: ptr[i] to ptr[i + 1]
     done: np.ndarray  # trips by arrival minute
@@ -316,11 +309,12 @@ class Walks:
         start, end = int(depart[0]), depart + duration - 1
         span = int(end.max()) - start + 1
         first = self.passes.first(route)
-        trip, idx, t_out, ptr = _plan_passes(
+        trip, idx, viewer, t_out, ptr = _plan_passes(
             first,
             self.passes.first(route + 1) - first,
             self.passes.key,
             self.passes.s_out,
+            self.passes.viewer,
             route,
             depart,
             speed,
@@ -338,6 +332,7 @@ class Walks:
                 seq0 + n,
                 seq0 + trip,
                 idx,
+                viewer,
                 t_out,
                 ptr,
                 seq0 + done,
@@ -419,6 +414,7 @@ class Walks:
             all_t_in = np.concatenate([b.t_in(), t_in[mine]])
             order = np.lexsort((all_idx, all_seq, all_t_in))
             b.seq, b.idx = all_seq[order], all_idx[order]
+            b.viewer = np.concatenate([b.viewer, self.passes.viewer[idx[mine]]])[order]
             b.t_out = np.concatenate([b.t_out, t_out[mine]])[order]
             counts = np.bincount(all_t_in - b.first, minlength=len(b.ptr) - 1)
             b.ptr = np.concatenate([[0], np.cumsum(counts)])
@@ -436,22 +432,22 @@ class Walks:
         for b in self._blocks:
             sl = b.minute(now, b.ptr)
             if sl is not None:
-                parts.append((b.seq[sl], b.idx[sl], b.t_out[sl]))
+                parts.append((b.seq[sl], b.viewer[sl], b.t_out[sl]))
             sl = b.minute(now, b.done_ptr)
             if sl is not None:
                 dones.append(b.done[sl])
-        seq, idx, t_out = (
+        seq, viewer, t_out = (
             parts[0]
             if len(parts) == 1
             else tuple(
-                np.concatenate([np.zeros(0, np.int64)] + [p[i] for p in parts]) for i in range(3)
+                np.concatenate([np.zeros(0, dtype)] + [p[i] for p in parts])
+                for i, dtype in enumerate((np.int64, np.int32, np.int64))
             )
         )
         window_home, window_person, camera, slot, t_out, person = _sort_passes(
             seq - self._base,
-            idx,
+            viewer,
             t_out,
-            self.passes.viewer,
             self.passes.camera_live,
             self.person,
             self.n_view,
@@ -502,6 +498,11 @@ class Walks:
         ``now`` (departed, not arrived; on the piece of their route they have reached)."""
         lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
         streets = np.unique(edges)
+        # only trips on routes through these streets, or of these people, are looked at
+        on_route = np.zeros(self.routes.count, bool)
+        on_route[self.routes.route_of(self.routes.pieces_on(streets)[0])] = True
+        wanted = np.zeros(len(self._person_group), bool)
+        wanted[people] = True
         count, own = _count_on_streets(
             int(lo),
             int(hi),
@@ -516,6 +517,8 @@ class Walks:
             self.routes.edge,
             self.routes.length,
             streets,
+            on_route,
+            wanted,
             np.asarray(people, np.int64),
         )
         return count[np.searchsorted(streets, edges)] - (own == edges)
@@ -554,45 +557,50 @@ def _reach(key, base, v, length, duration, s_out, t0):
 
 @numba.njit(cache=True)
 def _plan_passes(
-    first, count, key, s_out, route, depart, speed, length, duration, scale, start, span
+    first, count, key, s_out, viewer, route, depart, speed, length, duration, scale, start, span
 ):
     """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1) with the minute
     it is reached and the last minute in view, sorted by minute reached (stably: then by trip,
-    then by row). Returns (trip, row, t_out, ptr), ptr[m] the first pass of minute start + m."""
+    then by row). Returns (trip, row, viewer, t_out, ptr), ptr[m] the first pass of minute
+    start + m. The table is read once, in order; the passes reached are then placed by
+    minute (a counting sort)."""
     total = 0
     for i in range(len(first)):
         total += count[i]
-    t_in = np.empty(total, np.int64)
-    t_out = np.empty(total, np.int64)
+    minute = np.empty(total, np.int32)  # minute reached - start, -1 if never
+    last = np.empty(total, np.int64)
+    seen_by = np.empty(total, viewer.dtype)
     ptr = np.zeros(span + 1, np.int64)
     k = 0
     for i in range(len(first)):
         base = route[i] * scale
         for j in range(first[i], first[i] + count[i]):
-            t_in[k], t_out[k] = _reach(
+            t_in, last[k] = _reach(
                 key[j], base, speed[i], length[i], duration[i], s_out[j], depart[i]
             )
-            if t_in[k] >= 0:
-                ptr[t_in[k] - start + 1] += 1
+            minute[k] = t_in - start if t_in >= 0 else -1
+            seen_by[k] = viewer[j]
+            if t_in >= 0:
+                ptr[t_in - start + 1] += 1
             k += 1
     for m in range(span):
         ptr[m + 1] += ptr[m]
     n = ptr[span]
     out_trip = np.empty(n, np.int64)
     out_row = np.empty(n, np.int64)
+    out_viewer = np.empty(n, viewer.dtype)
     out_t_out = np.empty(n, np.int64)
     fill = ptr[:-1].copy()
     k = 0
     for i in range(len(first)):
         for j in range(first[i], first[i] + count[i]):
-            if t_in[k] >= 0:
-                m = t_in[k] - start
-                out_trip[fill[m]] = i
-                out_row[fill[m]] = j
-                out_t_out[fill[m]] = t_out[k]
-                fill[m] += 1
+            m = minute[k]
+            if m >= 0:
+                f = fill[m]
+                out_trip[f], out_row[f], out_viewer[f], out_t_out[f] = i, j, seen_by[k], last[k]
+                fill[m] = f + 1
             k += 1
-    return out_trip, out_row, out_t_out, ptr
+    return out_trip, out_row, out_viewer, out_t_out, ptr
 
 
 @numba.njit(cache=True)
@@ -610,16 +618,16 @@ def _reach_pairs(row, trip, key, s_out, route, depart, speed, length, duration, 
 
 
 @numba.njit(cache=True)
-def _sort_passes(slot, row, t_out, viewer, camera_live, person, n_view, now, base, probability):
+def _sort_passes(slot, viewer, t_out, camera_live, person, n_view, now, base, probability):
     """One minute's passes: windows (home, person) and the recordings (camera, trip, t_out,
     person), each in the order given. A camera in use records with the keyed draw (stream
     ``base``; camera, person, minute) below ``probability``; every camera in use counts as a
     view entered by the trip (``n_view``, in place). Retired cameras' passes, still in the
     table, are left out."""
     n_windows = n_cameras = 0
-    seen = np.zeros(len(row), np.bool_)
-    for k in range(len(row)):
-        v = viewer[row[k]]
+    seen = np.zeros(len(viewer), np.bool_)
+    for k in range(len(viewer)):
+        v = viewer[k]
         if v < 0:
             n_windows += 1
         elif camera_live[v]:
@@ -635,8 +643,8 @@ def _sort_passes(slot, row, t_out, viewer, camera_live, person, n_view, now, bas
     cam_t_out = np.empty(n_cameras, np.int64)
     cam_person = np.empty(n_cameras, person.dtype)
     w = c = 0
-    for k in range(len(row)):
-        v = viewer[row[k]]
+    for k in range(len(viewer)):
+        v = viewer[k]
         if v < 0:
             window_home[w] = -np.int64(v) - 1
             window_person[w] = person[slot[k]]
@@ -737,18 +745,36 @@ def _pair_passes(piece, v, route, frm, to, start, scale, lo, hi, ids):
 
 @numba.njit(cache=True)
 def _count_on_streets(
-    lo, hi, now, t0, duration, speed, route, person, ptr, start, edge, length, streets, people
+    lo,
+    hi,
+    now,
+    t0,
+    duration,
+    speed,
+    route,
+    person,
+    ptr,
+    start,
+    edge,
+    length,
+    streets,
+    on_route,
+    wanted,
+    people,
 ):
     """Walkers (trips lo to hi - 1 still walking after minute ``now``) on each of the sorted
-    ``streets``, and the street each of ``people`` is walking (-1: not walking)."""
+    ``streets``, and the street each of ``people`` is walking (-1: not walking). Only trips on
+    a route through one of the streets (``on_route``) or of a wanted person are placed."""
     count = np.zeros(len(streets), np.int64)
     own = np.full(len(people), -1, np.int64)
     by_person = np.argsort(people)
     sorted_people = people[by_person]
     for k in range(lo, hi):
-        if t0[k] > now or t0[k] + duration[k] - 1 <= now or ptr[route[k] + 1] == ptr[route[k]]:
-            continue
         r = route[k]
+        if not (on_route[r] or wanted[person[k]]):
+            continue
+        if t0[k] > now or t0[k] + duration[k] - 1 <= now or ptr[r + 1] == ptr[r]:
+            continue
         s = min((now - t0[k]) * speed[k], length[r])
         # the last piece starting at or before s (the first piece if none)
         p = max(np.searchsorted(start[ptr[r] : ptr[r + 1]], s, side="right") - 1, 0) + ptr[r]
@@ -756,8 +782,9 @@ def _count_on_streets(
         j = np.searchsorted(streets, e)
         if j < len(streets) and streets[j] == e:
             count[j] += 1
-        j = np.searchsorted(sorted_people, person[k])
-        while j < len(sorted_people) and sorted_people[j] == person[k]:
-            own[by_person[j]] = e
-            j += 1
+        if wanted[person[k]]:
+            j = np.searchsorted(sorted_people, person[k])
+            while j < len(sorted_people) and sorted_people[j] == person[k]:
+                own[by_person[j]] = e
+                j += 1
     return count, own

@@ -162,7 +162,9 @@ class Reporting:
         """
         if len(cam_person) == 0 and len(window_home) == 0 and now not in self._open:
             return None  # nothing seen and no clip ends: the common quiet minute
-        alerted, later, (home, person), n_cam = _sort_alerts(
+        post_base = self.streams.base("post")
+        rate, incident = self.base * max(1.0, self.stranger_mult), max(1.0, self.incident_mult)
+        alerted, later, (home, person), window = _sort_alerts(
             camera_home,
             cam_person,
             cam_t_out,
@@ -174,6 +176,8 @@ class Reporting:
             self.app_user_no_camera,
             has_camera,
             self.recordings,
+            (post_base, rate, self._bias_max, self.fear, self.fear_mult, incident),
+            self.direct_rate,
         )
         self.alerts += len(alerted)
         if self.alerts_feedback and len(alerted):
@@ -183,33 +187,27 @@ class Reporting:
         if len(later[0]):
             self._queue(*later[:2], now, later[2])
         t_in = np.full(len(home), now, np.int64)
-        by_camera = np.arange(len(home)) < n_cam
         opened = self._open.pop(now, None)
         if opened:  # clips that end now, in the order they came, before this minute's
             home, person, t_in = (
                 np.concatenate([*(p[i] for p in opened), c])
                 for i, c in enumerate((home, person, t_in))
             )
-            by_camera = np.concatenate([np.ones(len(home) - len(by_camera), bool), by_camera])
+        # the largest p could be, from cheap per-home bounds; only those below it can post
+        # (the window passes were sifted the same way while they were sorted)
+        maybe, u = _below_bound(
+            home, person, t_in, post_base, rate, self._bias_max, self.fear, self.fear_mult, incident
+        )
+        n_cam = len(maybe)
+        home, person = (
+            np.concatenate([home[maybe], window[0]]),
+            np.concatenate([person[maybe], window[1]]),
+        )
+        t_in = np.concatenate([t_in[maybe], np.full(len(window[0]), now, np.int64)])
+        u = np.concatenate([u, window[2]])
+        by_camera = np.arange(len(home)) < n_cam
         if len(home) == 0:
             return None
-        # the largest p could be, from cheap per-home bounds; only those below it can post
-        direct = np.where(by_camera, 1.0, self.direct_rate)
-        maybe, u = _below_bound(
-            home,
-            person,
-            t_in,
-            self.streams.base("post"),
-            self.base * max(1.0, self.stranger_mult),
-            self._bias_max,
-            self.fear,
-            self.fear_mult,
-            max(1.0, self.incident_mult),
-            direct,
-        )
-        if len(maybe) == 0:
-            return None
-        home, person, t_in, by_camera = home[maybe], person[maybe], t_in[maybe], by_camera[maybe]
         about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
         ph = self.person_home[person]
         neighbour = (ph >= 0) & (
@@ -222,7 +220,7 @@ class Reporting:
             * self.bias[home, self.person_group[person]]
             * (1 + self.fear_mult * self.fear[home])
             * np.where(about, self.incident_mult, 1.0)
-            * direct[maybe]
+            * np.where(by_camera, 1.0, self.direct_rate)
         )
         post = u < np.minimum(p, 1.0)
         if not np.any(post):
@@ -353,21 +351,29 @@ def _convolve_same(grid: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     return full[start[0] : start[0] + grid.shape[0], start[1] : start[1] + grid.shape[1]]
 
 
+@numba.njit(cache=True, inline="always")
+def _post_draw(base, home, person, t_in):
+    """The keyed uniform of a post decision (stream "post": home, person, minute seen)."""
+    return to_unit(mix(mix(mix(base ^ np.uint64(home)) ^ np.uint64(person)) ^ np.uint64(t_in)))
+
+
+@numba.njit(cache=True, inline="always")
+def _bound(rate, bias_max, fear, fear_mult, incident, home):
+    """An upper bound of a home's p: ``rate x bias_max x (1 + fear_mult x fear) x incident``."""
+    return rate * bias_max[home] * (1 + fear_mult * fear[home]) * incident
+
+
 @numba.njit(cache=True)
-def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, incident, direct):
-    """The candidates whose keyed uniform (stream "post": home, person, t_in) is below the
-    cheap upper bound of p, ``rate x bias_max x (1 + fear_mult x fear) x incident x direct``;
+def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, incident):
+    """The alerts whose keyed uniform is below the cheap upper bound of p (``_bound``);
     returns their indices and uniforms. Almost every candidate is ruled out here, so the exact
     p is computed for few; one loop, where numpy needs a temporary per factor."""
     keep = np.empty(len(home), np.int64)
     u = np.empty(len(home))
     n = 0
     for i in range(len(home)):
-        h = mix(mix(mix(base ^ np.uint64(home[i])) ^ np.uint64(person[i])) ^ np.uint64(t_in[i]))
-        x = to_unit(h)
-        h_ = home[i]
-        bound = rate * bias_max[h_] * (1 + fear_mult * fear[h_]) * incident * direct[i]
-        if x < bound:
+        x = _post_draw(base, home[i], person[i], t_in[i])
+        if x < _bound(rate, bias_max, fear, fear_mult, incident, home[i]):
             keep[n] = i
             u[n] = x
             n += 1
@@ -387,28 +393,29 @@ def _sort_alerts(
     app_user,
     has_camera,
     recordings,
+    post_bound,
+    direct_rate,
 ):
     """One minute's recordings and window passes, sorted: counts each recording by the
     person's group (``recordings``, in place); returns the homes alerted (owners who did not
-    mute alerts), the alerts whose clip ends later (home, person, t_out), the alerts and window
-    passes judged now (home, person; alerts first) and how many of these are alerts."""
-    n_alert = n_later = n_watch = 0
+    mute alerts), the alerts whose clip ends later (home, person, t_out), those whose clip
+    ends now (home, person), and the window passes of app users without a camera whose
+    uniform is below the bound of p times ``direct_rate`` (home, person, uniform; see
+    ``_below_bound``: ``post_bound`` holds its arguments after ``t_in``)."""
+    base, rate, bias_max, fear, fear_mult, incident = post_bound
+    n_alert = n_later = 0
     for k in range(len(person)):
         recordings[group[person[k]]] += 1
         if setting[camera_home[k]] != MUTED:
             n_alert += 1
             if t_out[k] > now:
                 n_later += 1
-    for k in range(len(window_home)):
-        if app_user[window_home[k]] and not has_camera[window_home[k]]:
-            n_watch += 1
     alerted = np.empty(n_alert, np.int64)
     later_home = np.empty(n_later, np.int64)
     later_person = np.empty(n_later, np.int64)
     later_t_out = np.empty(n_later, np.int64)
-    n_cam = n_alert - n_later
-    home = np.empty(n_cam + n_watch, np.int64)
-    who = np.empty(n_cam + n_watch, np.int64)
+    home = np.empty(n_alert - n_later, np.int64)
+    who = np.empty(n_alert - n_later, np.int64)
     a = b = c = 0
     for k in range(len(person)):
         if setting[camera_home[k]] == MUTED:
@@ -421,8 +428,20 @@ def _sort_alerts(
         else:
             home[c], who[c] = camera_home[k], person[k]
             c += 1
+    w_home = np.empty(len(window_home), np.int64)
+    w_who = np.empty(len(window_home), np.int64)
+    w_u = np.empty(len(window_home))
+    w = 0
     for k in range(len(window_home)):
-        if app_user[window_home[k]] and not has_camera[window_home[k]]:
-            home[c], who[c] = window_home[k], window_person[k]
-            c += 1
-    return alerted, (later_home, later_person, later_t_out), (home, who), n_cam
+        h = window_home[k]
+        if app_user[h] and not has_camera[h]:
+            x = _post_draw(base, h, window_person[k], now)
+            if x < _bound(rate, bias_max, fear, fear_mult, incident, h) * direct_rate:
+                w_home[w], w_who[w], w_u[w] = h, window_person[k], x
+                w += 1
+    return (
+        alerted,
+        (later_home, later_person, later_t_out),
+        (home, who),
+        (w_home[:w], w_who[:w], w_u[:w]),
+    )

@@ -100,11 +100,11 @@ class Streams:
             keys: integer arrays (or scalars) that identify the event, e.g. camera, person,
                 minute; all broadcast together.
         """
-        arrays = np.broadcast_arrays(*(np.asarray(k) for k in keys)) if keys else []
-        shape = np.broadcast_shapes((1,), *(a.shape for a in arrays[:1]))  # scalars: (1,)
+        arrays = [np.asarray(k) for k in keys]
+        shape = np.broadcast_shapes((1,), *(a.shape for a in arrays))  # scalars: (1,)
         stacked = np.empty((len(arrays), math.prod(shape)), np.uint64)
         for row, a in zip(stacked, arrays, strict=True):  # a hash chain: one round per key
-            row[:] = a.ravel().astype(np.uint64)
+            row.reshape(shape)[...] = a  # broadcast and cast (wrapping) as it is written
         return _hash_chain(self.base(name), stacked).reshape(shape)
 
 

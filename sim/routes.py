@@ -14,7 +14,9 @@ whichever end of its street gives the shorter total walk.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
+import numba
 import numpy as np
 from scipy.sparse import csgraph
 
@@ -45,6 +47,26 @@ class RouteTable:
         return list(
             zip(self.edge[sl].tolist(), self.frm[sl].tolist(), self.to[sl].tolist(), strict=True)
         )
+
+    @cached_property
+    def _by_street(self) -> tuple[np.ndarray, np.ndarray]:
+        """Pieces sorted by street (stably), and where each street's pieces begin."""
+        return _group_by(self.edge, int(self.edge.max(initial=-1)) + 1)
+
+    def pieces_on(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every piece on each of ``edges``: (piece, i) with ``i`` the position in ``edges``,
+        grouped by ``i`` in order, pieces in index order (streets no route uses have none)."""
+        order, ptr = self._by_street
+        edges = np.asarray(edges, np.int64)
+        used = edges < len(ptr) - 1
+        e = np.where(used, edges, 0)
+        k = np.where(used, ptr[e + 1] - ptr[e], 0)
+        i = np.repeat(np.arange(len(edges)), k)
+        return order[ptr[e[i]] + runs(k)], i
+
+    def route_of(self, piece: np.ndarray) -> np.ndarray:
+        """The route each piece belongs to."""
+        return np.searchsorted(self.ptr, piece, side="right") - 1
 
     def piece_at(self, route: np.ndarray, s: np.ndarray) -> np.ndarray:
         """Index of the piece each walker is on, ``s`` metres along its route (-1 for a route
@@ -80,6 +102,23 @@ def runs(counts: np.ndarray) -> np.ndarray:
     total = int(counts.sum())
     first = np.repeat(np.cumsum(counts) - counts, counts)
     return np.arange(total) - first
+
+
+@numba.njit(cache=True)
+def _group_by(key, n):
+    """Indices sorted by ``key`` (0 to n - 1; stably), and where each key's run begins: a
+    counting sort, linear in the number of items."""
+    ptr = np.zeros(n + 1, np.int64)
+    for k in key:
+        ptr[k + 1] += 1
+    for k in range(n):
+        ptr[k + 1] += ptr[k]
+    order = np.empty(len(key), np.int32)
+    fill = ptr[:-1].copy()
+    for i in range(len(key)):
+        order[fill[key[i]]] = i
+        fill[key[i]] += 1
+    return order, ptr
 
 
 def _assemble(n_routes: int, route, order, edge, frm, to) -> RouteTable:

@@ -331,3 +331,15 @@ def test_concat_keeps_routes_intact(world, sample):
         assert joined.positions(r + first, s, world.net) == pytest.approx(
             t.positions(r, s, world.net), abs=1e-9
         )
+
+
+def test_pieces_on_streets_are_every_piece_on_them_grouped_by_street(sample):
+    table = sample[-1]
+    streets = np.array([table.edge[5], 10**9, table.edge[0], table.edge[5]])  # unknown, repeat
+    piece, i = table.pieces_on(streets)
+    assert np.all(np.diff(i) >= 0)  # grouped by street, in order
+    for k, e in enumerate(streets):
+        np.testing.assert_array_equal(piece[i == k], np.flatnonzero(table.edge == e))
+    assert len(piece[i == 0]) > 0 and len(piece[i == 1]) == 0
+    np.testing.assert_array_equal(table.ptr[table.route_of(piece)] <= piece, True)
+    np.testing.assert_array_equal(table.ptr[table.route_of(piece) + 1] > piece, True)
