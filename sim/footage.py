@@ -18,6 +18,7 @@ import numpy as np
 
 MINUTES_PER_DAY = 1440
 _DTYPES = (np.int32, np.int32, np.uint16, np.uint16)  # camera, person, minute of day, length
+_MAX_LENGTH = int(np.iinfo(np.uint16).max)  # longest sighting the store can hold, minutes
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class FootageStore:
         self._pending.setdefault(day, []).append(cols)
         self._held_bytes += sum(c.nbytes for c in cols)
         self._longest = max(self._longest, int(length.max()))
-        if self._longest > np.iinfo(np.uint16).max:
+        if self._longest > _MAX_LENGTH:
             raise ValueError(f"a sighting of {self._longest} minutes: lengths are held in 16 bits")
         self.total += len(camera)
 

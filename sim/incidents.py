@@ -153,9 +153,9 @@ class Incidents:
                 person on each street now.
         """
         minute, person, home, kind = self._pending
-        due = minute <= now
-        if not np.any(due):
+        if len(minute) == 0 or minute.min() > now:
             return None
+        due = minute <= now
         self._pending = [a[~due] for a in self._pending]
         person, home, kind = person[due], home[due], kind[due]
         available = np.select(

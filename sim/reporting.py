@@ -198,16 +198,16 @@ class Reporting:
         maybe, u = _below_bound(
             home, person, t_in, post_base, rate, self._bias_max, self.fear, self.fear_mult, incident
         )
-        n_cam = len(maybe)
-        home, person = (
-            np.concatenate([home[maybe], window[0]]),
-            np.concatenate([person[maybe], window[1]]),
-        )
-        t_in = np.concatenate([t_in[maybe], np.full(len(window[0]), now, np.int64)])
-        u = np.concatenate([u, window[2]])
-        by_camera = np.arange(len(home)) < n_cam
+        home, person, t_in = home[maybe], person[maybe], t_in[maybe]
+        n_cam = len(home)
+        if len(window[0]):  # then the window passes that may post
+            home, person, u = (
+                np.concatenate([a, b]) for a, b in zip((home, person, u), window, strict=True)
+            )
+            t_in = np.concatenate([t_in, np.full(len(window[0]), now, np.int64)])
         if len(home) == 0:
             return None
+        by_camera = np.arange(len(home)) < n_cam
         about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
         ph = self.person_home[person]
         neighbour = (ph >= 0) & (
@@ -239,6 +239,11 @@ class Reporting:
     def _queue(self, home, person, t_in: int, t_out) -> None:
         """Hold camera alerts until their clip ends."""
         lag = t_out - t_in  # minutes until the clip ends: a few
+        if lag.min() == lag.max():  # often all end together
+            self._open.setdefault(t_in + int(lag[0]), []).append(
+                (home, person, np.full(len(home), t_in))
+            )
+            return
         counts = np.bincount(lag)
         order = np.argsort(lag.astype(np.int16) if len(counts) < 1 << 15 else lag, kind="stable")
         start = 0
