@@ -17,6 +17,8 @@ def test_the_three_implementations_walk_the_same_street_minutes():
     for r in walked.values():
         assert r["homes"] > 900 and r["pedestrians"] == 3000
         assert r["run_s_per_day"] == r["run_s"] * 1440 / minutes
+        assert r["warm_up_s"] > 0  # warmed apart from the timed build and run
+    assert measure("numpy", "neighbourhood", 60, warm=False)["warm_up_s"] == 0
 
 
 def _row(impl, size, people, run_s, minutes=1440, **extra):
@@ -52,6 +54,7 @@ def test_exponent_and_targets_from_measurements():
     t = targets(rows, week)
     assert t["full_vs_mesa_speedup_neighbourhood"]["value"] == 100.0
     assert t["full_vs_mesa_speedup_neighbourhood"]["met"]
+    assert t["numpy_vs_mesa_speedup_neighbourhood"]["value"] == 250.0
     assert t["full_vs_numpy_ratio_neighbourhood"]["value"] == 2.5
     assert t["full_vs_numpy_ratio_neighbourhood"]["met"]
     assert t["city_7_days_wall_s"]["value"] == 131.0 and not t["city_7_days_wall_s"]["met"]
