@@ -8,7 +8,8 @@ against size (benchmarks/out/scaling.png), and prints the measurements and the t
 issue #7: the full model at least 100x faster than the Mesa baseline at neighbourhood size
 and within 3x the numpy walk at each size; the city for 7 days in at most 120 s and 4 GB; a
 fitted cost exponent below 1.1; import + scenario load within 1.5 s. Every case but the city
-week runs in a warmed process (benchmarks/cases.py, which holds the implementations).
+week runs in a warmed process (benchmarks/cases.py, which holds the implementations); the
+neighbourhood cases, of a few seconds, run three times and keep the fastest.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ PLAN: list[tuple[str, str, int]] = [
     ("full", "city", DAY),
 ]
 WEEK = ("full", "city", 7 * DAY)  # the city target: 7 days, every submodel on
+# Cases of a few seconds are run this many times (each in a fresh process) and the fastest
+# run kept, as ``timeit`` does: on a shared machine a single run of 0.3 s varies by a third.
+REPEATS = {"neighbourhood": 3}
 
 
 def measure(implementation: str, size: str, minutes: int, cold: bool = False) -> dict:
@@ -267,7 +271,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{'run s':>8}{'s/day':>8}{'walk-min/s':>13}{'peak MB':>9}"
     )
     for case in plan:
-        r = measure(*case, cold=case == WEEK)  # the week as a user's single run
+        runs = [
+            measure(*case, cold=case == WEEK)  # the week as a user's single run
+            for _ in range(REPEATS.get(case[1], 1))
+        ]
+        r = min(runs, key=lambda x: x["run_s"])
+        r["run_s_of_repeats"] = [x["run_s"] for x in runs]
         if case == WEEK:
             week = r
         else:
