@@ -31,6 +31,7 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import mesa
 import numpy as np
@@ -189,6 +190,13 @@ class NeighbourhoodModel(mesa.Model):
                 f"footage.store_days to at least {math.ceil(needed / 24)}"
             )
 
+    def _window_caps(self):
+        """What lets planning leave out the window passes that cannot be posted (most)."""
+        if self._window_m <= 0:
+            return None
+        owners = self.cameras.owners()
+        return self.streams.base("post"), partial(self.reporting.window_caps, owners)
+
     def _camera_homes(self, cameras: np.ndarray) -> np.ndarray:
         return self.cameras.home[cameras]
 
@@ -238,7 +246,9 @@ class NeighbourhoodModel(mesa.Model):
             end = int(np.searchsorted(trips.depart, self._planned_until, side="left"))
             sl = slice(self._planned, end)
             person = trips.person[sl]
-            self.walks.plan(person, trips.route[sl], trips.depart[sl], pop.speed[person])
+            self.walks.plan(
+                person, trips.route[sl], trips.depart[sl], pop.speed[person], self._window_caps()
+            )
             self._planned = end
         end = int(np.searchsorted(trips.depart, now, side="right"))
         if end > self._next_trip:

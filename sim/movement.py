@@ -23,7 +23,7 @@ import numba
 import numpy as np
 
 from sim.cameras import Cameras
-from sim.rng import mix, to_unit
+from sim.rng import draw3
 from sim.routes import RouteTable, runs
 from sim.world import Homes
 
@@ -289,9 +289,17 @@ class Walks:
 
     # ------------------------------------------------------------------ planning
 
-    def plan(self, person, route, depart, speed) -> None:
+    def plan(self, person, route, depart, speed, window_caps=None) -> None:
         """Trips that depart at the given minutes (sorted, none before the next minute to
-        walk or before trips planned earlier)."""
+        walk or before trips planned earlier).
+
+        Args:
+            window_caps: optional ``(post_base, caps)``, ``caps(midnights)`` giving per home the
+                draw at or above which a window pass cannot be posted until ``midnights``
+                midnights have passed (``Reporting.window_caps``): window passes whose draw
+                (stream ``post_base``: home, person, minute reached) is at or above their
+                home's cap are left out. Almost all are.
+        """
         depart = np.asarray(depart, np.int64)
         n = len(depart)
         if n == 0:
@@ -309,12 +317,17 @@ class Walks:
         start, end = int(depart[0]), depart + duration - 1
         span = int(end.max()) - start + 1
         first = self.passes.first(route)
+        post_base, caps = np.uint64(0), np.zeros(0)
+        if window_caps is not None:
+            post_base, cap_of = window_caps
+            caps = cap_of(int(end.max()) // 1440 - start // 1440)  # midnights until the last
         trip, idx, viewer, t_out, ptr = _plan_passes(
             first,
             self.passes.first(route + 1) - first,
             self.passes.key,
             self.passes.s_out,
             self.passes.viewer,
+            person,
             route,
             depart,
             speed,
@@ -323,6 +336,8 @@ class Walks:
             self.passes.scale,
             start,
             span,
+            post_base,
+            caps,
         )
         done, done_ptr = _by_minute(end - start, span)
         self._blocks.append(
@@ -557,13 +572,29 @@ def _reach(key, base, v, length, duration, s_out, t0):
 
 @numba.njit(cache=True)
 def _plan_passes(
-    first, count, key, s_out, viewer, route, depart, speed, length, duration, scale, start, span
+    first,
+    count,
+    key,
+    s_out,
+    viewer,
+    person,
+    route,
+    depart,
+    speed,
+    length,
+    duration,
+    scale,
+    start,
+    span,
+    post_base,
+    caps,
 ):
     """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1) with the minute
     it is reached and the last minute in view, sorted by minute reached (stably: then by trip,
     then by row). Returns (trip, row, viewer, t_out, ptr), ptr[m] the first pass of minute
     start + m. The table is read once, in order; the passes reached are then placed by
-    minute (a counting sort)."""
+    minute (a counting sort). With ``caps`` (per home), a window pass whose post draw is at or
+    above its home's cap is left out, as never reached."""
     total = 0
     for i in range(len(first)):
         total += count[i]
@@ -578,8 +609,13 @@ def _plan_passes(
             t_in, last[k] = _reach(
                 key[j], base, speed[i], length[i], duration[i], s_out[j], depart[i]
             )
+            v = viewer[j]
+            if t_in >= 0 and v < 0 and len(caps):
+                h = -np.int64(v) - 1
+                if draw3(post_base, h, person[i], t_in) >= caps[h]:
+                    t_in = -1  # this window will not post what it sees
             minute[k] = t_in - start if t_in >= 0 else -1
-            seen_by[k] = viewer[j]
+            seen_by[k] = v
             if t_in >= 0:
                 ptr[t_in - start + 1] += 1
             k += 1
@@ -632,8 +668,7 @@ def _sort_passes(slot, viewer, t_out, camera_live, person, n_view, now, base, pr
             n_windows += 1
         elif camera_live[v]:
             n_view[slot[k]] += 1
-            h = mix(mix(mix(base ^ np.uint64(v)) ^ np.uint64(person[slot[k]])) ^ np.uint64(now))
-            if to_unit(h) < probability:
+            if draw3(base, v, person[slot[k]], now) < probability:
                 seen[k] = True
                 n_cameras += 1
     window_home = np.empty(n_windows, np.int64)

@@ -35,7 +35,7 @@ import numba
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sim.rng import Streams, mix, to_unit
+from sim.rng import Streams, draw3
 from sim.scenario import Scenario
 from sim.schema import ALERT_SETTINGS
 from sim.world import Homes
@@ -290,6 +290,23 @@ class Reporting:
         self.victim_posts += n
         return log
 
+    def window_caps(self, has_camera: np.ndarray, midnights: int) -> np.ndarray:
+        """Per home, a draw at or above which a window pass seen before the coming
+        ``midnights`` + 1 days end cannot be posted, whatever happens until then: the posting
+        bound of ``_sort_alerts`` with the most fear the home can reach by then (each post
+        read adds ``feed.fear_per_post``, at most the posts left to read today and a day's
+        for each midnight; fear otherwise only decays). Homes with a camera now get no cap:
+        their alerts may raise their fear before the camera is retired at a midnight (nor
+        does any home when two midnights pass: it may buy a camera and retire it)."""
+        if midnights > 1 and self.alerts_feedback:  # a camera bought and retired meanwhile
+            return np.full(len(has_camera), np.inf)
+        fear = self.fear
+        if self.posts_feedback:
+            fear = fear + self.fear_per_post * (self._read_left + midnights * self.read_per_day)
+        rate, incident = self.base * max(1.0, self.stranger_mult), max(1.0, self.incident_mult)
+        cap = rate * self._bias_max * (1 + self.fear_mult * fear) * incident * self.direct_rate
+        return np.where(has_camera, np.inf, cap * (1 + 1e-9))  # a margin for rounding
+
     def hourly(self, has_camera: np.ndarray) -> None:
         """Fear: decay, then what the past hour's posts and alerts added."""
         self.fear *= self.hourly_decay
@@ -357,12 +374,6 @@ def _convolve_same(grid: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _post_draw(base, home, person, t_in):
-    """The keyed uniform of a post decision (stream "post": home, person, minute seen)."""
-    return to_unit(mix(mix(mix(base ^ np.uint64(home)) ^ np.uint64(person)) ^ np.uint64(t_in)))
-
-
-@numba.njit(cache=True, inline="always")
 def _bound(rate, bias_max, fear, fear_mult, incident, home):
     """An upper bound of a home's p: ``rate x bias_max x (1 + fear_mult x fear) x incident``."""
     return rate * bias_max[home] * (1 + fear_mult * fear[home]) * incident
@@ -377,7 +388,7 @@ def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, inci
     u = np.empty(len(home))
     n = 0
     for i in range(len(home)):
-        x = _post_draw(base, home[i], person[i], t_in[i])
+        x = draw3(base, home[i], person[i], t_in[i])
         if x < _bound(rate, bias_max, fear, fear_mult, incident, home[i]):
             keep[n] = i
             u[n] = x
@@ -440,7 +451,7 @@ def _sort_alerts(
     for k in range(len(window_home)):
         h = window_home[k]
         if app_user[h] and not has_camera[h]:
-            x = _post_draw(base, h, window_person[k], now)
+            x = draw3(base, h, window_person[k], now)
             if x < _bound(rate, bias_max, fear, fear_mult, incident, h) * direct_rate:
                 w_home[w], w_who[w], w_u[w] = h, window_person[k], x
                 w += 1

@@ -46,6 +46,13 @@ def to_unit(h):
     return np.float64(h >> _S11) * _UNIT
 
 
+@numba.njit(cache=True, inline="always")
+def draw3(base, a, b, c):
+    """The keyed uniform of three keys from a stream's ``base``: what
+    ``Streams.uniform(name, a, b, c)`` gives, for compiled loops."""
+    return to_unit(mix(mix(mix(base ^ np.uint64(a)) ^ np.uint64(b)) ^ np.uint64(c)))
+
+
 @numba.njit(cache=True)
 def _hash_chain(base, keys):
     """One finaliser round per key (row of ``keys``), from ``base``; a uniform per column."""

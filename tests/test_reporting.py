@@ -289,3 +289,75 @@ def test_feed_convolution_matches_scipy():
         np.testing.assert_allclose(
             _convolve_same(grid, k), fftconvolve(grid, k, mode="same"), atol=1e-9
         )
+
+
+def _bound_now(rep) -> np.ndarray:
+    """Each home's window posting bound at this moment (as ``_sort_alerts`` computes it)."""
+    rate, incident = rep.base * max(1.0, rep.stranger_mult), max(1.0, rep.incident_mult)
+    return rate * rep._bias_max * (1 + rep.fear_mult * rep.fear) * incident * rep.direct_rate
+
+
+@pytest.mark.parametrize("midnights", [0, 1])
+def test_window_caps_bound_every_later_posting_bound_until_the_horizon(midnights):
+    """Planning drops window passes drawn at or above the cap: the cap must stay above the
+    bound a window is judged by, after any posts read and alerts until the horizon. Hours of
+    heavy posting (everyone reads their whole budget) across ``midnights`` midnights."""
+    model = NeighbourhoodModel(
+        Scenario().replace({**SMALL_WORLD, "feed.fear_per_post": 0.3, "time.days": 3}), rng=4
+    )
+    model.run_until(1440 - 5 * 60)  # 19:00: a midnight within reach
+    rep, owners = model.reporting, model.cameras.owners()
+    rng = np.random.default_rng(0)
+    rep.fear[:] = rng.exponential(2.0, len(rep.fear))
+    rep._read_left[:] = rng.uniform(0, rep.read_per_day, len(rep.fear))
+    caps, start = rep.window_caps(owners, midnights), _bound_now(rep)
+    without = ~owners
+    assert np.all(np.isinf(caps[owners])) and np.all(np.isfinite(caps[without]))
+    hours = (5 if midnights == 0 else 5 + 24) - 1  # until just before the next horizon's end
+    for _ in range(hours):
+        posters = rng.choice(len(rep.fear), 50 * len(rep.fear))  # more than anyone may read
+        rep._posts_hour = [posters]
+        rep._alerts_hour = [np.flatnonzero(owners)]
+        rep.hourly(owners)
+        assert np.all(_bound_now(rep)[without] < caps[without])
+    # fear grew: a cap from the fear at planning alone would have been broken
+    assert np.any(_bound_now(rep)[without] > start[without] * 1.5)
+
+
+def test_window_passes_left_out_when_planned_change_no_post():
+    """Planning with the caps (which leave out the window passes that cannot post) gives the
+    same posts, fear and metrics as planning every window pass, in a scenario with many
+    window posts and fear that grows fast."""
+    params = Scenario().replace(
+        {
+            **SMALL_WORLD,
+            "reporting.base_rate": 0.0005,
+            "reporting.direct_rate": 1.0,
+            "reporting.fear_multiplier": 5.0,
+            "feed.fear_per_post": 0.05,
+            "time.days": 2,
+        }
+    )
+    runs = {}
+    for caps in (True, False):
+        model = NeighbourhoodModel(params, rng=1)
+        if not caps:
+            model._window_caps = lambda: None
+        judged = []
+        sort = model.reporting.step
+
+        def step(now, *args, sort=sort, judged=judged):
+            judged.append(len(args[3]))  # the window passes reaching the reporting this minute
+            return sort(now, *args)
+
+        model.reporting.step = step
+        metrics = model.run()
+        log = model.reporting.log()
+        runs[caps] = (metrics, log, model.reporting.fear.copy(), sum(judged))
+    (m1, log1, fear1, judged1), (m0, log0, fear0, judged0) = runs[True], runs[False]
+    assert m1 == m0
+    for field in ("minute", "poster", "person", "about_incident", "by_camera"):
+        np.testing.assert_array_equal(getattr(log1, field), getattr(log0, field))
+    np.testing.assert_array_equal(fear1, fear0)
+    assert (~log0.by_camera).sum() > 100  # many posts from windows
+    assert judged1 < 0.95 * judged0  # and the caps left out many window passes
