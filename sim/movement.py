@@ -277,6 +277,7 @@ class Walks:
         self._ring = np.zeros((2, 1, n_groups), np.int64)  # [walking, recorded] differences
         self._count = np.zeros((2, n_groups), np.int64)  # walking, recorded this minute
         self._after = 0  # people still walking after the last minute walked
+        self._masks = None  # (routes, people) looked at when counting walkers on streets
 
     def __len__(self) -> int:
         """People walking after the last minute walked (arrivals left)."""
@@ -513,10 +514,13 @@ class Walks:
         ``now`` (departed, not arrived; on the piece of their route they have reached)."""
         lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
         streets = np.unique(edges)
-        # only trips on routes through these streets, or of these people, are looked at
-        on_route = np.zeros(self.routes.count, bool)
-        on_route[self.routes.route_of(self.routes.pieces_on(streets)[0])] = True
-        wanted = np.zeros(len(self._person_group), bool)
+        # only trips on routes through these streets, or of these people, are looked at (the
+        # masks are kept between calls, and cleared after each)
+        if self._masks is None:
+            self._masks = np.zeros(self.routes.count, bool), np.zeros(len(self._person_group), bool)
+        on_route, wanted = self._masks
+        routes = self.routes.route_of(self.routes.pieces_on(streets)[0])
+        on_route[routes] = True
         wanted[people] = True
         count, own = _count_on_streets(
             int(lo),
@@ -536,6 +540,8 @@ class Walks:
             wanted,
             np.asarray(people, np.int64),
         )
+        on_route[routes] = False
+        wanted[people] = False
         return count[np.searchsorted(streets, edges)] - (own == edges)
 
     def distance(self, slot: np.ndarray, minute: int) -> np.ndarray:
