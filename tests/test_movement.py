@@ -2,10 +2,13 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sim import movement
 from sim.model import NeighbourhoodModel
 from sim.movement import PassTable, Viewers
+from sim.population import _order_by
 from sim.scenario import Scenario
 
 
@@ -241,3 +244,13 @@ def test_others_on_a_street_counts_walkers_where_they_are(model):
         ]
         assert walks.others_on(now, edges, people).tolist() == expected
         assert sum(expected) > 0
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 50), st.integers(0, 9)), min_size=0, max_size=200),
+)
+def test_order_by_a_combined_key_is_lexsort(pairs):
+    """Tours and trips are sorted by one combined key; the order is lexsort's, ties kept."""
+    major = np.array([a for a, _ in pairs], np.int64)
+    minor = np.array([b for _, b in pairs], np.int64)
+    np.testing.assert_array_equal(_order_by(major, minor, 10), np.lexsort((minor, major)))
