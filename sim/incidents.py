@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from sim.rng import Streams, mix, to_unit
+from sim.rng import Streams, draw3
 from sim.routes import RouteTable, runs
 from sim.scenario import Scenario
 from sim.schema import INCIDENT_KINDS
@@ -214,10 +214,8 @@ def _attempts(person, offender, now, p, base):
     for i in range(len(person)):
         if not offender[person[i]]:
             continue
-        h = mix(base ^ np.uint64(person[i]))
-        h = mix(h ^ np.uint64(now))
         for k in range(len(p)):
-            if to_unit(mix(h ^ np.uint64(k))) < p[k]:
+            if draw3(base, person[i], now, k) < p[k]:
                 who[n], kind[n] = i, k
                 n += 1
     return who[:n], kind[:n]

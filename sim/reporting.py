@@ -162,8 +162,7 @@ class Reporting:
         """
         if len(cam_person) == 0 and len(window_home) == 0 and now not in self._open:
             return None  # nothing seen and no clip ends: the common quiet minute
-        post_base = self.streams.base("post")
-        rate, incident = self.base * max(1.0, self.stranger_mult), max(1.0, self.incident_mult)
+        bound = self._bound_args()
         alerted, later, (home, person), window = _sort_alerts(
             camera_home,
             cam_person,
@@ -176,7 +175,7 @@ class Reporting:
             self.app_user_no_camera,
             has_camera,
             self.recordings,
-            (post_base, rate, self._bias_max, self.fear, self.fear_mult, incident),
+            bound,
             self.direct_rate,
         )
         self.alerts += len(alerted)
@@ -195,9 +194,7 @@ class Reporting:
             )
         # the largest p could be, from cheap per-home bounds; only those below it can post
         # (the window passes were sifted the same way while they were sorted)
-        maybe, u = _below_bound(
-            home, person, t_in, post_base, rate, self._bias_max, self.fear, self.fear_mult, incident
-        )
+        maybe, u = _below_bound(home, person, t_in, *bound)
         home, person, t_in = home[maybe], person[maybe], t_in[maybe]
         n_cam = len(home)
         if len(window[0]):  # then the window passes that may post
@@ -290,6 +287,19 @@ class Reporting:
         self.victim_posts += n
         return log
 
+    def _bound_args(self) -> tuple:
+        """The arguments of the posting pre-check ``_bound`` after the draw's keys: the
+        stream's base, the largest base rate x stranger multiplier, each home's largest bias,
+        fear, the fear multiplier and the largest incident multiplier."""
+        return (
+            self.streams.base("post"),
+            self.base * max(1.0, self.stranger_mult),
+            self._bias_max,
+            self.fear,
+            self.fear_mult,
+            max(1.0, self.incident_mult),
+        )
+
     def window_caps(self, has_camera: np.ndarray, midnights: int) -> np.ndarray:
         """Per home, a draw at or above which a window pass seen before the coming
         ``midnights`` + 1 days end cannot be posted, whatever happens until then: the posting
@@ -303,7 +313,7 @@ class Reporting:
         fear = self.fear
         if self.posts_feedback:
             fear = fear + self.fear_per_post * (self._read_left + midnights * self.read_per_day)
-        rate, incident = self.base * max(1.0, self.stranger_mult), max(1.0, self.incident_mult)
+        _, rate, _, _, _, incident = self._bound_args()
         cap = rate * self._bias_max * (1 + self.fear_mult * fear) * incident * self.direct_rate
         return np.where(has_camera, np.inf, cap * (1 + 1e-9))  # a margin for rounding
 
