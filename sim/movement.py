@@ -322,23 +322,15 @@ class Walks:
         if window_caps is not None:
             post_base, cap_of = window_caps
             caps = cap_of(int(end.max()) // 1440 - start // 1440)  # midnights until the last
+        table = self.passes
         trip, idx, viewer, t_out, ptr = _plan_passes(
             first,
-            self.passes.first(route + 1) - first,
-            self.passes.key,
-            self.passes.s_out,
-            self.passes.viewer,
-            person,
-            route,
-            depart,
-            speed,
-            length,
-            duration,
-            self.passes.scale,
+            table.first(route + 1) - first,
+            (table.key, table.s_out, table.viewer, table.scale),
+            (person, route, depart, speed, length, duration),
             start,
             span,
-            post_base,
-            caps,
+            (post_base, caps),
         )
         done, done_ptr = _by_minute(end - start, span)
         self._blocks.append(
@@ -577,30 +569,18 @@ def _reach(key, base, v, length, duration, s_out, t0):
 
 
 @numba.njit(cache=True)
-def _plan_passes(
-    first,
-    count,
-    key,
-    s_out,
-    viewer,
-    person,
-    route,
-    depart,
-    speed,
-    length,
-    duration,
-    scale,
-    start,
-    span,
-    post_base,
-    caps,
-):
-    """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1) with the minute
-    it is reached and the last minute in view, sorted by minute reached (stably: then by trip,
-    then by row). Returns (trip, row, viewer, t_out, ptr), ptr[m] the first pass of minute
-    start + m. The table is read once, in order; the passes reached are then placed by
-    minute (a counting sort). With ``caps`` (per home), a window pass whose post draw is at or
-    above its home's cap is left out, as never reached."""
+def _plan_passes(first, count, table, trips, start, span, windows):
+    """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1 of ``table``:
+    key, s_out, viewer, scale) with the minute it is reached and the last minute in view,
+    sorted by minute reached (stably: then by trip, then by row). Returns (trip, row, viewer,
+    t_out, ptr), ptr[m] the first pass of minute start + m. The table is read once, in order;
+    the passes reached are then placed by minute (a counting sort). ``trips``: person, route,
+    departure, speed, route length, duration. ``windows``: (post_base, caps); with caps (per
+    home), a window pass whose post draw is at or above its home's cap is left out, as never
+    reached."""
+    key, s_out, viewer, scale = table
+    person, route, depart, speed, length, duration = trips
+    post_base, caps = windows
     total = 0
     for i in range(len(first)):
         total += count[i]
