@@ -49,8 +49,8 @@ WEEK = ("full", "city", 7 * DAY)  # the city target: 7 days, every submodel on
 REPEATED = {"neighbourhood", "town"}  # sizes (but the Mesa baseline at town: a minute a run)
 
 
-def measure(implementation: str, size: str, minutes: int, cold: bool = False) -> dict:
-    """One measurement in a fresh single-threaded process (warmed first unless ``cold``)."""
+def measure(implementation: str, size: str, minutes: int, warm: bool = True) -> dict:
+    """One measurement in a fresh single-threaded process (warmed first if ``warm``)."""
     env = {
         **os.environ,
         "OMP_NUM_THREADS": "1",
@@ -59,7 +59,7 @@ def measure(implementation: str, size: str, minutes: int, cold: bool = False) ->
     }
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.cases", implementation, size, str(minutes)]
-        + (["--cold"] if cold else []),
+        + ([] if warm else ["--cold"]),
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for case in plan:
         runs = [
-            measure(*case, cold=case == WEEK)  # the week as a user's single run
+            measure(*case, warm=case != WEEK)  # the week as a user's single run
             for _ in range(3 if case[1] in REPEATED and case[:2] != ("mesa", "town") else 1)
         ]
         r = min(runs, key=lambda x: x["run_s"])

@@ -313,8 +313,8 @@ class Reporting:
         fear = self.fear
         if self.posts_feedback:
             fear = fear + self.fear_per_post * (self._read_left + midnights * self.read_per_day)
-        _, rate, _, _, _, incident = self._bound_args()
-        cap = rate * self._bias_max * (1 + self.fear_mult * fear) * incident * self.direct_rate
+        _, rate, bias_max, _, fear_mult, incident = self._bound_args()
+        cap = _bound(rate, bias_max, fear, fear_mult, incident) * self.direct_rate
         return np.where(has_camera, np.inf, cap * (1 + 1e-9))  # a margin for rounding
 
     def hourly(self, has_camera: np.ndarray) -> None:
@@ -384,9 +384,11 @@ def _convolve_same(grid: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, inline="always")
-def _bound(rate, bias_max, fear, fear_mult, incident, home):
-    """An upper bound of a home's p: ``rate x bias_max x (1 + fear_mult x fear) x incident``."""
-    return rate * bias_max[home] * (1 + fear_mult * fear[home]) * incident
+def _bound(rate, bias_max, fear, fear_mult, incident):
+    """An upper bound of a home's p, ``rate x bias_max x (1 + fear_mult x fear) x incident``,
+    from the home's largest bias and its fear (scalars in the compiled loops, arrays for the
+    window caps)."""
+    return rate * bias_max * (1 + fear_mult * fear) * incident
 
 
 @numba.njit(cache=True)
@@ -399,7 +401,7 @@ def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, inci
     n = 0
     for i in range(len(home)):
         x = draw3(base, home[i], person[i], t_in[i])
-        if x < _bound(rate, bias_max, fear, fear_mult, incident, home[i]):
+        if x < _bound(rate, bias_max[home[i]], fear[home[i]], fear_mult, incident):
             keep[n] = i
             u[n] = x
             n += 1
@@ -462,7 +464,7 @@ def _sort_alerts(
         h = window_home[k]
         if app_user[h] and not has_camera[h]:
             x = draw3(base, h, window_person[k], now)
-            if x < _bound(rate, bias_max, fear, fear_mult, incident, h) * direct_rate:
+            if x < _bound(rate, bias_max[h], fear[h], fear_mult, incident) * direct_rate:
                 w_home[w], w_who[w], w_u[w] = h, window_person[k], x
                 w += 1
     return (
