@@ -277,7 +277,7 @@ class Walks:
         self._ring = np.zeros((2, 1, n_groups), np.int64)  # [walking, recorded] differences
         self._count = np.zeros((2, n_groups), np.int64)  # walking, recorded this minute
         self._after = 0  # people still walking after the last minute walked
-        self._masks = None  # (routes, people) looked at when counting walkers on streets
+        self._route_bits = None  # a bit per route, for counting walkers on streets
 
     def __len__(self) -> int:
         """People walking after the last minute walked (arrivals left)."""
@@ -506,34 +506,19 @@ class Walks:
         ``now`` (departed, not arrived; on the piece of their route they have reached)."""
         lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
         streets = np.unique(edges)
-        # only trips on routes through these streets, or of these people, are looked at (the
-        # masks are kept between calls, and cleared after each)
-        if self._masks is None:
-            self._masks = np.zeros(self.routes.count, bool), np.zeros(len(self._person_group), bool)
-        on_route, wanted = self._masks
-        routes = self.routes.route_of(self.routes.pieces_on(streets)[0])
-        on_route[routes] = True
-        wanted[people] = True
+        if self._route_bits is None:  # kept between calls (all bits clear)
+            self._route_bits = np.zeros((self.routes.count + 63) // 64, np.uint64)
         count, own = _count_on_streets(
             int(lo),
             int(hi),
             now,
-            self.t0,
-            self.duration,
-            self.speed,
-            self.route,
-            self.person,
-            self.routes.ptr,
-            self.routes.start,
-            self.routes.edge,
-            self.routes.length,
+            (self.t0, self.duration, self.speed, self.route, self.person),
+            (self.routes.ptr, self.routes.start, self.routes.edge, self.routes.length),
             streets,
-            on_route,
-            wanted,
+            self.routes.route_of(self.routes.pieces_on(streets)[0]),
+            self._route_bits,
             np.asarray(people, np.int64),
         )
-        on_route[routes] = False
-        wanted[people] = False
         return count[np.searchsorted(streets, edges)] - (own == edges)
 
     def distance(self, slot: np.ndarray, minute: int) -> np.ndarray:
@@ -765,34 +750,27 @@ def _pair_passes(piece, v, route, frm, to, start, scale, lo, hi, ids):
 
 
 @numba.njit(cache=True)
-def _count_on_streets(
-    lo,
-    hi,
-    now,
-    t0,
-    duration,
-    speed,
-    route,
-    person,
-    ptr,
-    start,
-    edge,
-    length,
-    streets,
-    on_route,
-    wanted,
-    people,
-):
+def _count_on_streets(lo, hi, now, trips, routes, streets, through, bits, people):
     """Walkers (trips lo to hi - 1 still walking after minute ``now``) on each of the sorted
     ``streets``, and the street each of ``people`` is walking (-1: not walking). Only trips on
-    a route through one of the streets (``on_route``) or of a wanted person are placed."""
+    a route through one of the streets (``through``) or of one of the people are placed; the
+    routes are marked in ``bits`` (one bit per route, all clear before and after), which is
+    small enough to stay in cache as the trips are scanned. ``trips``: departure, duration,
+    speed, route, person; ``routes``: the route table's ptr, start, edge, length."""
+    t0, duration, speed, route, person = trips
+    ptr, start, edge, length = routes
+    one, six = np.uint64(1), np.uint64(6)
+    for r in through:
+        bits[np.uint64(r) >> six] |= one << (np.uint64(r) & np.uint64(63))
     count = np.zeros(len(streets), np.int64)
     own = np.full(len(people), -1, np.int64)
-    by_person = np.argsort(people)
-    sorted_people = people[by_person]
     for k in range(lo, hi):
         r = route[k]
-        if not (on_route[r] or wanted[person[k]]):
+        marked = (bits[np.uint64(r) >> six] >> (np.uint64(r) & np.uint64(63))) & one
+        wanted = False
+        for i in range(len(people)):
+            wanted |= person[k] == people[i]
+        if not (marked or wanted):
             continue
         if t0[k] > now or t0[k] + duration[k] - 1 <= now or ptr[r + 1] == ptr[r]:
             continue
@@ -803,9 +781,9 @@ def _count_on_streets(
         j = np.searchsorted(streets, e)
         if j < len(streets) and streets[j] == e:
             count[j] += 1
-        if wanted[person[k]]:
-            j = np.searchsorted(sorted_people, person[k])
-            while j < len(sorted_people) and sorted_people[j] == person[k]:
-                own[by_person[j]] = e
-                j += 1
+        for i in range(len(people)):
+            if person[k] == people[i]:
+                own[i] = e
+    for r in through:
+        bits[np.uint64(r) >> six] = 0
     return count, own
