@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from sim.routes import Router, concat, door_legs, reversed_routes
@@ -167,6 +168,15 @@ class Population:
         self.door_first = d0
         self.door_back_offset = d1 - d0
         self.n_homes = homes.count
+        # who may go out, by kind: residents with somewhere to go, visitors with a route
+        self._goers = []
+        for kind in range(len(PEDESTRIAN_KINDS)):
+            people = np.flatnonzero(self.kind == kind)
+            if kind == RESIDENT:
+                people = people[(self.home_out[self.home[people]] >= 0).any(axis=1)]
+            if kind == VISITOR:
+                people = people[self.visitor_out[people] >= 0]
+            self._goers.append(people)
 
     def possible_routes(self, people: np.ndarray) -> np.ndarray:
         """Every route the given people may walk (for tables built only for some people)."""
@@ -198,11 +208,7 @@ class Population:
         p = self.params
         parts = []
         for kind, name in enumerate(PEDESTRIAN_KINDS):
-            people = np.flatnonzero(self.kind == kind)
-            if kind == RESIDENT:
-                people = people[(self.home_out[self.home[people]] >= 0).any(axis=1)]
-            if kind == VISITOR:
-                people = people[self.visitor_out[people] >= 0]
+            people = self._goers[kind]
             lam = p[f"population.tours_per_day.{name}"]
             n_tours = np.minimum(rng.poisson(lam, len(people)), MAX_TOURS[kind])
             person = np.repeat(people, n_tours)
@@ -233,12 +239,12 @@ class Population:
             z = np.zeros(0, np.int64)
             return DayTrips(z, z.astype(np.int32), z)
         depart, person, route = (np.concatenate(c) for c in zip(*parts, strict=True))
-        order = _order_by(depart, person, self.count)
+        order = _order_by(depart, person)
         return DayTrips(depart[order], person[order].astype(np.int32), route[order])
 
     def _tours(self, person, depart, out, back, dwell):
         """Place tours in time so that one person's tours never overlap."""
-        order = _order_by(person, depart, int(depart.max()) + 1)
+        order = _order_by(person, depart)
         person, depart, out, back, dwell = (a[order] for a in (person, depart, out, back, dwell))
         first = np.r_[0, np.flatnonzero(np.diff(person)) + 1]
         rank = np.arange(len(person)) - np.repeat(first, np.diff(np.r_[first, len(person)]))
@@ -261,8 +267,28 @@ class Population:
         )
 
 
-def _order_by(major: np.ndarray, minor: np.ndarray, n_minor: int) -> np.ndarray:
-    """The stable order by (major, minor) of non-negative integers, minor < ``n_minor``: what
-    ``np.lexsort((minor, major))`` gives, from one sort of a combined key (three times
-    faster on a city's day of trips)."""
-    return np.argsort(major.astype(np.int64) * n_minor + minor, kind="stable")
+@numba.njit(cache=True)
+def _order_by(major, minor):
+    """The stable order by (major, minor) of integers: what ``np.lexsort((minor, major))``
+    gives, from two counting sorts (by minor, then stably by major): linear, since the keys
+    span a few days of minutes and the people (nine times faster than a sort of a combined
+    key on a city's day of trips)."""
+    return _counting_sort(major, _counting_sort(minor, np.arange(len(minor))))
+
+
+@numba.njit(cache=True)
+def _counting_sort(key, items):
+    """``items`` stably ordered by ``key[items]``."""
+    out = np.empty(len(items), np.int64)
+    if len(items) == 0:
+        return out
+    lo, hi = key.min(), key.max()
+    start = np.zeros(hi - lo + 2, np.int64)
+    for i in items:
+        start[key[i] - lo + 1] += 1
+    for k in range(hi - lo + 1):
+        start[k + 1] += start[k]
+    for i in items:
+        out[start[key[i] - lo]] = i
+        start[key[i] - lo] += 1
+    return out

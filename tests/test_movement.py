@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import movement
@@ -246,11 +246,12 @@ def test_others_on_a_street_counts_walkers_where_they_are(model):
         assert sum(expected) > 0
 
 
+@settings(deadline=None)  # the first example compiles the sort
 @given(
-    st.lists(st.tuples(st.integers(0, 50), st.integers(0, 9)), min_size=0, max_size=200),
+    st.lists(st.tuples(st.integers(-5, 3000), st.integers(0, 9)), min_size=0, max_size=200),
 )
-def test_order_by_a_combined_key_is_lexsort(pairs):
-    """Tours and trips are sorted by one combined key; the order is lexsort's, ties kept."""
+def test_order_by_two_counting_sorts_is_lexsort(pairs):
+    """Tours and trips are sorted by two counting sorts; the order is lexsort's, ties kept."""
     major = np.array([a for a, _ in pairs], np.int64)
-    minor = np.array([b for _, b in pairs], np.int64)
-    np.testing.assert_array_equal(_order_by(major, minor, 10), np.lexsort((minor, major)))
+    minor = np.array([b for _, b in pairs], np.int32)
+    np.testing.assert_array_equal(_order_by(major, minor), np.lexsort((minor, major)))
