@@ -30,7 +30,9 @@ DAY = 1440
 
 # (implementation, size, simulated minutes); the Mesa baseline steps every agent every
 # minute, so at town size it runs for the first 3 hours only and at city size not at all.
+# The Mesa shell (no work; its cost does not depend on size) runs once.
 PLAN: list[tuple[str, str, int]] = [
+    ("shell", "neighbourhood", DAY),
     ("mesa", "neighbourhood", DAY),
     ("numpy", "neighbourhood", DAY),
     ("core", "neighbourhood", DAY),
@@ -102,6 +104,12 @@ def targets(rows: list[dict], week: dict | None) -> dict:
     if mesa and ceiling:  # how far any model that walks minute by minute could get
         v = mesa["run_s"] / ceiling["run_s"]
         put("numpy_vs_mesa_speedup_neighbourhood", v, "(the ceiling; no target)", True)
+    shell = at.get(("shell", "neighbourhood"))
+    if mesa and shell:  # how far any model stepped each minute by Mesa could get
+        v = mesa["run_s"] / shell["run_s"]
+        put("shell_vs_mesa_speedup_neighbourhood", v, "(Mesa's own event loop; no target)", True)
+        v = shell["run_s_per_day"] / (mesa["run_s_per_day"] / 100)
+        put("shell_share_of_100x_budget", v, "(no target)", True)
     if mesa and core:
         v = mesa["run_s"] / core["run_s"]
         put("core_vs_mesa_speedup_neighbourhood", v, "(like for like; no target)", True)

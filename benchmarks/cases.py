@@ -13,6 +13,9 @@ scaled to SIZE:
   them).
 * ``core``: the array model with the baseline's core semantics (a like-for-like comparison).
 * ``full``: the array model with every submodel on (the default scenario).
+* ``shell``: Mesa's own cost: a ``mesa.Model`` stepped each minute with the full model's
+  recurring events (hourly, daily, recording), all doing nothing. No model stepped minute by
+  minute by Mesa can run faster than this.
 
 Before the timed build, every case warms its process as a sweep worker is warm after its
 first run: a small model runs for two days, which loads the compiled loops from numba's cache
@@ -61,6 +64,26 @@ def warm_up() -> float:
     return time.perf_counter() - t
 
 
+def _mesa_shell(params: Scenario):
+    """A Mesa model with the full model's schedule and no work (the ``shell`` case)."""
+    import mesa
+    from mesa.time import Schedule
+
+    class Shell(mesa.Model):
+        def __init__(self) -> None:
+            super().__init__(rng=1)
+            for every in (60, 1440, params["time.record_minutes"]):
+                self.schedule_recurring(self.nothing, Schedule(interval=every, start=every))
+
+        def nothing(self) -> None:
+            pass
+
+        def step(self) -> None:
+            pass
+
+    return Shell()
+
+
 def _numpy_walk(model, minutes: int) -> int:
     """The ceiling: the same trips walked minute by minute along the same routes, with
     nothing else: each minute, new walkers join the arrays, every walker moves on and is
@@ -104,6 +127,11 @@ def measure(implementation: str, size: str, minutes: int, warm: bool = True) -> 
             model.step()
         walk = model.walk_minutes
         homes, people = model.core.world.homes.count, model.core.population.count
+    elif implementation == "shell":
+        model = _mesa_shell(params)
+        t_built = time.perf_counter()
+        model.run_until(minutes)
+        walk, homes, people = 0, 0, SIZES[size]["population.pedestrians"]
     else:
         model = NeighbourhoodModel(params, rng=1)
         t_built = time.perf_counter()

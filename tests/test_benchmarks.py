@@ -21,6 +21,13 @@ def test_the_three_implementations_walk_the_same_street_minutes():
     assert measure("numpy", "neighbourhood", 60, warm=False)["warm_up_s"] == 0
 
 
+def test_the_mesa_shell_steps_each_minute_and_does_nothing_else():
+    """The floor of any model Mesa steps each minute: its run is timed, it walks nobody."""
+    r = measure("shell", "neighbourhood", 180, warm=False)
+    assert r["walk_minutes"] == 0 and r["simulated_minutes"] == 180
+    assert r["homes"] == 0 and r["run_s"] > 0  # no world built; the stepping timed
+
+
 def _row(impl, size, people, run_s, minutes=1440, **extra):
     return {
         "implementation": impl,
@@ -45,6 +52,7 @@ def test_exponent_and_targets_from_measurements():
     assert math.isclose(exponent(square, "full", "run_s_per_day", ("a", "b")), 2.0)
     assert exponent(square, "full", "run_s_per_day", ("a",)) is None
     rows = [
+        _row("shell", "neighbourhood", 3000, 0.1),
         _row("mesa", "neighbourhood", 3000, 50.0),
         _row("numpy", "neighbourhood", 3000, 0.2),
         _row("full", "neighbourhood", 3000, 0.5),
@@ -55,6 +63,8 @@ def test_exponent_and_targets_from_measurements():
     assert t["full_vs_mesa_speedup_neighbourhood"]["value"] == 100.0
     assert t["full_vs_mesa_speedup_neighbourhood"]["met"]
     assert t["numpy_vs_mesa_speedup_neighbourhood"]["value"] == 250.0
+    assert t["shell_vs_mesa_speedup_neighbourhood"]["value"] == 500.0
+    assert math.isclose(t["shell_share_of_100x_budget"]["value"], 0.2)  # 0.1 s of 0.5 s
     assert t["full_vs_numpy_ratio_neighbourhood"]["value"] == 2.5
     assert t["full_vs_numpy_ratio_neighbourhood"]["met"]
     assert t["city_7_days_wall_s"]["value"] == 131.0 and not t["city_7_days_wall_s"]["met"]
