@@ -51,7 +51,7 @@ class RouteTable:
     @cached_property
     def _by_street(self) -> tuple[np.ndarray, np.ndarray]:
         """Pieces sorted by street (stably), and where each street's pieces begin."""
-        return _group_by(self.edge, int(self.edge.max(initial=-1)) + 1)
+        return group_by(self.edge, int(self.edge.max(initial=-1)) + 1)
 
     def pieces_on(self, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every piece on each of ``edges``: (piece, i) with ``i`` the position in ``edges``,
@@ -105,7 +105,7 @@ def runs(counts: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _group_by(key, n):
+def group_by(key, n):
     """Indices sorted by ``key`` (0 to n - 1; stably), and where each key's run begins: a
     counting sort, linear in the number of items."""
     ptr = np.zeros(n + 1, np.int64)
