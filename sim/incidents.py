@@ -24,7 +24,7 @@ import numba
 import numpy as np
 
 from sim.rng import Streams, draw3
-from sim.routes import RouteTable, runs
+from sim.routes import RouteTable, group_by, runs
 from sim.scenario import Scenario
 from sim.schema import INCIDENT_KINDS
 from sim.world import Homes
@@ -42,9 +42,8 @@ class HomeStops:
         counts = np.diff(routes.ptr)[self.route_ids]
         piece = (np.repeat(routes.ptr[self.route_ids], counts) + runs(counts)).astype(np.int64)
         sub = np.repeat(np.arange(len(self.route_ids)), counts)
-        by_edge = np.argsort(homes.edge, kind="stable")
         n_edges = int(max(homes.edge.max(initial=-1), routes.edge.max(initial=-1))) + 1
-        eptr = np.concatenate([[0], np.cumsum(np.bincount(homes.edge, minlength=n_edges))])
+        by_edge, eptr = group_by(homes.edge, n_edges)
         per_piece = (eptr[1:] - eptr[:-1])[routes.edge[piece]]
         p = np.repeat(piece, per_piece)
         r = np.repeat(sub, per_piece)

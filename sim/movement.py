@@ -24,7 +24,7 @@ import numpy as np
 
 from sim.cameras import Cameras
 from sim.rng import draw3
-from sim.routes import RouteTable, runs
+from sim.routes import RouteTable, group_by, runs
 from sim.world import Homes
 
 
@@ -82,8 +82,7 @@ class PassTable:
         self.scale = float(np.ceil(routes.length.max() + 1.0)) if routes.count else 1.0
         n_edges = int(max(routes.edge.max(initial=-1), viewers.edge.max(initial=-1))) + 1
         # viewers by street; each route's passes, sorted by entry (compiled: no pair arrays)
-        viewer_order = np.argsort(viewers.edge, kind="stable")
-        ptr = np.concatenate([[0], np.cumsum(np.bincount(viewers.edge, minlength=n_edges))])
+        viewer_order, ptr = group_by(viewers.edge, n_edges)
         self.key, self.viewer, self.s_out = _build_passes(
             routes.ptr,
             routes.edge,
@@ -214,15 +213,6 @@ class _Block:
         return self.first + np.repeat(np.arange(len(self.ptr) - 1), np.diff(self.ptr))
 
 
-def _by_minute(lag: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray]:
-    """Stable order of items by minute offset ``lag`` (0 to span - 1), and the offsets of each
-    minute's items in that order."""
-    small = lag.astype(np.int16) if span < 1 << 15 else lag
-    order = np.argsort(small, kind="stable")  # a radix sort on small integers
-    ptr = np.concatenate([[0], np.cumsum(np.bincount(lag, minlength=span))])
-    return order, ptr
-
-
 _TRIP_FIELDS = {
     "person": np.int32,
     "route": np.int64,
@@ -332,7 +322,7 @@ class Walks:
             span,
             (post_base, caps),
         )
-        done, done_ptr = _by_minute(end - start, span)
+        done, done_ptr = group_by(end - start, span)  # trips by arrival minute
         self._blocks.append(
             _Block(
                 start,
@@ -343,7 +333,7 @@ class Walks:
                 viewer,
                 t_out,
                 ptr,
-                seq0 + done,
+                seq0 + done.astype(np.int64),
                 done_ptr,
             )
         )
@@ -497,20 +487,25 @@ class Walks:
     def under_way(self, now: int) -> np.ndarray:
         """Trips still walking after minute ``now`` (departed, not arrived), as indices into
         the trip arrays (``person``, ``route``, ``t0``, ``speed``)."""
-        lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
-        slot = np.arange(lo, hi)
+        slot = np.arange(*self._departed_by(now))
         return slot[self.t0[slot] + self.duration[slot] - 1 > now]
+
+    def _departed_by(self, now: int) -> tuple[int, int]:
+        """The trips that departed by minute ``now`` and may not have arrived (every trip
+        under way after it is among them): trip indices lo to hi - 1."""
+        lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
+        return int(lo), int(hi)
 
     def others_on(self, now: int, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
         """How many walkers other than ``people[i]`` are on street ``edges[i]`` after minute
         ``now`` (departed, not arrived; on the piece of their route they have reached)."""
-        lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
+        lo, hi = self._departed_by(now)
         streets = np.unique(edges)
         if self._route_bits is None:  # kept between calls (all bits clear)
             self._route_bits = np.zeros((self.routes.count + 63) // 64, np.uint64)
         count, own = _count_on_streets(
-            int(lo),
-            int(hi),
+            lo,
+            hi,
             now,
             (self.t0, self.duration, self.speed, self.route, self.person),
             (self.routes.ptr, self.routes.start, self.routes.edge, self.routes.length),

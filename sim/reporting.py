@@ -36,6 +36,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from sim.rng import Streams, draw3
+from sim.routes import group_by
 from sim.scenario import Scenario
 from sim.schema import ALERT_SETTINGS
 from sim.world import Homes
@@ -241,12 +242,9 @@ class Reporting:
                 (home, person, np.full(len(home), t_in))
             )
             return
-        counts = np.bincount(lag)
-        order = np.argsort(lag.astype(np.int16) if len(counts) < 1 << 15 else lag, kind="stable")
-        start = 0
-        for wait in np.flatnonzero(counts).tolist():
-            chunk = order[start : start + counts[wait]]
-            start += counts[wait]
+        order, ptr = group_by(lag, int(lag.max()) + 1)
+        for wait in np.flatnonzero(np.diff(ptr)).tolist():
+            chunk = order[ptr[wait] : ptr[wait + 1]]
             self._open.setdefault(t_in + wait, []).append(
                 (home[chunk], person[chunk], np.full(len(chunk), t_in))
             )
