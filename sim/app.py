@@ -201,7 +201,7 @@ def map_figure(model: NeighbourhoodModel) -> Figure:
     day, minute = divmod(now, 1440)
     ax.set_title(
         f"day {day}, {minute // 60:02d}:{minute % 60:02d}  |  "
-        f"{model.cameras.count} cameras, {len(model.walks)} walking"
+        f"{model.cameras.count} cameras, {model.walking()} walking"
     )
     return fig
 

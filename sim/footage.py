@@ -103,11 +103,14 @@ class FootageStore:
         self.peak_nbytes = 0
 
     def add(self, camera, person, t_in, t_out) -> None:
-        """Append sightings that start in the current minute (all ``t_in`` equal)."""
+        """Append sightings of one day, in the order they start (``t_in`` sorted, none
+        before those already added)."""
         if len(camera) == 0:
             return
         t_in, t_out = np.asarray(t_in, np.int64), np.asarray(t_out, np.int64)
         day = int(t_in[0]) // MINUTES_PER_DAY
+        if int(t_in[-1]) // MINUTES_PER_DAY != day:
+            raise ValueError("sightings are added one day at a time")
         length = t_out - t_in
         values = (camera, person, t_in - day * MINUTES_PER_DAY, length)
         cols = tuple(np.asarray(c).astype(dt) for c, dt in zip(values, _DTYPES, strict=True))

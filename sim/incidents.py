@@ -75,6 +75,26 @@ class IncidentLog:
     reported: np.ndarray
 
 
+@dataclass
+class Attempts:
+    """Attempts planned with their walks (columns of equal length, by the walk's start)."""
+
+    start: np.ndarray  # the minute the offender's walk starts
+    minute: np.ndarray  # the minute the offender reaches the door
+    person: np.ndarray
+    home: np.ndarray
+    kind: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def started(self, lo: int, hi: int) -> Attempts:
+        """Those whose walks start in minutes ``lo`` to ``hi - 1``."""
+        i, j = np.searchsorted(self.start, [lo, hi], side="left")
+        columns = (self.start, self.minute, self.person, self.home, self.kind)
+        return Attempts(*(c[i:j] for c in columns))
+
+
 class Incidents:
     """Attempts, incidents, and the porch packages and parked cars they target."""
 
@@ -111,38 +131,47 @@ class Incidents:
 
     # ------------------------------------------------------------------ events
 
-    def on_trips_started(self, now: int, person, route, speed, offender) -> None:
-        """Decide which offenders' walks include attempts, and at which door and minute."""
-        hour = (now % 1440) // 60
-        p = np.minimum(self.rate * self.profile[:, hour], 1)
-        who, kind = _attempts(person, offender, now, p, self.streams.base("incident.attempt"))
-        if len(who) == 0:
-            return
+    def plan_attempts(self, depart, person, route, speed, offender) -> Attempts:
+        """Which offenders' walks (departing at the sorted minutes ``depart``) include
+        attempts, and at which door and minute. Keyed draws only, nothing changed: the model
+        plans an hour of departures at once and adds each attempt when its walk starts."""
+        depart = np.asarray(depart, np.int64)
+        p = np.minimum(self.rate[:, None] * self.profile, 1)  # (kind, hour of the day)
+        who, kind = _attempts(person, depart, offender, p, self.streams.base("incident.attempt"))
         n_doors = self.stops.count(route[who])
         ok = n_doors > 0
         who, kind, n_doors = who[ok], kind[ok], n_doors[ok]
-        if len(who) == 0:
-            return
         base = self.stops.ptr[self.stops.index[route[who]]]
-        pick = self.streams.uniform("incident.door", person[who], now, kind)
+        start = depart[who]
+        pick = self.streams.uniform("incident.door", person[who], start, kind)
         k = base + (pick * n_doors).astype(np.int64)
-        minute = now + np.floor(self.stops.s[k] / speed[who]).astype(np.int64)
-        new = (
-            minute,
+        return Attempts(
+            start,
+            start + np.floor(self.stops.s[k] / speed[who]).astype(np.int64),
             person[who].astype(np.int64),
             self.stops.home[k].astype(np.int64),
             kind.astype(np.int64),
         )
-        self._pending = [np.concatenate([a, b]) for a, b in zip(self._pending, new, strict=True)]
-        self.attempts += len(who)
 
-    def on_deliveries(self, now: int, homes: np.ndarray) -> None:
-        """Couriers left packages at these homes (exponential time until picked up)."""
+    def add_attempts(self, attempts: Attempts) -> None:
+        """Walks with these attempts have started: the attempts wait for their minute."""
+        new = (attempts.minute, attempts.person, attempts.home, attempts.kind)
+        self._pending = [np.concatenate([a, b]) for a, b in zip(self._pending, new, strict=True)]
+        self.attempts += len(attempts)
+
+    def due_minutes(self, start: int, stop: int, planned: Attempts) -> np.ndarray:
+        """The minutes from ``start`` to ``stop - 1`` when attempts fall due: those waiting,
+        and the ``planned`` ones whose walks have not started yet."""
+        minute = np.concatenate([self._pending[0], planned.minute])
+        return np.unique(minute[(minute >= start) & (minute < stop)])
+
+    def on_deliveries(self, minute: np.ndarray, homes: np.ndarray) -> None:
+        """Couriers left packages at these homes at these minutes (exponential time until
+        picked up; a package left while another waits extends the wait)."""
         if len(homes):
-            u = self.streams.uniform("incident.pickup", homes, now)
-            wait = np.ceil(-self.pickup_min * np.log1p(-u)).astype(np.int64)
-            until = now + wait
-            self.package_until[homes] = np.maximum(self.package_until[homes], until)
+            u = self.streams.uniform("incident.pickup", homes, minute)
+            until = minute + np.ceil(-self.pickup_min * np.log1p(-u)).astype(np.int64)
+            np.maximum.at(self.package_until, homes, until)
 
     def step(self, now: int, has_camera: np.ndarray, walkers_on_edge) -> IncidentLog | None:
         """Resolve the attempts due this minute; return the incidents that happened.
@@ -203,18 +232,21 @@ class Incidents:
 
 
 @numba.njit(cache=True)
-def _attempts(person, offender, now, p, base):
-    """The attempts of the walks that start now: (walk, kind) for every offender's walk and
-    kind whose keyed uniform (stream "incident.attempt": person, minute, kind) is below
-    ``p[kind]``, by walk then kind. Most walkers are not offenders: one loop, no temporaries."""
+def _attempts(person, depart, offender, p, base):
+    """The attempts of walks that start at ``depart``: (walk, kind) for every offender's walk
+    and kind whose keyed uniform (stream "incident.attempt": person, minute, kind) is below
+    ``p[kind, hour of the day]``, by walk then kind. Most walkers are not offenders: one
+    loop, no temporaries."""
+    n_kinds = p.shape[0]
     n = 0
-    who = np.empty(len(person) * len(p), np.int64)
-    kind = np.empty(len(person) * len(p), np.int64)
+    who = np.empty(len(person) * n_kinds, np.int64)
+    kind = np.empty(len(person) * n_kinds, np.int64)
     for i in range(len(person)):
         if not offender[person[i]]:
             continue
-        for k in range(len(p)):
-            if draw3(base, person[i], now, k) < p[k]:
+        hour = (depart[i] % 1440) // 60
+        for k in range(n_kinds):
+            if draw3(base, person[i], depart[i], k) < p[k, hour]:
                 who[n], kind[n] = i, k
                 n += 1
     return who[:n], kind[:n]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.movement import StepResult
+from sim.movement import Walked
 from sim.schema import INCIDENT_KINDS
 
 EVENT_COLUMNS = ("posts", "incidents", "stops")  # counted per time-series interval
@@ -83,22 +83,22 @@ class Recorder:
         """Count events of one kind (a column of EVENT_COLUMNS) in the current interval."""
         self._iv_events[event] += n
 
-    def on_step(self, r: StepResult) -> None:
-        """Add one minute of walking."""
-        walk, rec = r.walking, r.recorded
+    def on_walked(self, w: Walked) -> None:
+        """Add minutes of walking."""
+        walk, rec = w.walking.sum(axis=0), w.recorded.sum(axis=0)
         self.walk_minutes += walk
         self.rec_minutes += rec
         self._iv_walk += walk
         self._iv_rec += rec
-        self._iv_sightings += len(r.camera)
-        self.ever_recorded[r.person] = True
-        n_done = len(r.done_person)
+        self._iv_sightings += len(w.camera)
+        self.ever_recorded[w.person] = True
+        n_done = len(w.done_person)
         if n_done:
             self.trips_done += n_done
             self._iv_done += n_done
-            self.trips_in_view += int(np.count_nonzero(r.done_in_view))
-            self.trips_recorded += int(np.count_nonzero(r.done_recorded))
-            self.cameras_on_trips += int(r.done_recorded.sum())
+            self.trips_in_view += int(np.count_nonzero(w.done_in_view))
+            self.trips_recorded += int(np.count_nonzero(w.done_recorded))
+            self.cameras_on_trips += int(w.done_recorded.sum())
 
     def record(
         self,

@@ -9,18 +9,22 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
    giveaways, download credit, installing the cameras bought since yesterday); account
    takeovers; and (from day 1) the police agency re-allocates its attention across zones.
 2. Each minute (the Mesa step), whether or not anyone walks:
-   a. bring the pass table up to date if cameras changed (trips under way get the new
-      cameras ahead of them); at the first minute of an hour, plan the hour's trips;
-   b. start the trips that depart this minute; offenders' walks may include attempts;
-   c. walk the minute: the passes reached in it; cameras in view record the walkers (with the
+   a. the trips that depart this minute start; offenders' walks may include attempts;
+   b. walk the minute: the passes reached in it; cameras in view record the walkers (with the
       detection probability), windows of homes without cameras see them; arrivals end;
-   d. store the new sightings; compromised cameras leak them; couriers' arrivals leave
+   c. store the new sightings; compromised cameras leak them; couriers' arrivals leave
       packages;
-   e. resolve the attempts due this minute into incidents (victims may report them); police
+   d. resolve the attempts due this minute into incidents (victims may report them); police
       learn of some, plan footage requests and legal demands, and place free devices;
-      victims who use the app may post about them (posts reach the police as in f);
-   f. owners get alerts and, when a clip ends, may post the person as suspicious; posts
-      reach the police, who may stop the person; update the counters.
+      victims who use the app may post about them (posts reach the police as in e);
+   e. owners get alerts and, when a clip ends, may post the person as suspicious; so may
+      app users without a camera who see someone pass their window; posts reach the police,
+      who may stop the person; update the counters.
+   Cameras change only between days and fear only between hours, so the code does a to c
+   and most of e an hour ahead, at the hour's first minute (``_plan_hour``, after bringing
+   the pass table up to date and planning the hour's trips), and lets them take effect as
+   the minutes pass (``_settle``); a minute has work of its own (``_interact``) only when an
+   attempt falls due or a post may be made (docs/ODD.md, section 3.2).
 3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts;
    households may buy cameras; police make the footage requests that are due.
 4. Every ``time.record_minutes`` (a scheduled event): write one time-series row.
@@ -66,6 +70,9 @@ class NeighbourhoodModel(mesa.Model):
         params = params if params is not None else Scenario()
         seed = int(params["seed"] if rng is None else rng)
         super().__init__(rng=seed)
+        # Mesa replaced ``step`` with its own wrapper (advance time by one); ours also settles
+        # the minutes walked ahead (see ``_settle``), as do ``run_for`` and ``run_until``
+        self.step = partial(self.run_for, 1)
         self.params = params.replace({"seed": seed}) if seed != params["seed"] else params
         self.seed = seed
         self.streams = Streams(seed)
@@ -136,8 +143,12 @@ class NeighbourhoodModel(mesa.Model):
         self._trips = DayTrips(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
         self._next_trip = 0  # the next trip to start
         self._planned = 0  # the next trip to plan
-        self._planned_until = 0  # trips departing before this minute are planned
-        self._minute = 0
+        self._minute = 0  # the next minute to simulate
+        self._hour_stop = 0  # minutes before this are planned and walked (ahead)
+        self._walked = None  # the walking of the hour planned last
+        self._attempts = None  # the attempts of that hour's walks
+        self._due: set[int] = set()  # its minutes when an attempt falls due or a post may be made
+        self._settled = 0  # minutes before this have had all their effects
         self._last_record = 0
         self._start_day()
         self.schedule_recurring(
@@ -150,6 +161,7 @@ class NeighbourhoodModel(mesa.Model):
 
     def _start_day(self) -> None:
         """Draw today's tours (keeping trips still to depart from earlier days)."""
+        self._settle(self._minute)
         now = int(self.time)
         day = now // MINUTES_PER_DAY
         new = self.population.day_trips(day, self._schedule_rng)
@@ -172,6 +184,7 @@ class NeighbourhoodModel(mesa.Model):
             self.police.step()
 
     def _hourly(self) -> None:
+        self._settle(self._minute)
         self.reporting.hourly(self.cameras.owners())
         self.adoption.hourly(int(self.time), self.reporting.fear)
         self.police.make_requests(int(self.time), self.platform, self.cameras.active)
@@ -224,10 +237,11 @@ class NeighbourhoodModel(mesa.Model):
         self.police.partnered = True
 
     def _record(self) -> None:
+        self._settle(self._minute)
         self._last_record = int(self.time)
         self.recorder.record(
             int(self.time),
-            len(self.walks),
+            self.walking(),
             self.cameras.count,
             self.cameras.street_fraction(),
             self.footage.nbytes,
@@ -235,36 +249,87 @@ class NeighbourhoodModel(mesa.Model):
         )
 
     def step(self) -> None:
-        """Simulate one minute: walking, recording, incidents, posts, police."""
+        """Simulate one minute (Mesa's step: ``model.step()`` also settles, see ``__init__``).
+
+        Walking, and what follows from it alone, is done an hour ahead at the hour's first
+        minute (``_plan_hour``) and takes effect as the minutes pass (``_settle``); a minute
+        has work of its own only when an attempt falls due in it or a post may be made."""
         now = self._minute
-        pop = self.population
+        if now >= self._hour_stop:
+            self._plan_hour(now)
+        if now in self._due:
+            self._interact(now)
+        self._minute = now + 1
+
+    def _plan_hour(self, now: int) -> None:
+        """Plan the trips that depart before the next hour and walk minutes ``now`` to the
+        hour's end: cameras change only between days, and nothing else in the hour changes
+        what walkers pass or what cameras record. Then plan the walks' attempts, and the
+        posting decisions that fear, fixed until the hour ends, already settles."""
+        stop = (now // 60 + 1) * 60
+        self._settle(now)
         if self.passes.camera_version != self.cameras.version:
             self.walks.resync(now, self.cameras)
-        trips = self._trips
-        if now >= self._planned_until:  # plan the trips of the hour ahead
-            self._planned_until = (now // 60 + 1) * 60
-            end = int(np.searchsorted(trips.depart, self._planned_until, side="left"))
-            sl = slice(self._planned, end)
-            person = trips.person[sl]
-            self.walks.plan(
-                person, trips.route[sl], trips.depart[sl], pop.speed[person], self._window_caps()
-            )
-            self._planned = end
-        end = int(np.searchsorted(trips.depart, now, side="right"))
+        trips, pop = self._trips, self.population
+        end = int(np.searchsorted(trips.depart, stop, side="left"))
+        sl = slice(self._planned, end)
+        person, route, depart = trips.person[sl], trips.route[sl], trips.depart[sl]
+        speed = pop.speed[person]
+        self.walks.plan(person, route, depart, speed, self._window_caps())
+        self._planned = end
+        self._attempts = self.incidents.plan_attempts(depart, person, route, speed, pop.offender)
+        w = self._walked = self.walks.walk(now, stop)
+        posts = self.reporting.plan_reviews(
+            now,
+            stop,
+            (
+                w.minute,
+                self.cameras.home[w.camera],
+                w.person,
+                w.t_out,
+                w.window_minute,
+                w.window_home,
+                w.window_person,
+            ),
+            self.cameras.owners(),
+            pop.offender,
+        )
+        due = self.incidents.due_minutes(now, stop, self._attempts)
+        self._due = set(np.union1d(posts, due).tolist())
+        self._hour_stop = stop
+
+    def _settle(self, upto: int) -> None:
+        """Give the minutes walked ahead, up to ``upto - 1``, their effects: trips started
+        (with their attempts), footage stored and leaked, packages delivered, recordings
+        and alerts, and the counters. Called before anything reads them."""
+        lo = self._settled
+        if upto <= lo:
+            return
+        self._settled = upto
+        pop = self.population
+        end = int(np.searchsorted(self._trips.depart, upto - 1, side="right"))
         if end > self._next_trip:
-            sl = slice(self._next_trip, end)
-            person, route = trips.person[sl], trips.route[sl]
-            self.incidents.on_trips_started(now, person, route, pop.speed[person], pop.offender)
             self.recorder.on_start(end - self._next_trip)
             self._next_trip = end
-        # every minute, even with nobody walking: attempts and clip reviews may be due
-        r = self.walks.step(now)
-        if len(r.camera):
-            self.footage.add(r.camera, r.person, np.full(len(r.camera), now), r.t_out)
-            self.accounts.live(self.cameras.home[r.camera], r.person)
-        if len(r.done_person):
-            doors = pop.door_of(r.done_route[pop.kind[r.done_person] == DELIVERY])
-            self.incidents.on_deliveries(now, doors[doors >= 0])
+        attempts = self._attempts.started(lo, upto)
+        if len(attempts):
+            self.incidents.add_attempts(attempts)
+        w = self._walked.between(lo, upto)
+        camera_home = self.cameras.home[w.camera]
+        if len(w.camera):
+            self.footage.add(w.camera, w.person, w.minute, w.t_out)
+            self.accounts.live(camera_home, w.person)
+        courier = pop.kind[w.done_person] == DELIVERY
+        if courier.any():
+            doors = pop.door_of(w.done_route[courier])
+            self.incidents.on_deliveries(w.done_minute[courier][doors >= 0], doors[doors >= 0])
+        self.reporting.on_walked(camera_home, w.person)
+        self.recorder.on_walked(w)
+
+    def _interact(self, now: int) -> None:
+        """Minute ``now``'s attempts and posts: incidents (victims may report and post), what
+        the police do about them, then the owners' and neighbours' posts."""
+        self._settle(now + 1)
         has_camera = self.cameras.owners()
         happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
         if happened is not None:
@@ -281,24 +346,28 @@ class NeighbourhoodModel(mesa.Model):
             if self.adoption.officers:
                 self.adoption.on_investigations(happened.home[known])
             self._post_victims(now, happened, has_camera)
-        posts = self.reporting.step(
-            now,
-            self.cameras.home[r.camera],
-            r.person,
-            r.t_out,
-            r.window_home,
-            r.window_person,
-            has_camera,
-            self.incidents.seen_offending,
-        )
+        posts = self.reporting.review(now, self.incidents.seen_offending)
         if posts is not None:
             self.recorder.count("posts", len(posts))
             stops = self.police.on_posts(
-                now, self.home_zone[posts.poster], posts.poster, posts.person, pop.group
+                now, self.home_zone[posts.poster], posts.poster, posts.person, self.population.group
             )
             self.recorder.count("stops", stops)
-        self.recorder.on_step(r)
-        self._minute += 1
+
+    def run_for(self, duration: float | int) -> None:
+        super().run_for(duration)
+        self._settle(self._minute)
+
+    def run_until(self, end_time: float | int) -> None:
+        super().run_until(end_time)
+        self._settle(self._minute)
+
+    def walking(self) -> int:
+        """People still walking after the last minute simulated."""
+        self._settle(self._minute)
+        if self._settled == 0:
+            return 0
+        return int(self._walked.after[self._settled - 1 - self._walked.start])
 
     def _post_victims(self, now: int, happened, has_camera: np.ndarray) -> None:
         """Victims who use the app post about the incidents that just happened to them; the
@@ -341,6 +410,7 @@ class NeighbourhoodModel(mesa.Model):
 
     def metrics(self) -> dict[str, float | int | None]:
         """The flat metrics of the run so far (see docs/metrics.md)."""
+        self._settle(self._minute)
         if self._last_record < int(self.time):
             self._record()
         out = {

@@ -166,20 +166,60 @@ class PassTable:
 
 
 @dataclass
-class StepResult:
-    """What one minute of walking produced."""
+class Walked:
+    """What walking minutes ``start`` to ``stop - 1`` produced. Rows are by minute (in a
+    minute, in the order the passes were planned); ``*_ptr[i]`` is the first row of minute
+    ``start + i``."""
 
-    camera: np.ndarray  # sightings that start this minute (detected only)
+    start: int
+    stop: int
+    minute: np.ndarray  # sightings (detected only): the minute they start
+    camera: np.ndarray
     person: np.ndarray
-    t_out: np.ndarray
-    window_home: np.ndarray  # people passing the window of a home without a camera
+    t_out: np.ndarray  # the last minute the person is in that camera's view
+    sight_ptr: np.ndarray
+    window_minute: np.ndarray  # people passing the window of a home without a camera
+    window_home: np.ndarray
     window_person: np.ndarray
-    walking: np.ndarray  # (groups,) people walking this minute, by group
-    recorded: np.ndarray  # (groups,) of them, those on camera this minute
-    done_person: np.ndarray  # trips that ended this minute
+    window_ptr: np.ndarray
+    walking: np.ndarray  # (minutes, groups) people walking each minute, by group
+    recorded: np.ndarray  # (minutes, groups) of them, those on camera that minute
+    after: np.ndarray  # (minutes,) people still walking after each minute
+    done_minute: np.ndarray  # trips that ended (arrived), by minute
+    done_person: np.ndarray
     done_route: np.ndarray
     done_in_view: np.ndarray  # number of camera views the trip passed through
     done_recorded: np.ndarray  # number of cameras that recorded the trip
+    done_ptr: np.ndarray
+
+    def between(self, lo: int, hi: int) -> Walked:
+        """Minutes ``lo`` to ``hi - 1`` (within ``start`` to ``stop``), as views."""
+        i, j = lo - self.start, hi - self.start
+        s = slice(int(self.sight_ptr[i]), int(self.sight_ptr[j]))
+        w = slice(int(self.window_ptr[i]), int(self.window_ptr[j]))
+        d = slice(int(self.done_ptr[i]), int(self.done_ptr[j]))
+        return Walked(
+            lo,
+            hi,
+            self.minute[s],
+            self.camera[s],
+            self.person[s],
+            self.t_out[s],
+            self.sight_ptr[i : j + 1] - self.sight_ptr[i],
+            self.window_minute[w],
+            self.window_home[w],
+            self.window_person[w],
+            self.window_ptr[i : j + 1] - self.window_ptr[i],
+            self.walking[i:j],
+            self.recorded[i:j],
+            self.after[i:j],
+            self.done_minute[d],
+            self.done_person[d],
+            self.done_route[d],
+            self.done_in_view[d],
+            self.done_recorded[d],
+            self.done_ptr[i : j + 1] - self.done_ptr[i],
+        )
 
 
 @dataclass
@@ -202,11 +242,15 @@ class _Block:
     def last(self) -> int:
         return self.first + len(self.ptr) - 2
 
-    def minute(self, now: int, ptr: np.ndarray) -> slice | None:
-        i = now - self.first
-        if i < 0 or i >= len(ptr) - 1 or ptr[i] == ptr[i + 1]:
-            return None
-        return slice(int(ptr[i]), int(ptr[i + 1]))
+    def rows(self, start: int, stop: int, ptr: np.ndarray) -> tuple[int, np.ndarray]:
+        """Rows of minutes ``start`` to ``stop - 1`` in ``ptr`` (``self.ptr`` or
+        ``self.done_ptr``): the first row, and the number of rows of each minute."""
+        counts = np.zeros(stop - start, np.int64)
+        i0, i1 = max(start - self.first, 0), min(stop - self.first, len(ptr) - 1)
+        if i0 >= i1:
+            return 0, counts
+        counts[self.first + i0 - start : self.first + i1 - start] = np.diff(ptr[i0 : i1 + 1])
+        return int(ptr[i0]), counts
 
     def t_in(self) -> np.ndarray:
         """The minute each pass is reached."""
@@ -227,14 +271,16 @@ _TRIP_FIELDS = {
 
 
 class Walks:
-    """Trips, planned ahead as arrays; each minute reads the passes reached in it.
+    """Trips, planned ahead as arrays; walking a range of minutes reads the passes in it.
 
     When trips are planned (the model plans an hour of departures at a time), each pass of
     each trip's route is given the minute the walker reaches it (the timing in the module
-    docstring), and the passes are sorted by that minute. Walking a minute then costs the
-    passes reached and the trips that end in it, whatever the number of people walking:
+    docstring), and the passes are sorted by that minute. Walking minutes then costs the
+    passes reached and the trips that end in them, whatever the number of people walking:
     nobody's position is updated, and nothing is searched. The counts of people walking and
     on camera each minute, by group, are kept as differences in two small rings of minutes.
+    Nothing walking produces depends on anything but the plan and the cameras, so the model
+    walks an hour at a time (``walk``), ahead of the minutes that use it.
 
     Trips are identified by a sequence number in planning order (departure order). Their
     state (person, route, timing, counters) is held from planning until their block of trips
@@ -261,17 +307,12 @@ class Walks:
             setattr(self, name, np.zeros(0, dtype))
         self._base = 0  # sequence number of the first trip held
         self._blocks: list[_Block] = []
-        self._next_minute = 0  # the next minute to walk
+        self._next_minute = 0  # the first minute not yet walked
         self._last_depart = -1
         self._longest = 0  # the longest trip held, minutes
         self._ring = np.zeros((2, 1, n_groups), np.int64)  # [walking, recorded] differences
         self._count = np.zeros((2, n_groups), np.int64)  # walking, recorded this minute
-        self._after = 0  # people still walking after the last minute walked
         self._route_bits = None  # a bit per route, for counting walkers on streets
-
-    def __len__(self) -> int:
-        """People walking after the last minute walked (arrivals left)."""
-        return self._after
 
     @property
     def last_minute(self) -> int:
@@ -419,59 +460,74 @@ class Walks:
 
     # ------------------------------------------------------------------ walking
 
-    def step(self, now: int) -> StepResult:
-        """Walk minute ``now``: the passes reached, what cameras recorded, the arrivals."""
-        if now != self._next_minute:
-            raise ValueError(f"minute {now} walked, but the next minute is {self._next_minute}")
-        self._next_minute = now + 1
-        while self._blocks and self._blocks[0].last < now:
+    def walk(self, start: int, stop: int) -> Walked:
+        """Walk minutes ``start`` to ``stop - 1``: the passes reached, what cameras recorded,
+        the arrivals, and each minute's counts. Walking a range at once gives what walking
+        its minutes one at a time gives (nothing in it depends on anything but the plan)."""
+        if start != self._next_minute:
+            raise ValueError(f"minute {start} walked, but the next minute is {self._next_minute}")
+        if stop <= start:
+            raise ValueError(f"minutes {start} to {stop - 1}: nothing to walk")
+        self._next_minute = stop
+        while self._blocks and self._blocks[0].last < start:
             self._drop_first_block()
-        parts, dones = [], []
-        for b in self._blocks:
-            sl = b.minute(now, b.ptr)
-            if sl is not None:
-                parts.append((b.seq[sl], b.viewer[sl], b.t_out[sl]))
-            sl = b.minute(now, b.done_ptr)
-            if sl is not None:
-                dones.append(b.done[sl])
-        seq, viewer, t_out = (
-            parts[0]
-            if len(parts) == 1
-            else tuple(
-                np.concatenate([np.zeros(0, dtype)] + [p[i] for p in parts])
-                for i, dtype in enumerate((np.int64, np.int32, np.int64))
-            )
+        (seq, viewer, t_out), per_minute = self._gather(
+            start, stop, "ptr", (("seq", np.int64), ("viewer", np.int32), ("t_out", np.int64))
         )
-        window_home, window_person, camera, slot, t_out, person = _sort_passes(
+        (done,), done_count = self._gather(start, stop, "done_ptr", (("done", np.int64),))
+        ptr = np.concatenate([[0], np.cumsum(per_minute)])
+        sightings, windows, walking, recorded, after = _walk_minutes(
             seq - self._base,
             viewer,
             t_out,
+            ptr,
+            start,
             self.passes.camera_live,
             self.person,
-            self.n_view,
-            now,
+            self.group,
+            (self.n_view, self.n_rec, self.rec_until),
+            self._ring,
+            self._count,
+            done_count,
             *self._detect,
         )
-        _record(slot, t_out, now, self.n_rec, self.rec_until, self.group, self._ring[1])
-        row = now % len(self._ring[0])
-        self._count += self._ring[:, row]
-        self._ring[:, row] = 0
-        done = dones[0] if len(dones) == 1 else np.concatenate([np.zeros(0, np.int64), *dones])
         done = done - self._base
-        self._after = int(self._count[0].sum()) - len(done)
-        return StepResult(
-            camera,
-            person,
-            t_out,
-            window_home,
-            window_person,
-            self._count[0].copy(),
-            self._count[1].copy(),
+        return Walked(
+            start,
+            stop,
+            *sightings,
+            *windows,
+            walking,
+            recorded,
+            after,
+            start + np.repeat(np.arange(stop - start), done_count),
             self.person[done],
             self.route[done],
             self.n_view[done],
             self.n_rec[done],
+            np.concatenate([[0], np.cumsum(done_count)]),
         )
+
+    def _gather(self, start: int, stop: int, ptr: str, fields: tuple) -> tuple:
+        """The rows of minutes ``start`` to ``stop - 1`` of every block, by minute and then
+        block (the order walking minute by minute meets them): the ``fields`` (name, dtype),
+        and the number of rows of each minute."""
+        parts, counts = [], []
+        for b in self._blocks:
+            lo, c = b.rows(start, stop, getattr(b, ptr))
+            n = int(c.sum())
+            if n:
+                parts.append([getattr(b, name)[lo : lo + n] for name, _ in fields])
+                counts.append(c)
+        if not parts:
+            return [np.zeros(0, dtype) for _, dtype in fields], np.zeros(stop - start, np.int64)
+        if len(parts) == 1:
+            return parts[0], counts[0]
+        # blocks overlap in time: a stable counting sort by minute keeps the blocks' order
+        minute = np.concatenate([np.repeat(np.arange(stop - start), c) for c in counts])
+        order, _ = group_by(minute, stop - start)
+        joined = [np.concatenate([p[i] for p in parts])[order] for i in range(len(fields))]
+        return joined, sum(counts)
 
     def _drop_first_block(self) -> None:
         """Forget the trips of a block that has ended."""
@@ -620,58 +676,96 @@ def _reach_pairs(row, trip, key, s_out, route, depart, speed, length, duration, 
 
 
 @numba.njit(cache=True)
-def _sort_passes(slot, viewer, t_out, camera_live, person, n_view, now, base, probability):
-    """One minute's passes: windows (home, person) and the recordings (camera, trip, t_out,
-    person), each in the order given. A camera in use records with the keyed draw (stream
-    ``base``; camera, person, minute) below ``probability``; every camera in use counts as a
-    view entered by the trip (``n_view``, in place). Retired cameras' passes, still in the
-    table, are left out."""
-    n_windows = n_cameras = 0
+def _walk_minutes(
+    slot,
+    viewer,
+    t_out,
+    ptr,
+    start,
+    camera_live,
+    person,
+    group,
+    trip_state,
+    ring,
+    count,
+    n_done,
+    base,
+    probability,
+):
+    """Minutes ``start`` on, one after the other (the passes of minute ``start + m`` are rows
+    ``ptr[m]`` to ``ptr[m + 1] - 1``: trip ``slot``, ``viewer``, ``t_out``). A camera in use
+    records with the keyed draw (stream ``base``; camera, person, minute) below
+    ``probability``; every camera in use counts as a view entered by the trip. Retired
+    cameras' passes, still in the table, are left out. A recording keeps its trip on camera
+    until ``t_out``: the minutes newly on camera go to the ring of differences (walking,
+    recorded; minute mod size; group), which each minute then folds into ``count``.
+    ``trip_state`` (views entered, cameras recorded, on camera until) and ``ring`` and
+    ``count`` change in place.
+
+    Returns the sightings (minute, camera, person, t_out, ptr by minute), the window passes
+    (minute, home, person, ptr), and per minute the people walking and on camera by group
+    and the people still walking after it (``n_done``: the trips ending in it)."""
+    n_view, n_rec, rec_until = trip_state
+    n_minutes = len(ptr) - 1
     seen = np.zeros(len(viewer), np.bool_)
-    for k in range(len(viewer)):
-        v = viewer[k]
-        if v < 0:
-            n_windows += 1
-        elif camera_live[v]:
-            n_view[slot[k]] += 1
-            if draw3(base, v, person[slot[k]], now) < probability:
-                seen[k] = True
-                n_cameras += 1
-    window_home = np.empty(n_windows, np.int64)
-    window_person = np.empty(n_windows, person.dtype)
+    n_windows = n_cameras = 0
+    for m in range(n_minutes):
+        for k in range(ptr[m], ptr[m + 1]):
+            v = viewer[k]
+            if v < 0:
+                n_windows += 1
+            elif camera_live[v]:
+                n_view[slot[k]] += 1
+                if draw3(base, v, person[slot[k]], start + m) < probability:
+                    seen[k] = True
+                    n_cameras += 1
+    cam_minute = np.empty(n_cameras, np.int64)
     camera = np.empty(n_cameras, viewer.dtype)
-    cam_slot = np.empty(n_cameras, np.int64)
-    cam_t_out = np.empty(n_cameras, np.int64)
     cam_person = np.empty(n_cameras, person.dtype)
+    cam_t_out = np.empty(n_cameras, np.int64)
+    cam_ptr = np.zeros(n_minutes + 1, np.int64)
+    win_minute = np.empty(n_windows, np.int64)
+    win_home = np.empty(n_windows, np.int64)
+    win_person = np.empty(n_windows, person.dtype)
+    win_ptr = np.zeros(n_minutes + 1, np.int64)
+    size, n_groups = ring.shape[1], ring.shape[2]
+    walking = np.empty((n_minutes, n_groups), np.int64)
+    recorded = np.empty((n_minutes, n_groups), np.int64)
+    after = np.empty(n_minutes, np.int64)
     w = c = 0
-    for k in range(len(viewer)):
-        v = viewer[k]
-        if v < 0:
-            window_home[w] = -np.int64(v) - 1
-            window_person[w] = person[slot[k]]
-            w += 1
-        elif seen[k]:
-            camera[c] = v
-            cam_slot[c] = slot[k]
-            cam_t_out[c] = t_out[k]
-            cam_person[c] = person[slot[k]]
-            c += 1
-    return window_home, window_person, camera, cam_slot, cam_t_out, cam_person
-
-
-@numba.njit(cache=True)
-def _record(slot, t_out, now, n_rec, rec_until, group, ring):
-    """Recordings of trips (``slot``) until ``t_out``: count them, and add the minutes each
-    trip is newly on camera to the ring of differences (minute mod size, group), in place."""
-    size = ring.shape[0]
-    for k in range(len(slot)):
-        s = slot[k]
-        n_rec[s] += 1
-        if t_out[k] > rec_until[s]:
-            g = group[s]
-            ring[max(rec_until[s] + 1, now) % size, g] += 1
-            ring[(t_out[k] + 1) % size, g] -= 1
-            rec_until[s] = t_out[k]
+    for m in range(n_minutes):
+        now = start + m
+        for k in range(ptr[m], ptr[m + 1]):
+            v, s = viewer[k], slot[k]
+            if v < 0:
+                win_minute[w], win_home[w], win_person[w] = now, -np.int64(v) - 1, person[s]
+                w += 1
+            elif seen[k]:
+                cam_minute[c], camera[c], cam_person[c], cam_t_out[c] = now, v, person[s], t_out[k]
+                c += 1
+                n_rec[s] += 1
+                if t_out[k] > rec_until[s]:
+                    g = group[s]
+                    ring[1, max(rec_until[s] + 1, now) % size, g] += 1
+                    ring[1, (t_out[k] + 1) % size, g] -= 1
+                    rec_until[s] = t_out[k]
+        cam_ptr[m + 1], win_ptr[m + 1] = c, w
+        row = now % size
+        total = 0
+        for g in range(n_groups):
+            for i in range(2):
+                count[i, g] += ring[i, row, g]
+                ring[i, row, g] = 0
+            walking[m, g], recorded[m, g] = count[0, g], count[1, g]
+            total += count[0, g]
+        after[m] = total - n_done[m]
+    return (
+        (cam_minute, camera, cam_person, cam_t_out, cam_ptr),
+        (win_minute, win_home, win_person, win_ptr),
+        walking,
+        recorded,
+        after,
+    )
 
 
 @numba.njit(cache=True, inline="always")

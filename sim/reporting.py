@@ -70,6 +70,23 @@ class PostLog:
         return len(self.minute)
 
 
+@dataclass
+class _Reviews:
+    """Planned posting decisions that may post, by minute (columns of equal length)."""
+
+    minute: np.ndarray
+    home: np.ndarray
+    person: np.ndarray
+    t_in: np.ndarray  # the minute the person was first seen
+    u: np.ndarray  # the keyed uniform: a post if below p
+    by_camera: np.ndarray  # bool: a camera's clip (else a window)
+
+    @staticmethod
+    def none() -> _Reviews:
+        z = np.zeros(0, np.int64)
+        return _Reviews(z, z, z, z, np.zeros(0), np.zeros(0, bool))
+
+
 class Reporting:
     """Alerts, posts, the feed and every household's fear."""
 
@@ -129,9 +146,11 @@ class Reporting:
         )
         self._alerts_hour: list[np.ndarray] = []  # homes alerted this hour, minute by minute
         self._posts_hour: list[np.ndarray] = []
-        # alerts whose clip has not ended yet, by the minute it ends: [(home, person, t_in),
-        # ...] in the order they came
-        self._open: dict[int, list[tuple[np.ndarray, ...]]] = {}
+        # alerts whose clip ends after the minutes planned so far (home, person, t_in, the
+        # minute the clip ends), in the order they came
+        z = np.zeros(0, np.int64)
+        self._open = (z, z, z, z)
+        self._reviews = _Reviews.none()  # the planned minutes' decisions that may post
         self._bias_max = self.bias.max(axis=1)  # bounds p before the exact computation
         # counters
         self.recordings = np.zeros(n_groups, np.int64)  # camera recordings by group
@@ -143,84 +162,76 @@ class Reporting:
         """Households that read the feed: camera owners and some others."""
         return has_camera | self.app_user_no_camera
 
-    def step(
-        self,
-        now: int,
-        camera_home,
-        cam_person,
-        cam_t_out,
-        window_home,
-        window_person,
-        has_camera: np.ndarray,
-        seen_offending,
-    ) -> PostLog | None:
-        """Alerts and posts for one minute's recordings and window observations.
-
-        Args:
-            camera_home, cam_person, cam_t_out: the minute's camera recordings (owner's home).
-            window_home, window_person: people passing windows of homes without cameras.
-            seen_offending: function (person, t_in, t_out, viewer_xy) -> bool array.
-        """
-        if len(cam_person) == 0 and len(window_home) == 0 and now not in self._open:
-            return None  # nothing seen and no clip ends: the common quiet minute
-        bound = self._bound_args()
-        alerted, later, (home, person), window = _sort_alerts(
-            camera_home,
-            cam_person,
-            cam_t_out,
-            window_home,
-            window_person,
-            now,
-            self.person_group,
-            self.alert_setting,
-            self.app_user_no_camera,
-            has_camera,
-            self.recordings,
-            bound,
-            self.direct_rate,
-        )
+    def on_walked(self, camera_home: np.ndarray, person: np.ndarray) -> None:
+        """Count recordings (by the person's group) and the owners' alerts (unless muted)."""
+        self.recordings += np.bincount(self.person_group[person], minlength=len(self.recordings))
+        alerted = camera_home[self.alert_setting[camera_home] != MUTED]
         self.alerts += len(alerted)
         if self.alerts_feedback and len(alerted):
             self._alerts_hour.append(alerted)
-        # An owner looks at a clip when its motion event ends (so it shows all that happened);
-        # people seen from a window are judged at once.
-        if len(later[0]):
-            self._queue(*later[:2], now, later[2])
-        t_in = np.full(len(home), now, np.int64)
-        opened = self._open.pop(now, None)
-        if opened:  # clips that end now, in the order they came, before this minute's
-            home, person, t_in = (
-                np.concatenate([*(p[i] for p in opened), c])
-                for i, c in enumerate((home, person, t_in))
+
+    def plan_reviews(
+        self, start: int, stop: int, walked, has_camera: np.ndarray, may_offend: np.ndarray
+    ) -> np.ndarray:
+        """Decide ahead which posting decisions of minutes ``start`` to ``stop - 1`` may post,
+        and return those minutes (sorted).
+
+        An owner looks at a clip when its motion event ends (so it shows all that happened);
+        people seen from a window are judged at once. Until ``stop`` (the end of an hour)
+        every factor of p is fixed but one: whether the person was seen offending, which
+        incidents in those minutes decide. For people who never offend (``may_offend``
+        false) the decision is therefore made now, exactly; the others' waits for
+        ``review``. Alerts whose clip ends later are kept for the next plan.
+
+        Args:
+            walked: the minutes' sightings and window passes, ``(minute, camera_home,
+                person, t_out, window_minute, window_home, window_person)``.
+        """
+        minute, camera_home, person, t_out, w_minute, w_home, w_person = walked
+        alert = self.alert_setting[camera_home] != MUTED
+        home, who, t_in, end = (
+            np.concatenate([old, new.astype(np.int64)])
+            for old, new in zip(
+                self._open,
+                (camera_home[alert], person[alert], minute[alert], t_out[alert]),
+                strict=True,
             )
-        # the largest p could be, from cheap per-home bounds; only those below it can post
-        # (the window passes were sifted the same way while they were sorted)
-        maybe, u = _below_bound(home, person, t_in, *bound)
-        home, person, t_in = home[maybe], person[maybe], t_in[maybe]
-        n_cam = len(home)
-        if len(window[0]):  # then the window passes that may post
-            home, person, u = (
-                np.concatenate([a, b]) for a, b in zip((home, person, u), window, strict=True)
-            )
-            t_in = np.concatenate([t_in, np.full(len(window[0]), now, np.int64)])
-        if len(home) == 0:
+        )
+        now = end < stop
+        self._open = tuple(c[~now] for c in (home, who, t_in, end))
+        home, who, t_in, end = (c[now] for c in (home, who, t_in, end))
+        bound = self._bound_args()
+        keep, u = _below_bound(home, who, t_in, *bound, 1.0)
+        cams = (home[keep], who[keep], t_in[keep], end[keep], u)
+        ok = np.flatnonzero(self.app_user_no_camera[w_home] & ~has_camera[w_home])
+        keep, u = _below_bound(w_home[ok], w_person[ok], w_minute[ok], *bound, self.direct_rate)
+        ok = ok[keep]
+        windows = (w_home[ok], w_person[ok], w_minute[ok], w_minute[ok], u)
+        # in each minute, the clips in the order they came, then the windows
+        home, who, t_in, at, u = (np.concatenate(c) for c in zip(cams, windows, strict=True))
+        by_camera = np.arange(len(home)) < len(cams[0])
+        order, _ = group_by(2 * (at - start) + ~by_camera, 2 * (stop - start))
+        home, who, t_in, at, u, by_camera = (c[order] for c in (home, who, t_in, at, u, by_camera))
+        p = self._probability(home, who, np.zeros(len(home), bool), by_camera)
+        maybe = may_offend[who] | (u < np.minimum(p, 1.0))
+        self._reviews = _Reviews(*(c[maybe] for c in (at, home, who, t_in, u, by_camera)))
+        return np.unique(self._reviews.minute)
+
+    def review(self, now: int, seen_offending) -> PostLog | None:
+        """The planned decisions of minute ``now`` that may post: the posts.
+
+        Args:
+            seen_offending: function (person, t_in, t_out, viewer_xy) -> bool array.
+        """
+        r = self._reviews
+        lo, hi = np.searchsorted(r.minute, [now, now + 1])
+        if lo == hi:
             return None
-        by_camera = np.arange(len(home)) < n_cam
+        home, person, t_in, u, by_camera = (
+            c[lo:hi] for c in (r.home, r.person, r.t_in, r.u, r.by_camera)
+        )
         about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
-        ph = self.person_home[person]
-        neighbour = (ph >= 0) & (
-            np.hypot(*(self.homes.xy[np.maximum(ph, 0)] - self.homes.xy[home]).T)
-            <= self.neighbour_m
-        )
-        p = (
-            self.base
-            * np.where(neighbour, 1.0, self.stranger_mult)
-            * self.bias[home, self.person_group[person]]
-            * (1 + self.fear_mult * self.fear[home])
-            * np.where(about, self.incident_mult, 1.0)
-            * np.where(by_camera, 1.0, self.direct_rate)
-        )
-        post = u < np.minimum(p, 1.0)
+        post = u < np.minimum(self._probability(home, person, about, by_camera), 1.0)
         if not np.any(post):
             return None
         log = PostLog(
@@ -234,20 +245,21 @@ class Reporting:
         self._posts_hour.append(log.poster)
         return log
 
-    def _queue(self, home, person, t_in: int, t_out) -> None:
-        """Hold camera alerts until their clip ends."""
-        lag = t_out - t_in  # minutes until the clip ends: a few
-        if lag.min() == lag.max():  # often all end together
-            self._open.setdefault(t_in + int(lag[0]), []).append(
-                (home, person, np.full(len(home), t_in))
-            )
-            return
-        order, ptr = group_by(lag, int(lag.max()) + 1)
-        for wait in np.flatnonzero(np.diff(ptr)).tolist():
-            chunk = order[ptr[wait] : ptr[wait + 1]]
-            self._open.setdefault(t_in + wait, []).append(
-                (home[chunk], person[chunk], np.full(len(chunk), t_in))
-            )
+    def _probability(self, home, person, about, by_camera) -> np.ndarray:
+        """p of each decision (the module docstring), before the cap at 1."""
+        ph = self.person_home[person]
+        neighbour = (ph >= 0) & (
+            np.hypot(*(self.homes.xy[np.maximum(ph, 0)] - self.homes.xy[home]).T)
+            <= self.neighbour_m
+        )
+        return (
+            self.base
+            * np.where(neighbour, 1.0, self.stranger_mult)
+            * self.bias[home, self.person_group[person]]
+            * (1 + self.fear_mult * self.fear[home])
+            * np.where(about, self.incident_mult, 1.0)
+            * np.where(by_camera, 1.0, self.direct_rate)
+        )
 
     def post_victims(
         self, now: int, home: np.ndarray, offender: np.ndarray, has_camera: np.ndarray
@@ -301,7 +313,7 @@ class Reporting:
     def window_caps(self, has_camera: np.ndarray, midnights: int) -> np.ndarray:
         """Per home, a draw at or above which a window pass seen before the coming
         ``midnights`` + 1 days end cannot be posted, whatever happens until then: the posting
-        bound of ``_sort_alerts`` with the most fear the home can reach by then (each post
+        bound of ``plan_reviews`` with the most fear the home can reach by then (each post
         read adds ``feed.fear_per_post``, at most the posts left to read today and a day's
         for each midnight; fear otherwise only decays). Homes with a camera now get no cap:
         their alerts may raise their fear before the camera is retired at a midnight (nor
@@ -390,84 +402,18 @@ def _bound(rate, bias_max, fear, fear_mult, incident):
 
 
 @numba.njit(cache=True)
-def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, incident):
-    """The alerts whose keyed uniform is below the cheap upper bound of p (``_bound``);
-    returns their indices and uniforms. Almost every candidate is ruled out here, so the exact
-    p is computed for few; one loop, where numpy needs a temporary per factor."""
+def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, incident, scale):
+    """The decisions whose keyed uniform (home, person, minute seen) is below the cheap upper
+    bound of p (``_bound``, times ``scale``: ``reporting.direct_rate`` for windows); returns
+    their indices and uniforms. Almost every candidate is ruled out here, so the exact p is
+    computed for few; one loop, where numpy needs a temporary per factor."""
     keep = np.empty(len(home), np.int64)
     u = np.empty(len(home))
     n = 0
     for i in range(len(home)):
         x = draw3(base, home[i], person[i], t_in[i])
-        if x < _bound(rate, bias_max[home[i]], fear[home[i]], fear_mult, incident):
+        if x < _bound(rate, bias_max[home[i]], fear[home[i]], fear_mult, incident) * scale:
             keep[n] = i
             u[n] = x
             n += 1
     return keep[:n], u[:n]
-
-
-@numba.njit(cache=True)
-def _sort_alerts(
-    camera_home,
-    person,
-    t_out,
-    window_home,
-    window_person,
-    now,
-    group,
-    setting,
-    app_user,
-    has_camera,
-    recordings,
-    post_bound,
-    direct_rate,
-):
-    """One minute's recordings and window passes, sorted: counts each recording by the
-    person's group (``recordings``, in place); returns the homes alerted (owners who did not
-    mute alerts), the alerts whose clip ends later (home, person, t_out), those whose clip
-    ends now (home, person), and the window passes of app users without a camera whose
-    uniform is below the bound of p times ``direct_rate`` (home, person, uniform; see
-    ``_below_bound``: ``post_bound`` holds its arguments after ``t_in``)."""
-    base, rate, bias_max, fear, fear_mult, incident = post_bound
-    n_alert = n_later = 0
-    for k in range(len(person)):
-        recordings[group[person[k]]] += 1
-        if setting[camera_home[k]] != MUTED:
-            n_alert += 1
-            if t_out[k] > now:
-                n_later += 1
-    alerted = np.empty(n_alert, np.int64)
-    later_home = np.empty(n_later, np.int64)
-    later_person = np.empty(n_later, np.int64)
-    later_t_out = np.empty(n_later, np.int64)
-    home = np.empty(n_alert - n_later, np.int64)
-    who = np.empty(n_alert - n_later, np.int64)
-    a = b = c = 0
-    for k in range(len(person)):
-        if setting[camera_home[k]] == MUTED:
-            continue
-        alerted[a] = camera_home[k]
-        a += 1
-        if t_out[k] > now:
-            later_home[b], later_person[b], later_t_out[b] = camera_home[k], person[k], t_out[k]
-            b += 1
-        else:
-            home[c], who[c] = camera_home[k], person[k]
-            c += 1
-    w_home = np.empty(len(window_home), np.int64)
-    w_who = np.empty(len(window_home), np.int64)
-    w_u = np.empty(len(window_home))
-    w = 0
-    for k in range(len(window_home)):
-        h = window_home[k]
-        if app_user[h] and not has_camera[h]:
-            x = draw3(base, h, window_person[k], now)
-            if x < _bound(rate, bias_max[h], fear[h], fear_mult, incident) * direct_rate:
-                w_home[w], w_who[w], w_u[w] = h, window_person[k], x
-                w += 1
-    return (
-        alerted,
-        (later_home, later_person, later_t_out),
-        (home, who),
-        (w_home[:w], w_who[:w], w_u[:w]),
-    )

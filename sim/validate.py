@@ -200,8 +200,7 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
             np.full(walkers, 78.0),
         )
         recorded = np.zeros(walkers, bool)
-        for now in range(w.last_minute + 1):
-            recorded[w.step(now).person] = True
+        recorded[w.walk(0, w.last_minute + 1).person] = True
         shares.append(float(recorded.mean()))
     return shares
 

@@ -63,7 +63,7 @@ def test_figures_show_posts_requests_and_walkers():
     model.reporting.base = 0.01  # many posts, so every panel has something to draw
     model.police.request_probability = 1.0
     model.run_for(14 * 60)
-    assert len(model.walks) > 0 and len(model.reporting.log()) > 0
+    assert model.walking() > 0 and len(model.reporting.log()) > 0
     for make in (
         app.map_figure,
         app.coverage_figure,

@@ -57,10 +57,9 @@ def test_walkers_match_a_brute_force_per_minute_sweep():
     w = Walks(routes, passes, np.zeros(n, np.int64), 1, 0, 1.0)  # every camera records
     w.plan(np.arange(n), route, t0, speed)
     got: dict[int, list] = {i: [] for i in range(n)}
-    for now in range(w.last_minute + 1):
-        r = w.step(now)
-        for c, p, t_out in zip(r.camera, r.person, r.t_out, strict=True):
-            got[int(p)].append((int(c), now, int(t_out)))
+    r = w.walk(0, w.last_minute + 1)
+    for c, p, t_in, t_out in zip(r.camera, r.person, r.minute, r.t_out, strict=True):
+        got[int(p)].append((int(c), int(t_in), int(t_out)))
     for i in range(n):
         assert sorted(got[i]) == _brute_force_sightings(routes, cams, route[i], t0[i], speed[i])
 
@@ -116,7 +115,7 @@ def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
                 passes_home[r] = True
                 break
     done_route, done_recorded, done_in_view = [], [], []
-    original = model.walks.step
+    original = model.walks.walk
 
     def spy(*args):
         r = original(*args)
@@ -125,7 +124,7 @@ def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
         done_in_view.extend(r.done_in_view.tolist())
         return r
 
-    model.walks.step = spy
+    model.walks.walk = spy
     m = model.run()
     assert m["cameras.count"] == homes.count
     assert len(done_route) == m["trips.completed"] > 100

@@ -91,29 +91,38 @@ def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
         )
 
 
-def _minute(walks, now):
-    """One minute's sightings (camera, person, minute, t_out), arrivals and counts."""
-    r = walks.step(now)
+def _walked(walks, start, stop):
+    """Minutes' sightings (camera, person, minute, t_out), window passes (home, person,
+    minute), arrivals (person, minute, views, recordings) and counts, walked at once."""
+    r = walks.walk(start, stop)
     seen = list(
+        zip(r.camera.tolist(), r.person.tolist(), r.minute.tolist(), r.t_out.tolist(), strict=True)
+    )
+    windows = list(
+        zip(r.window_home.tolist(), r.window_person.tolist(), r.window_minute.tolist(), strict=True)
+    )
+    done = list(
         zip(
-            r.camera.tolist(),
-            r.person.tolist(),
-            [now] * len(r.camera),
-            r.t_out.tolist(),
+            r.done_person.tolist(),
+            r.done_minute.tolist(),
+            r.done_in_view.tolist(),
+            r.done_recorded.tolist(),
             strict=True,
         )
     )
-    done = list(
-        zip(r.done_person.tolist(), r.done_in_view.tolist(), r.done_recorded.tolist(), strict=True)
-    )
-    return seen, done, [(r.walking.tolist(), r.recorded.tolist(), len(walks))]
+    counts = list(zip(r.walking.tolist(), r.recorded.tolist(), r.after.tolist(), strict=True))
+    for rows, ptr, minute in ((seen, r.sight_ptr, 2), (windows, r.window_ptr, 2)):
+        assert [row[minute] for row in rows] == np.repeat(
+            np.arange(start, stop), np.diff(ptr)
+        ).tolist()
+    return seen, windows, done, counts
 
 
 def _walk_all(walks, start, until):
-    """Minutes ``start`` to ``until - 1``, joined."""
+    """Minutes ``start`` to ``until - 1``, one at a time, joined."""
     seen, done, counts = [], [], []
     for now in range(start, until):
-        s, d, c = _minute(walks, now)
+        s, _, d, c = _walked(walks, now, now + 1)
         seen, done, counts = seen + s, done + d, counts + c
     return seen, done, counts
 
@@ -143,12 +152,38 @@ def test_planning_in_blocks_equals_planning_at_once(model):
         if now % 60 == 0:
             sel = (depart >= now) & (depart < now + 60)
             hourly.plan(person[sel], route[sel], depart[sel], speed[sel])
-        s, d, c = _minute(hourly, now)
+        s, _, d, c = _walked(hourly, now, now + 1)
         seen += s
         done += d
         counts += c
     assert (seen, done, counts) == expected
     assert len(expected[0]) > 500 and len(expected[1]) == n
+
+
+def test_walking_a_range_at_once_equals_walking_its_minutes_one_by_one(model):
+    """The model walks an hour ahead: the same sightings, window passes, arrivals and counts,
+    in the same order, as walking minute by minute, across blocks planned in different hours
+    (trips of one hour still walking in the next)."""
+    rng = np.random.default_rng(7)
+    n = 500
+    person, route, depart, speed = _trips(model, n, rng, 150)
+    caps = np.full(model.world.homes.count, 0.5)  # leave out about half the window passes
+    rows = {}
+    for step in (60, 1):
+        walks = _walks(model, n, detection=0.7)
+        rows[step] = [[], [], [], []]
+        for hour in range(0, 240, 60):
+            sel = (depart >= hour) & (depart < hour + 60)
+            walks.plan(
+                person[sel], route[sel], depart[sel], speed[sel], (np.uint64(5), lambda _: caps)
+            )
+            for now in range(hour, hour + 60, step):
+                for acc, part in zip(rows[step], _walked(walks, now, now + step), strict=True):
+                    acc += part
+    assert rows[60] == rows[1]
+    seen, windows, done, counts = rows[60]
+    assert len(seen) > 300 and len(windows) > 100 and len(done) == n
+    assert any(sum(r) for _, r, _ in counts)
 
 
 def test_counts_of_walkers_and_recorded_match_a_per_walker_sweep(model):
@@ -214,9 +249,11 @@ def test_trips_must_be_planned_in_order(model):
     walks.plan([0, 1], [0, 1], [5, 6], [70.0, 70.0])
     with pytest.raises(ValueError, match="departure order"):
         walks.plan([2], [2], [4], [70.0])
-    walks.step(0)
+    walks.walk(0, 1)
     with pytest.raises(ValueError, match="next minute is 1"):
-        walks.step(2)
+        walks.walk(2, 3)
+    with pytest.raises(ValueError, match="nothing to walk"):
+        walks.walk(1, 1)
 
 
 def test_others_on_a_street_counts_walkers_where_they_are(model):
@@ -229,7 +266,7 @@ def test_others_on_a_street_counts_walkers_where_they_are(model):
     walks.plan(person, route, depart, speed)
     routes = model.routes
     for now in range(40):
-        walks.step(now)
+        walks.walk(now, now + 1)
         if now % 7:
             continue
         duration = np.maximum(np.ceil(routes.length[route] / speed), 1)

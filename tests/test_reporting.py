@@ -292,7 +292,7 @@ def test_feed_convolution_matches_scipy():
 
 
 def _bound_now(rep) -> np.ndarray:
-    """Each home's window posting bound at this moment (as ``_sort_alerts`` computes it)."""
+    """Each home's window posting bound at this moment (as ``plan_reviews`` computes it)."""
     rate, incident = rep.base * max(1.0, rep.stranger_mult), max(1.0, rep.incident_mult)
     return rate * rep._bias_max * (1 + rep.fear_mult * rep.fear) * incident * rep.direct_rate
 
@@ -344,13 +344,13 @@ def test_window_passes_left_out_when_planned_change_no_post():
         if not caps:
             model._window_caps = lambda: None
         judged = []
-        sort = model.reporting.step
+        plan = model.reporting.plan_reviews
 
-        def step(now, *args, sort=sort, judged=judged):
-            judged.append(len(args[3]))  # the window passes reaching the reporting this minute
-            return sort(now, *args)
+        def plan_reviews(start, stop, walked, *args, plan=plan, judged=judged):
+            judged.append(len(walked[5]))  # the window passes reaching the reporting
+            return plan(start, stop, walked, *args)
 
-        model.reporting.step = step
+        model.reporting.plan_reviews = plan_reviews
         metrics = model.run()
         log = model.reporting.log()
         runs[caps] = (metrics, log, model.reporting.fear.copy(), sum(judged))

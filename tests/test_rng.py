@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from sim.incidents import _attempts
-from sim.reporting import _below_bound, _sort_alerts
+from sim.reporting import _below_bound
 from sim.rng import Streams, stream_key
 
 MASK = (1 << 64) - 1
@@ -59,38 +59,18 @@ def test_posting_precheck_draws_the_post_stream_and_keeps_exactly_those_below_th
     person = rng.integers(0, 10**6, n)
     t_in = rng.integers(0, 10**5, n)
     bias_max, fear = rng.uniform(0.5, 3, homes), rng.exponential(1.0, homes)
-    keep, u = _below_bound(home, person, t_in, s.base("post"), 0.05, bias_max, fear, 0.7, 2.0)
+    args = (s.base("post"), 0.05, bias_max, fear, 0.7, 2.0)
+    keep, u = _below_bound(home, person, t_in, *args, 1.0)
     expected_u = s.uniform("post", home, person, t_in)
     bound = 0.05 * bias_max[home] * (1 + 0.7 * fear[home]) * 2.0
     np.testing.assert_array_equal(keep, np.flatnonzero(expected_u < bound))
     np.testing.assert_array_equal(u, expected_u[keep])
     assert 0 < len(keep) < n
-    # window passes are sifted the same way while alerts are sorted, with the direct rate,
-    # and only for app users without a camera
-    app_user, has_camera = rng.random(homes) < 0.6, rng.random(homes) < 0.3
-    now, group = 777, np.zeros(10**6, np.int64)
-    none = np.zeros(0, np.int64)
-    *_, (w_home, w_person, w_u) = _sort_alerts(
-        none,
-        none,
-        none,
-        home,
-        person,
-        now,
-        group,
-        np.zeros(homes, np.int64),
-        app_user,
-        has_camera,
-        np.zeros(1, np.int64),
-        (s.base("post"), 0.05, bias_max, fear, 0.7, 2.0),
-        0.2,
-    )
-    window_u = s.uniform("post", home, person, now)
-    ok = app_user[home] & ~has_camera[home] & (window_u < bound * 0.2)
-    np.testing.assert_array_equal(w_home, home[ok])
-    np.testing.assert_array_equal(w_person, person[ok])
-    np.testing.assert_array_equal(w_u, window_u[ok])
-    assert 0 < ok.sum() < (app_user[home] & ~has_camera[home]).sum()
+    # window passes are sifted the same way, with the direct rate
+    keep, u = _below_bound(home, person, t_in, *args, 0.2)
+    np.testing.assert_array_equal(keep, np.flatnonzero(expected_u < bound * 0.2))
+    np.testing.assert_array_equal(u, expected_u[keep])
+    assert 0 < len(keep) < (expected_u < bound).sum()
 
 
 def test_attempts_are_the_offenders_keyed_draws_below_each_kinds_probability():
@@ -98,10 +78,16 @@ def test_attempts_are_the_offenders_keyed_draws_below_each_kinds_probability():
     rng = np.random.default_rng(1)
     person = rng.integers(0, 1000, 4000).astype(np.int32)
     offender = rng.random(1000) < 0.3
-    p = np.array([0.2, 0.0, 0.6])
-    who, kind = _attempts(person, offender, 4321, p, s.base("incident.attempt"))
-    u = s.uniform("incident.attempt", person[:, None], 4321, np.arange(3)[None, :])
-    expected_who, expected_kind = np.nonzero(offender[person][:, None] & (u < p[None, :]))
+    depart = np.sort(rng.integers(0, 3 * 1440, len(person)))
+    p = np.zeros((3, 24))
+    p[0], p[2, :12], p[2, 12:] = 0.2, 0.6, 0.1  # by kind and hour of the day
+    who, kind = _attempts(person, depart, offender, p, s.base("incident.attempt"))
+    u = s.uniform("incident.attempt", person[:, None], depart[:, None], np.arange(3)[None, :])
+    hour = (depart % 1440) // 60
+    below = u < p[:, hour].T
+    expected_who, expected_kind = np.nonzero(offender[person][:, None] & below)
     np.testing.assert_array_equal(who, expected_who)
     np.testing.assert_array_equal(kind, expected_kind)
     assert set(kind.tolist()) == {0, 2}
+    morning = hour[who[kind == 2]] < 12
+    assert morning.sum() > 3 * (~morning).sum()  # the hour's probability was used (6:1)
