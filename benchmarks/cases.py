@@ -59,7 +59,14 @@ def warm_up() -> float:
     from sim.model import NeighbourhoodModel
 
     t = time.perf_counter()
-    small = {"world.blocks_x": 4, "world.blocks_y": 3, "population.pedestrians": 600}
+    small = {
+        "world.blocks_x": 4,
+        "world.blocks_y": 3,
+        "population.pedestrians": 600,
+        # busy enough that every loop runs: posts from cameras and windows, incidents
+        "reporting.base_rate": 0.05,
+        "population.offender_fraction": 0.05,
+    }
     NeighbourhoodModel(load("scenarios/default.toml", []).replace({**small, "time.days": 2})).run()
     return time.perf_counter() - t
 

@@ -63,6 +63,7 @@ class Cameras:
         self.home_camera = np.full(homes.count, -1, np.int32)
         self.version = 0  # bumped on every change, so derived tables know to rebuild
         self._owners = (-1, self.home_camera >= 0)  # (version, mask)
+        self._fraction = (-1, 0.0)  # (version, street fraction)
 
     def owners(self) -> np.ndarray:
         """Mask of homes with a camera in use (read-only; cached until the cameras change)."""
@@ -135,8 +136,11 @@ class Cameras:
         return float(np.clip(hi - start, 0, None).sum())
 
     def street_fraction(self) -> float:
-        """Share of street length seen by at least one camera."""
-        return self.covered_length() / self._net.total_length
+        """Share of street length seen by at least one camera (cached until the cameras
+        change: it is read at every time-series row)."""
+        if self._fraction[0] != self.version:
+            self._fraction = (self.version, self.covered_length() / self._net.total_length)
+        return self._fraction[1]
 
 
 def initial_cameras(

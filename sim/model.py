@@ -21,10 +21,11 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
       app users without a camera who see someone pass their window; posts reach the police,
       who may stop the person; update the counters.
    Cameras change only between days and fear only between hours, so the code does a to c
-   and most of e an hour ahead, at the hour's first minute (``_plan_hour``, after bringing
-   the pass table up to date and planning the hour's trips), and lets them take effect as
-   the minutes pass (``_settle``); a minute has work of its own (``_interact``) only when an
-   attempt falls due or a post may be made (docs/ODD.md, section 3.2).
+   ahead, whole hours at a time (``_walk_ahead``, after bringing the pass table up to date
+   and planning the trips), and most of e at each hour's first minute (``_plan_hour``); it
+   all takes effect as the minutes pass (``_settle``). A minute has work of its own
+   (``_interact``) only when an attempt falls due or a post may be made (docs/ODD.md,
+   section 3.2).
 3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts;
    households may buy cameras; police make the footage requests that are due.
 4. Every ``time.record_minutes`` (a scheduled event): write one time-series row.
@@ -56,6 +57,8 @@ from sim.requests import Platform, Rules
 from sim.rng import Streams
 from sim.scenario import Scenario, ScenarioError
 from sim.world import build_world
+
+PLAN_TRIPS = 20_000  # trips walked ahead at once, at most (unless one hour has more)
 
 
 class NeighbourhoodModel(mesa.Model):
@@ -144,11 +147,13 @@ class NeighbourhoodModel(mesa.Model):
         self._next_trip = 0  # the next trip to start
         self._planned = 0  # the next trip to plan
         self._minute = 0  # the next minute to simulate
-        self._hour_stop = 0  # minutes before this are planned and walked (ahead)
-        self._walked = None  # the walking of the hour planned last
-        self._attempts = None  # the attempts of that hour's walks
-        self._due: set[int] = set()  # its minutes when an attempt falls due or a post may be made
+        self._walked_stop = 0  # minutes before this are planned and walked (ahead)
+        self._walked = None  # the walking of the minutes walked ahead last
+        self._attempts = None  # the attempts of their walks
+        self._hour_stop = 0  # minutes before this have their posting decisions planned
+        self._due: set[int] = set()  # minutes when an attempt falls due or a post may be made
         self._settled = 0  # minutes before this have had all their effects
+        self._walking = 0  # people still walking after the last minute settled
         self._last_record = 0
         self._start_day()
         self.schedule_recurring(
@@ -251,9 +256,10 @@ class NeighbourhoodModel(mesa.Model):
     def step(self) -> None:
         """Simulate one minute (Mesa's step: ``model.step()`` also settles, see ``__init__``).
 
-        Walking, and what follows from it alone, is done an hour ahead at the hour's first
-        minute (``_plan_hour``) and takes effect as the minutes pass (``_settle``); a minute
-        has work of its own only when an attempt falls due in it or a post may be made."""
+        Walking, and what follows from it alone, is done ahead (``_walk_ahead``, whole hours
+        at a time) and its posting decisions planned at each hour's first minute
+        (``_plan_hour``); it all takes effect as the minutes pass (``_settle``). A minute has
+        work of its own only when an attempt falls due in it or a post may be made."""
         now = self._minute
         if now >= self._hour_stop:
             self._plan_hour(now)
@@ -261,24 +267,37 @@ class NeighbourhoodModel(mesa.Model):
             self._interact(now)
         self._minute = now + 1
 
-    def _plan_hour(self, now: int) -> None:
-        """Plan the trips that depart before the next hour and walk minutes ``now`` to the
-        hour's end: cameras change only between days, and nothing else in the hour changes
-        what walkers pass or what cameras record. Then plan the walks' attempts, and the
-        posting decisions that fear, fixed until the hour ends, already settles."""
-        stop = (now // 60 + 1) * 60
+    def _walk_ahead(self, now: int) -> None:
+        """Plan the trips that depart in the coming hours and walk them: whole hours up to
+        the end of the day, as many as hold ``PLAN_TRIPS`` trips (at least one hour). Cameras
+        change only between days, and nothing else changes what walkers pass or what cameras
+        record. Also plan the walks' attempts. How many hours are walked at once changes
+        nothing but the speed (fewer calls) and the memory (more passes held)."""
         self._settle(now)
         if self.passes.camera_version != self.cameras.version:
             self.walks.resync(now, self.cameras)
         trips, pop = self._trips, self.population
-        end = int(np.searchsorted(trips.depart, stop, side="left"))
+        hours = np.arange(now + 60, (now // MINUTES_PER_DAY + 1) * MINUTES_PER_DAY + 1, 60)
+        ends = np.searchsorted(trips.depart, hours, side="left")
+        k = max(int(np.searchsorted(ends - self._planned, PLAN_TRIPS, side="right")), 1)
+        stop, end = int(hours[k - 1]), int(ends[k - 1])
         sl = slice(self._planned, end)
         person, route, depart = trips.person[sl], trips.route[sl], trips.depart[sl]
         speed = pop.speed[person]
         self.walks.plan(person, route, depart, speed, self._window_caps())
         self._planned = end
         self._attempts = self.incidents.plan_attempts(depart, person, route, speed, pop.offender)
-        w = self._walked = self.walks.walk(now, stop)
+        self._walked = self.walks.walk(now, stop)
+        self._walked_stop = stop
+
+    def _plan_hour(self, now: int) -> None:
+        """The posting decisions of the hour starting at ``now`` that fear, fixed until the
+        hour ends, already settles, and the hour's minutes when an attempt falls due or a
+        post may be made."""
+        if now >= self._walked_stop:
+            self._walk_ahead(now)
+        stop = (now // 60 + 1) * 60
+        w = self._walked.between(now, stop)
         posts = self.reporting.plan_reviews(
             now,
             stop,
@@ -292,7 +311,7 @@ class NeighbourhoodModel(mesa.Model):
                 w.window_person,
             ),
             self.cameras.owners(),
-            pop.offender,
+            self.population.offender,
         )
         due = self.incidents.due_minutes(now, stop, self._attempts)
         self._due = set(np.union1d(posts, due).tolist())
@@ -325,6 +344,7 @@ class NeighbourhoodModel(mesa.Model):
             self.incidents.on_deliveries(w.done_minute[courier][doors >= 0], doors[doors >= 0])
         self.reporting.on_walked(camera_home, w.person)
         self.recorder.on_walked(w)
+        self._walking = int(w.after[-1])
 
     def _interact(self, now: int) -> None:
         """Minute ``now``'s attempts and posts: incidents (victims may report and post), what
@@ -365,9 +385,7 @@ class NeighbourhoodModel(mesa.Model):
     def walking(self) -> int:
         """People still walking after the last minute simulated."""
         self._settle(self._minute)
-        if self._settled == 0:
-            return 0
-        return int(self._walked.after[self._settled - 1 - self._walked.start])
+        return self._walking
 
     def _post_victims(self, now: int, happened, has_camera: np.ndarray) -> None:
         """Victims who use the app post about the incidents that just happened to them; the

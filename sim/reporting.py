@@ -29,6 +29,7 @@ would make fear grow with the size of the world), and each owner's by
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numba
@@ -36,7 +37,6 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from sim.rng import Streams, draw3
-from sim.routes import group_by
 from sim.scenario import Scenario
 from sim.schema import ALERT_SETTINGS
 from sim.world import Homes
@@ -187,35 +187,17 @@ class Reporting:
             walked: the minutes' sightings and window passes, ``(minute, camera_home,
                 person, t_out, window_minute, window_home, window_person)``.
         """
-        minute, camera_home, person, t_out, w_minute, w_home, w_person = walked
-        alert = self.alert_setting[camera_home] != MUTED
-        home, who, t_in, end = (
-            np.concatenate([old, new.astype(np.int64)])
-            for old, new in zip(
-                self._open,
-                (camera_home[alert], person[alert], minute[alert], t_out[alert]),
-                strict=True,
-            )
+        self._open, reviews, due = _plan_decisions(
+            start,
+            stop,
+            self._open,
+            walked,
+            (self.alert_setting, self.app_user_no_camera, has_camera, may_offend),
+            self._bound_args(),
+            self._p_args(),
         )
-        now = end < stop
-        self._open = tuple(c[~now] for c in (home, who, t_in, end))
-        home, who, t_in, end = (c[now] for c in (home, who, t_in, end))
-        bound = self._bound_args()
-        keep, u = _below_bound(home, who, t_in, *bound, 1.0)
-        cams = (home[keep], who[keep], t_in[keep], end[keep], u)
-        ok = np.flatnonzero(self.app_user_no_camera[w_home] & ~has_camera[w_home])
-        keep, u = _below_bound(w_home[ok], w_person[ok], w_minute[ok], *bound, self.direct_rate)
-        ok = ok[keep]
-        windows = (w_home[ok], w_person[ok], w_minute[ok], w_minute[ok], u)
-        # in each minute, the clips in the order they came, then the windows
-        home, who, t_in, at, u = (np.concatenate(c) for c in zip(cams, windows, strict=True))
-        by_camera = np.arange(len(home)) < len(cams[0])
-        order, _ = group_by(2 * (at - start) + ~by_camera, 2 * (stop - start))
-        home, who, t_in, at, u, by_camera = (c[order] for c in (home, who, t_in, at, u, by_camera))
-        p = self._probability(home, who, np.zeros(len(home), bool), by_camera)
-        maybe = may_offend[who] | (u < np.minimum(p, 1.0))
-        self._reviews = _Reviews(*(c[maybe] for c in (at, home, who, t_in, u, by_camera)))
-        return np.unique(self._reviews.minute)
+        self._reviews = _Reviews(*reviews)
+        return due
 
     def review(self, now: int, seen_offending) -> PostLog | None:
         """The planned decisions of minute ``now`` that may post: the posts.
@@ -231,7 +213,7 @@ class Reporting:
             c[lo:hi] for c in (r.home, r.person, r.t_in, r.u, r.by_camera)
         )
         about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
-        post = u < np.minimum(self._probability(home, person, about, by_camera), 1.0)
+        post = u < np.minimum(_probability(home, person, about, by_camera, self._p_args()), 1.0)
         if not np.any(post):
             return None
         log = PostLog(
@@ -245,20 +227,20 @@ class Reporting:
         self._posts_hour.append(log.poster)
         return log
 
-    def _probability(self, home, person, about, by_camera) -> np.ndarray:
-        """p of each decision (the module docstring), before the cap at 1."""
-        ph = self.person_home[person]
-        neighbour = (ph >= 0) & (
-            np.hypot(*(self.homes.xy[np.maximum(ph, 0)] - self.homes.xy[home]).T)
-            <= self.neighbour_m
-        )
+    def _p_args(self) -> tuple:
+        """What p depends on besides the decision (``_p``)."""
         return (
-            self.base
-            * np.where(neighbour, 1.0, self.stranger_mult)
-            * self.bias[home, self.person_group[person]]
-            * (1 + self.fear_mult * self.fear[home])
-            * np.where(about, self.incident_mult, 1.0)
-            * np.where(by_camera, 1.0, self.direct_rate)
+            self.person_home,
+            self.homes.xy,
+            self.neighbour_m,
+            self.base,
+            self.stranger_mult,
+            self.bias,
+            self.person_group,
+            self.fear_mult,
+            self.fear,
+            self.incident_mult,
+            self.direct_rate,
         )
 
     def post_victims(
@@ -417,3 +399,143 @@ def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, inci
             u[n] = x
             n += 1
     return keep[:n], u[:n]
+
+
+@numba.njit(cache=True, inline="always")
+def _p(home, person, about, by_camera, p_args):
+    """p of one decision (the module docstring), before the cap at 1."""
+    person_home, xy, neighbour_m, base, stranger, bias, group, fear_mult, fear, incident, direct = (
+        p_args
+    )
+    ph = person_home[person]
+    neighbour = ph >= 0 and (
+        math.hypot(xy[ph, 0] - xy[home, 0], xy[ph, 1] - xy[home, 1]) <= neighbour_m
+    )
+    return (
+        base
+        * (1.0 if neighbour else stranger)
+        * bias[home, group[person]]
+        * (1 + fear_mult * fear[home])
+        * (incident if about else 1.0)
+        * (1.0 if by_camera else direct)
+    )
+
+
+@numba.njit(cache=True)
+def _probability(home, person, about, by_camera, p_args):
+    """p of each decision, before the cap at 1."""
+    out = np.empty(len(home))
+    for i in range(len(home)):
+        out[i] = _p(home[i], person[i], about[i], by_camera[i], p_args)
+    return out
+
+
+@numba.njit(cache=True)
+def _plan_decisions(start, stop, opened, walked, homes, bound, p_args):
+    """The posting decisions of minutes ``start`` to ``stop - 1`` that may post (see
+    ``Reporting.plan_reviews``), in the order they are made: by minute; in a minute, the clips
+    that end in it in the order their alerts came (``opened``, carried over from earlier,
+    first), then the window passes. Returns the alerts whose clip ends later (home, person,
+    t_in, end), the decisions (minute, home, person, t_in, uniform, by camera) and their
+    minutes. ``walked``: the minutes' sightings (minute, owner's home, person, t_out) and
+    window passes (minute, home, person); ``homes``: alert setting, app users without a
+    camera, camera owners, people who may offend; ``bound``: ``_below_bound``'s arguments
+    after the keys; ``p_args``: ``_p``'s."""
+    o_home, o_person, o_t_in, o_end = opened
+    minute, cam_home, person, t_out, w_minute, w_home, w_person = walked
+    setting, app_user, has_camera, may_offend = homes
+    base, rate, bias_max, fear, fear_mult, incident = bound
+    direct = p_args[-1]
+    # the clips: those carried over, then the minutes' alerts; those ending by ``stop`` now
+    n_alerts = 0
+    for k in range(len(cam_home)):
+        if setting[cam_home[k]] != MUTED:
+            n_alerts += 1
+    n = len(o_home) + n_alerts
+    home = np.empty(n, np.int64)
+    who = np.empty(n, np.int64)
+    t_in = np.empty(n, np.int64)
+    end = np.empty(n, np.int64)
+    home[: len(o_home)], who[: len(o_home)] = o_home, o_person
+    t_in[: len(o_home)], end[: len(o_home)] = o_t_in, o_end
+    i = len(o_home)
+    for k in range(len(cam_home)):
+        if setting[cam_home[k]] != MUTED:
+            home[i], who[i], t_in[i], end[i] = cam_home[k], person[k], minute[k], t_out[k]
+            i += 1
+    now = end < stop
+    later = np.flatnonzero(~now)
+    now = np.flatnonzero(now)
+    carried = (home[later], who[later], t_in[later], end[later])
+    home, who, t_in, end = home[now], who[now], t_in[now], end[now]
+    keep, u = _below_bound(home, who, t_in, base, rate, bias_max, fear, fear_mult, incident, 1.0)
+    c_home, c_who, c_t_in, c_at = home[keep], who[keep], t_in[keep], end[keep]
+    ok = np.empty(len(w_home), np.int64)
+    m = 0
+    for k in range(len(w_home)):
+        if app_user[w_home[k]] and not has_camera[w_home[k]]:
+            ok[m] = k
+            m += 1
+    ok = ok[:m]
+    keep, w_u = _below_bound(
+        w_home[ok],
+        w_person[ok],
+        w_minute[ok],
+        base,
+        rate,
+        bias_max,
+        fear,
+        fear_mult,
+        incident,
+        direct,
+    )
+    ok = ok[keep]
+    # by minute; in a minute, clips (in order) then windows: a counting sort
+    n_c, n_w = len(c_home), len(ok)
+    slots = 2 * (stop - start)
+    first = np.zeros(slots + 1, np.int64)
+    for k in range(n_c):
+        first[2 * (c_at[k] - start) + 1] += 1
+    for k in range(n_w):
+        first[2 * (w_minute[ok[k]] - start) + 2] += 1
+    for s in range(slots):
+        first[s + 1] += first[s]
+    r_minute = np.empty(n_c + n_w, np.int64)
+    r_home = np.empty(n_c + n_w, np.int64)
+    r_who = np.empty(n_c + n_w, np.int64)
+    r_t_in = np.empty(n_c + n_w, np.int64)
+    r_u = np.empty(n_c + n_w)
+    r_camera = np.empty(n_c + n_w, np.bool_)
+    for k in range(n_c):
+        s = 2 * (c_at[k] - start)
+        f = first[s]
+        first[s] = f + 1
+        r_minute[f], r_home[f], r_who[f], r_t_in[f] = c_at[k], c_home[k], c_who[k], c_t_in[k]
+        r_u[f], r_camera[f] = u[k], True
+    for k in range(n_w):
+        j = ok[k]
+        s = 2 * (w_minute[j] - start) + 1
+        f = first[s]
+        first[s] = f + 1
+        r_minute[f], r_home[f], r_who[f], r_t_in[f] = (
+            w_minute[j],
+            w_home[j],
+            w_person[j],
+            w_minute[j],
+        )
+        r_u[f], r_camera[f] = w_u[k], False
+    # decided now, exactly, for people who never offend: only those that post are kept
+    maybe = np.empty(n_c + n_w, np.int64)
+    n_maybe = 0
+    for k in range(n_c + n_w):
+        q = r_who[k]
+        if may_offend[q] or r_u[k] < min(_p(r_home[k], q, False, r_camera[k], p_args), 1.0):
+            maybe[n_maybe] = k
+            n_maybe += 1
+    maybe = maybe[:n_maybe]
+    r_minute = r_minute[maybe]
+    reviews = (r_minute, r_home[maybe], r_who[maybe], r_t_in[maybe], r_u[maybe], r_camera[maybe])
+    changes = np.empty(n_maybe, np.bool_)  # the first decision of each minute
+    for k in range(n_maybe):
+        changes[k] = k == 0 or r_minute[k] != r_minute[k - 1]
+    return carried, reviews, r_minute[changes]

@@ -7,6 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sim import model as model_module
 from sim.model import NeighbourhoodModel
 from sim.outputs import metrics_json
 from sim.scenario import Scenario
@@ -215,3 +216,25 @@ def test_posts_decided_ahead_are_those_of_reviewing_every_decision():
     (decided, n_decided), (reviewed, n_reviewed) = runs
     assert decided == reviewed
     assert n_decided < 0.6 * n_reviewed  # and many minutes needed no review
+
+
+def test_hours_walked_at_once_change_nothing(monkeypatch):
+    """A small world walks a whole day ahead; towns and cities an hour at a time (bounded by
+    ``PLAN_TRIPS``): either way, the same run."""
+    params = Scenario().replace(BUSY)
+    outcomes = []
+    for plan_trips in (model_module.PLAN_TRIPS, 1):
+        monkeypatch.setattr(model_module, "PLAN_TRIPS", plan_trips)
+        model = NeighbourhoodModel(params, rng=6)
+        chunks = []
+        walk = model.walks.walk
+
+        def spy(start, stop, walk=walk, chunks=chunks):
+            chunks.append(stop - start)
+            return walk(start, stop)
+
+        model.walks.walk = spy
+        model.run()
+        outcomes.append(_outcome(model))
+        assert chunks == [1440] if plan_trips > 1 else len(chunks) > 12
+    assert outcomes[0] == outcomes[1]
