@@ -37,11 +37,12 @@ from __future__ import annotations
 import math
 
 import mesa
+import numba
 import numpy as np
 from scipy import sparse
 from scipy.spatial import cKDTree
 
-from sim.rng import Streams, poisson_from_uniform
+from sim.rng import Streams, draw2, poisson_from_uniform
 from sim.scenario import Scenario
 from sim.schema import CAMERA_TYPES
 
@@ -92,6 +93,14 @@ class SocialNetwork:
         self.matrix = m
         self.degree = np.asarray(m.sum(axis=1)).ravel()
 
+    def ties(self) -> tuple:
+        """The ties as CSR arrays (row pointers, columns, weights) and degrees, for compiled
+        loops; empty pointers mean everyone (well mixed)."""
+        if self.matrix is None:
+            return np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0), np.zeros(0)
+        m = self.matrix
+        return m.indptr, m.indices, m.data, self.degree
+
     def to_networkx(self):
         """The tie network as a networkx graph (for analysis and plots)."""
         import networkx as nx
@@ -99,14 +108,6 @@ class SocialNetwork:
         if self.matrix is None:
             return nx.complete_graph(self.n)
         return nx.from_scipy_sparse_array(self.matrix)
-
-    def owner_share(self, owner: np.ndarray) -> np.ndarray:
-        """For each household, the share of its ties who own a camera."""
-        if self.matrix is None:
-            total = owner.sum()
-            return (total - owner) / max(self.n - 1, 1)
-        owned = self.matrix @ owner.astype(float)
-        return np.divide(owned, self.degree, out=np.zeros(self.n), where=self.degree > 0)
 
 
 class Officer(mesa.Agent):
@@ -189,26 +190,24 @@ class Adoption:
     # ------------------------------------------------------------------ hourly: purchases
 
     def hourly(self, now: int, fear: np.ndarray) -> None:
-        """Each household without a camera may buy one this hour."""
-        hour = now // 60
-        homes = np.flatnonzero(~self.owner)
-        if len(homes) == 0:
-            return
-        recommended = self.recommended_until[homes] >= now
-        paid = np.where(recommended, max(self.price - self.discount, 0.01), self.price)
-        rate = (
-            self.p * (paid / self.price) ** -self.elasticity * (1 + self.fear_effect * fear[homes])
-            + self.q * self.network.owner_share(self.owner)[homes]
-            + np.where(recommended, self.recommendation, 0.0)
+        """Each household without a camera may buy one this hour (keyed draw: home, hour)."""
+        # the price factor (price paid / full price)^-elasticity, with and without a code
+        paid = np.array([max(self.price - self.discount, 0.01), self.price])
+        factor = (paid / self.price) ** -self.elasticity
+        buyers, recommended = _purchases(
+            self.owner,
+            self.recommended_until,
+            now,
+            fear,
+            (self.p, factor[0], factor[1], self.fear_effect, self.q, self.recommendation),
+            self.network.ties(),
+            self.streams.base("adoption.buy"),
         )
-        prob = -np.expm1(-rate / HOURS_PER_YEAR)
-        buy = self.streams.uniform("adoption.buy", homes, hour) < prob
-        buyers = homes[buy]
         if len(buyers) == 0:
             return
         self.owner[buyers] = True
         self._to_install.append(buyers)
-        coded = buyers[recommended[buy] & (self.code_officer[buyers] >= 0)]
+        coded = buyers[recommended & (self.code_officer[buyers] >= 0)]
         if len(coded) and self.officers:
             uses = np.bincount(self.code_officer[coded], minlength=len(self.officers))
             for officer, n in zip(self.officers, uses.tolist(), strict=True):
@@ -341,3 +340,46 @@ def partnership_minute(params: Scenario, streams: Streams) -> float | None:
     frac = u / share  # the agency's quantile of the signing-date distribution
     year = PARTNERS_T0 - math.log(1 / frac - 1) / PARTNERS_R if frac > 0 else -math.inf
     return (year - params["time.start_year"]) * 365.25 * 1440
+
+
+@numba.njit(cache=True)
+def _purchases(owner, recommended_until, now, fear, rates, ties, base):
+    """The homes without a camera that buy one in the hour of minute ``now``: each whose keyed
+    uniform (home, hour) is below ``1 - exp(-rate / hours a year)``, where
+
+        rate = p x price factor x (1 + fear_effect x fear) + q x share of ties who own
+               + recommendation (while an officer's recommendation lasts)
+
+    (``rates``: p, the price factor with and without a code, fear_effect, q,
+    recommendation; ``ties``: ``SocialNetwork.ties``). Returns the buyers, in order, and
+    whether each was recommended."""
+    p, factor_code, factor_full, fear_effect, q, recommendation = rates
+    indptr, indices, data, degree = ties
+    n = len(owner)
+    total = 0
+    for h in range(n):
+        total += owner[h]
+    hour = now // 60
+    buyers = np.empty(n - total, np.int64)
+    recommended = np.empty(n - total, np.bool_)
+    k = 0
+    for h in range(n):
+        if owner[h]:
+            continue
+        if len(indptr) == 0:  # well mixed: the share of all other households
+            share = (total - owner[h]) / max(n - 1, 1)
+        else:
+            owned = 0.0
+            for j in range(indptr[h], indptr[h + 1]):
+                owned += data[j] * np.float64(owner[indices[j]])
+            share = owned / degree[h] if degree[h] > 0 else 0.0
+        rec = recommended_until[h] >= now
+        rate = (
+            p * (factor_code if rec else factor_full) * (1 + fear_effect * fear[h])
+            + q * share
+            + (recommendation if rec else 0.0)
+        )
+        if draw2(base, h, hour) < -math.expm1(-rate / HOURS_PER_YEAR):
+            buyers[k], recommended[k] = h, rec
+            k += 1
+    return buyers[:k], recommended[:k]

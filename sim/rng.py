@@ -47,6 +47,13 @@ def to_unit(h):
 
 
 @numba.njit(cache=True, inline="always")
+def draw2(base, a, b):
+    """The keyed uniform of two keys from a stream's ``base``: what
+    ``Streams.uniform(name, a, b)`` gives, for compiled loops."""
+    return to_unit(mix(mix(base ^ np.uint64(a)) ^ np.uint64(b)))
+
+
+@numba.njit(cache=True, inline="always")
 def draw3(base, a, b, c):
     """The keyed uniform of three keys from a stream's ``base``: what
     ``Streams.uniform(name, a, b, c)`` gives, for compiled loops."""

@@ -5,7 +5,13 @@ import numpy as np
 import pytest
 
 from sim import validate
-from sim.adoption import bass_curve, partner_agencies, partnership_minute
+from sim.adoption import (
+    HOURS_PER_YEAR,
+    _purchases,
+    bass_curve,
+    partner_agencies,
+    partnership_minute,
+)
 from sim.model import NeighbourhoodModel
 from sim.rng import Streams
 from sim.scenario import Scenario
@@ -107,12 +113,44 @@ def test_word_of_mouth_network_is_mutual_and_local():
     assert net.degree.min() >= 8
     g = net.to_networkx()
     assert g.number_of_nodes() == model.world.homes.count
-    owner = np.zeros(net.n, bool)
-    owner[::3] = True
-    share = net.owner_share(owner)
-    i = 5
-    ties = m[i].indices
-    assert share[i] == pytest.approx(owner[ties].mean())
+    indptr, indices, data, degree = net.ties()
+    assert np.all(data == 1) and np.array_equal(np.diff(indptr), degree)
+    assert set(indices[indptr[5] : indptr[6]].tolist()) == set(g.neighbors(5))
+
+
+@pytest.mark.parametrize("network", ["neighbours", "complete"])
+def test_purchases_are_the_keyed_draws_below_each_households_rate(network):
+    """Hourly purchases: the compiled loop against the formula written with numpy."""
+    params = Scenario().replace({**NO_WALKERS, "time.days": 0.01, "adoption.network": network})
+    model = NeighbourhoodModel(params)
+    a, rng = model.adoption, np.random.default_rng(3)
+    n = model.world.homes.count
+    owner = rng.random(n) < 0.4
+    fear = rng.exponential(1.0, n)
+    now = 600
+    until = np.where(rng.random(n) < 0.3, now + 50, -1)
+    rates = (20.0, 1.7, 1.0, 0.8, 30.0, 15.0)  # p, code and full price factors, fear, q, rec
+    buyers, recommended = _purchases(
+        owner, until, now, fear, rates, a.network.ties(), a.streams.base("adoption.buy")
+    )
+    p, f_code, f_full, fear_effect, q, rec = rates
+    if network == "complete":
+        share = (owner.sum() - owner) / (n - 1)
+    else:
+        m = a.network.matrix
+        share = (m @ owner.astype(float)) / a.network.degree
+    homes = np.flatnonzero(~owner)
+    r = until[homes] >= now
+    rate = (
+        p * np.where(r, f_code, f_full) * (1 + fear_effect * fear[homes])
+        + q * share[homes]
+        + np.where(r, rec, 0.0)
+    )
+    u = a.streams.uniform("adoption.buy", homes, now // 60)
+    buy = u < -np.expm1(-rate / HOURS_PER_YEAR)
+    np.testing.assert_array_equal(buyers, homes[buy])
+    np.testing.assert_array_equal(recommended, r[buy])
+    assert 0 < len(buyers) < len(homes)
 
 
 def test_partnership_curve_passes_near_the_published_counts():
