@@ -366,6 +366,14 @@ def _purchases(owner, recommended_until, now, fear, rates, ties, base):
     for h in range(n):
         if owner[h]:
             continue
+        u = draw2(base, h, hour)
+        rec = recommended_until[h] >= now
+        spontaneous = p * (factor_code if rec else factor_full) * (1 + fear_effect * fear[h])
+        extra = recommendation if rec else 0.0
+        # 1 - exp(-x) <= x and the share <= 1: most households are ruled out before the ties
+        # are counted (with a margin for rounding)
+        if u >= (spontaneous + q + extra) / HOURS_PER_YEAR * (1 + 1e-9):
+            continue
         if len(indptr) == 0:  # well mixed: the share of all other households
             share = (total - owner[h]) / max(n - 1, 1)
         else:
@@ -373,13 +381,8 @@ def _purchases(owner, recommended_until, now, fear, rates, ties, base):
             for j in range(indptr[h], indptr[h + 1]):
                 owned += data[j] * np.float64(owner[indices[j]])
             share = owned / degree[h] if degree[h] > 0 else 0.0
-        rec = recommended_until[h] >= now
-        rate = (
-            p * (factor_code if rec else factor_full) * (1 + fear_effect * fear[h])
-            + q * share
-            + (recommendation if rec else 0.0)
-        )
-        if draw2(base, h, hour) < -math.expm1(-rate / HOURS_PER_YEAR):
+        rate = spontaneous + q * share + extra
+        if u < -math.expm1(-rate / HOURS_PER_YEAR):
             buyers[k], recommended[k] = h, rec
             k += 1
     return buyers[:k], recommended[:k]

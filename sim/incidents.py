@@ -165,13 +165,16 @@ class Incidents:
         minute = np.concatenate([self._pending[0], planned.minute])
         return np.unique(minute[(minute >= start) & (minute < stop)])
 
-    def on_deliveries(self, minute: np.ndarray, homes: np.ndarray) -> None:
-        """Couriers left packages at these homes at these minutes (exponential time until
-        picked up; a package left while another waits extends the wait)."""
-        if len(homes):
-            u = self.streams.uniform("incident.pickup", homes, minute)
-            until = minute + np.ceil(-self.pickup_min * np.log1p(-u)).astype(np.int64)
-            np.maximum.at(self.package_until, homes, until)
+    def plan_deliveries(self, minute: np.ndarray, homes: np.ndarray) -> np.ndarray:
+        """Until when the packages couriers leave at these homes at these minutes wait to be
+        picked up (exponential time; keyed draws only, nothing changed)."""
+        u = self.streams.uniform("incident.pickup", homes, minute)
+        return minute + np.ceil(-self.pickup_min * np.log1p(-u)).astype(np.int64)
+
+    def deliver(self, homes: np.ndarray, until: np.ndarray) -> None:
+        """Packages were left at these homes (a package left while another waits extends
+        the wait)."""
+        np.maximum.at(self.package_until, homes, until)
 
     def step(self, now: int, has_camera: np.ndarray, walkers_on_edge) -> IncidentLog | None:
         """Resolve the attempts due this minute; return the incidents that happened.

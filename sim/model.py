@@ -150,6 +150,8 @@ class NeighbourhoodModel(mesa.Model):
         self._walked_stop = 0  # minutes before this are planned and walked (ahead)
         self._walked = None  # the walking of the minutes walked ahead last
         self._attempts = None  # the attempts of their walks
+        self._camera_home = None  # the owners' homes of their sightings' cameras
+        self._packages = None  # the arrivals that leave packages: (row, home, until when)
         self._hour_stop = 0  # minutes before this have their posting decisions planned
         self._due: set[int] = set()  # minutes when an attempt falls due or a post may be made
         self._settled = 0  # minutes before this have had all their effects
@@ -287,7 +289,13 @@ class NeighbourhoodModel(mesa.Model):
         self.walks.plan(person, route, depart, speed, self._window_caps())
         self._planned = end
         self._attempts = self.incidents.plan_attempts(depart, person, route, speed, pop.offender)
-        self._walked = self.walks.walk(now, stop)
+        w = self._walked = self.walks.walk(now, stop)
+        self._camera_home = self.cameras.home[w.camera]  # the owners of the cameras that saw
+        # couriers' arrivals (rows) that leave a package: at which door, until when
+        courier = np.flatnonzero(pop.kind[w.done_person] == DELIVERY)
+        doors = pop.door_of(w.done_route[courier])
+        at, doors = courier[doors >= 0], doors[doors >= 0]
+        self._packages = (at, doors, self.incidents.plan_deliveries(w.done_minute[at], doors))
         self._walked_stop = stop
 
     def _plan_hour(self, now: int) -> None:
@@ -297,13 +305,15 @@ class NeighbourhoodModel(mesa.Model):
         if now >= self._walked_stop:
             self._walk_ahead(now)
         stop = (now // 60 + 1) * 60
-        w = self._walked.between(now, stop)
+        walked = self._walked
+        w = walked.between(now, stop)
+        i, j = now - walked.start, stop - walked.start
         posts = self.reporting.plan_reviews(
             now,
             stop,
             (
                 w.minute,
-                self.cameras.home[w.camera],
+                self._camera_home[walked.sight_ptr[i] : walked.sight_ptr[j]],
                 w.person,
                 w.t_out,
                 w.window_minute,
@@ -325,7 +335,6 @@ class NeighbourhoodModel(mesa.Model):
         if upto <= lo:
             return
         self._settled = upto
-        pop = self.population
         end = int(np.searchsorted(self._trips.depart, upto - 1, side="right"))
         if end > self._next_trip:
             self.recorder.on_start(end - self._next_trip)
@@ -333,15 +342,17 @@ class NeighbourhoodModel(mesa.Model):
         attempts = self._attempts.started(lo, upto)
         if len(attempts):
             self.incidents.add_attempts(attempts)
-        w = self._walked.between(lo, upto)
-        camera_home = self.cameras.home[w.camera]
+        walked = self._walked
+        i, j = lo - walked.start, upto - walked.start
+        w = walked.between(lo, upto)
+        camera_home = self._camera_home[walked.sight_ptr[i] : walked.sight_ptr[j]]
         if len(w.camera):
             self.footage.add(w.camera, w.person, w.minute, w.t_out)
             self.accounts.live(camera_home, w.person)
-        courier = pop.kind[w.done_person] == DELIVERY
-        if courier.any():
-            doors = pop.door_of(w.done_route[courier])
-            self.incidents.on_deliveries(w.done_minute[courier][doors >= 0], doors[doors >= 0])
+        at, doors, until = self._packages
+        a, b = np.searchsorted(at, [walked.done_ptr[i], walked.done_ptr[j]])
+        if b > a:
+            self.incidents.deliver(doors[a:b], until[a:b])
         self.reporting.on_walked(camera_home, w.person)
         self.recorder.on_walked(w)
         self._walking = int(w.after[-1])
