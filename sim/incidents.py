@@ -159,11 +159,11 @@ class Incidents:
         self._pending = [np.concatenate([a, b]) for a, b in zip(self._pending, new, strict=True)]
         self.attempts += len(attempts)
 
-    def due_minutes(self, start: int, stop: int, planned: Attempts) -> np.ndarray:
+    def due_minutes(self, start: int, stop: int, planned: Attempts) -> set[int]:
         """The minutes from ``start`` to ``stop - 1`` when attempts fall due: those waiting,
-        and the ``planned`` ones whose walks have not started yet."""
+        and the ``planned`` ones (whose walks start in those minutes)."""
         minute = np.concatenate([self._pending[0], planned.minute])
-        return np.unique(minute[(minute >= start) & (minute < stop)])
+        return set(minute[(minute >= start) & (minute < stop)].tolist())
 
     def plan_deliveries(self, minute: np.ndarray, homes: np.ndarray) -> np.ndarray:
         """Until when the packages couriers leave at these homes at these minutes wait to be

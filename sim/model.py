@@ -153,7 +153,8 @@ class NeighbourhoodModel(mesa.Model):
         self._camera_home = None  # the owners' homes of their sightings' cameras
         self._packages = None  # the arrivals that leave packages: (row, home, until when)
         self._hour_stop = 0  # minutes before this have their posting decisions planned
-        self._due: set[int] = set()  # minutes when an attempt falls due or a post may be made
+        self._attempt_minutes: set[int] = set()  # minutes walked ahead when attempts fall due
+        self._post_minutes: set[int] = set()  # the planned hour's minutes when posts may be made
         self._settled = 0  # minutes before this have had all their effects
         self._walking = 0  # people still walking after the last minute settled
         self._last_record = 0
@@ -265,7 +266,7 @@ class NeighbourhoodModel(mesa.Model):
         now = self._minute
         if now >= self._hour_stop:
             self._plan_hour(now)
-        if now in self._due:
+        if now in self._post_minutes or now in self._attempt_minutes:
             self._interact(now)
         self._minute = now + 1
 
@@ -289,6 +290,7 @@ class NeighbourhoodModel(mesa.Model):
         self.walks.plan(person, route, depart, speed, self._window_caps())
         self._planned = end
         self._attempts = self.incidents.plan_attempts(depart, person, route, speed, pop.offender)
+        self._attempt_minutes = self.incidents.due_minutes(now, stop, self._attempts)
         w = self._walked = self.walks.walk(now, stop)
         self._camera_home = self.cameras.home[w.camera]  # the owners of the cameras that saw
         # couriers' arrivals (rows) that leave a package: at which door, until when
@@ -300,31 +302,30 @@ class NeighbourhoodModel(mesa.Model):
 
     def _plan_hour(self, now: int) -> None:
         """The posting decisions of the hour starting at ``now`` that fear, fixed until the
-        hour ends, already settles, and the hour's minutes when an attempt falls due or a
-        post may be made."""
+        hour ends, already settles, and the hour's minutes when a post may be made."""
         if now >= self._walked_stop:
             self._walk_ahead(now)
         stop = (now // 60 + 1) * 60
-        walked = self._walked
-        w = walked.between(now, stop)
-        i, j = now - walked.start, stop - walked.start
+        w = self._walked
+        i, j = now - w.start, stop - w.start
+        s = slice(int(w.sight_ptr[i]), int(w.sight_ptr[j]))
+        v = slice(int(w.window_ptr[i]), int(w.window_ptr[j]))
         posts = self.reporting.plan_reviews(
             now,
             stop,
             (
-                w.minute,
-                self._camera_home[walked.sight_ptr[i] : walked.sight_ptr[j]],
-                w.person,
-                w.t_out,
-                w.window_minute,
-                w.window_home,
-                w.window_person,
+                w.minute[s],
+                self._camera_home[s],
+                w.person[s],
+                w.t_out[s],
+                w.window_minute[v],
+                w.window_home[v],
+                w.window_person[v],
             ),
             self.cameras.owners(),
             self.population.offender,
         )
-        due = self.incidents.due_minutes(now, stop, self._attempts)
-        self._due = set(np.union1d(posts, due).tolist())
+        self._post_minutes = set(posts.tolist())
         self._hour_stop = stop
 
     def _settle(self, upto: int) -> None:
