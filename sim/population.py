@@ -16,8 +16,10 @@ tour starts no earlier than one minute after the previous one ended.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from sim.routes import Router, concat, door_legs, group_by, reversed_routes
@@ -245,25 +247,33 @@ class Population:
         """Place tours in time so that one person's tours never overlap."""
         order = _order_by(person, depart)
         person, depart, out, back, dwell = (a[order] for a in (person, depart, out, back, dwell))
-        first = np.r_[0, np.flatnonzero(np.diff(person)) + 1]
-        rank = np.arange(len(person)) - np.repeat(first, np.diff(np.r_[first, len(person)]))
-        length = self.routes.length
-        out_dep = np.empty_like(depart)
-        back_dep = np.empty_like(depart)
-        for j in range(int(rank.max()) + 1):
-            sel = np.flatnonzero(rank == j)
-            who = person[sel]
-            start = np.maximum(depart[sel], self.free_at[who])
-            out_min = np.maximum(np.ceil(length[out[sel]] / self.speed[who]), 1).astype(np.int64)
-            back_min = np.maximum(np.ceil(length[back[sel]] / self.speed[who]), 1)
-            out_dep[sel] = start
-            back_dep[sel] = start + out_min + dwell[sel]
-            self.free_at[who] = back_dep[sel] + back_min.astype(np.int64) + 1
+        out_dep, back_dep = _place_tours(
+            person, depart, out, back, dwell, self.routes.length, self.speed, self.free_at
+        )
         return (
             np.concatenate([out_dep, back_dep]),
             np.concatenate([person, person]),
             np.concatenate([out, back]),
         )
+
+
+@numba.njit(cache=True)
+def _place_tours(person, depart, out, back, dwell, length, speed, free_at):
+    """Each person's tours, in order (sorted by person, then planned departure): a tour
+    leaves at its planned minute or when the person is back from the previous one, whichever
+    is later; it dwells ``dwell`` minutes at its destination, and the person is free a
+    minute after coming back (``free_at``, in place). Returns the departures out and back."""
+    out_dep = np.empty_like(depart)
+    back_dep = np.empty_like(depart)
+    for k in range(len(person)):
+        who = person[k]
+        start = max(depart[k], free_at[who])
+        out_min = np.int64(max(math.ceil(length[out[k]] / speed[who]), 1))
+        back_min = np.int64(max(math.ceil(length[back[k]] / speed[who]), 1))
+        out_dep[k] = start
+        back_dep[k] = start + out_min + dwell[k]
+        free_at[who] = back_dep[k] + back_min + 1
+    return out_dep, back_dep
 
 
 def _order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
