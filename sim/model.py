@@ -354,7 +354,7 @@ class NeighbourhoodModel(mesa.Model):
         a, b = np.searchsorted(at, [walked.done_ptr[i], walked.done_ptr[j]])
         if b > a:
             self.incidents.deliver(doors[a:b], until[a:b])
-        self.reporting.on_walked(camera_home, w.person)
+        self.reporting.on_walked(camera_home, w.sighted.sum(axis=0))
         self.recorder.on_walked(w)
         self._walking = int(w.after[-1])
 

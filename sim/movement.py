@@ -182,6 +182,7 @@ class Walked:
     window_home: np.ndarray
     window_person: np.ndarray
     window_ptr: np.ndarray
+    sighted: np.ndarray  # (minutes, groups) sightings each minute, by the person's group
     walking: np.ndarray  # (minutes, groups) people walking each minute, by group
     recorded: np.ndarray  # (minutes, groups) of them, those on camera that minute
     after: np.ndarray  # (minutes,) people still walking after each minute
@@ -210,6 +211,7 @@ class Walked:
             self.window_home[w],
             self.window_person[w],
             self.window_ptr[i : j + 1] - self.window_ptr[i],
+            self.sighted[i:j],
             self.walking[i:j],
             self.recorded[i:j],
             self.after[i:j],
@@ -381,8 +383,13 @@ class Walks:
         self._longest = max(self._longest, int(duration.max()))
         self._fit_ring(int(end.max()) + 2)
         ring, size = self._ring[0], len(self._ring[0])
-        np.add.at(ring, (depart % size, group), 1)
-        np.add.at(ring, ((end + 1) % size, group), -1)
+        cells = size * self._groups  # departures and arrivals counted by (minute, group)
+        ring += np.bincount((depart % size) * self._groups + group, minlength=cells).reshape(
+            size, self._groups
+        )
+        ring -= np.bincount(((end + 1) % size) * self._groups + group, minlength=cells).reshape(
+            size, self._groups
+        )
         new = {
             "person": person,
             "route": route,
@@ -471,12 +478,13 @@ class Walks:
         self._next_minute = stop
         while self._blocks and self._blocks[0].last < start:
             self._drop_first_block()
-        (seq, viewer, t_out), per_minute = self._gather(
+        (seq, viewer, t_out), ptr = self._rows(
             start, stop, "ptr", (("seq", np.int64), ("viewer", np.int32), ("t_out", np.int64))
         )
-        (done,), done_count = self._gather(start, stop, "done_ptr", (("done", np.int64),))
-        ptr = np.concatenate([[0], np.cumsum(per_minute)])
-        sightings, windows, walking, recorded, after = _walk_minutes(
+        (done,), done_ptr = self._rows(start, stop, "done_ptr", (("done", np.int64),))
+        order, done_count = _by_minute(done_ptr)
+        done = done[order]
+        sightings, windows, sighted, walking, recorded, after = _walk_minutes(
             seq - self._base,
             viewer,
             t_out,
@@ -497,6 +505,7 @@ class Walks:
             stop,
             *sightings,
             *windows,
+            sighted,
             walking,
             recorded,
             after,
@@ -508,26 +517,25 @@ class Walks:
             np.concatenate([[0], np.cumsum(done_count)]),
         )
 
-    def _gather(self, start: int, stop: int, ptr: str, fields: tuple) -> tuple:
-        """The rows of minutes ``start`` to ``stop - 1`` of every block, by minute and then
-        block (the order walking minute by minute meets them): the ``fields`` (name, dtype),
-        and the number of rows of each minute."""
-        parts, counts = [], []
+    def _rows(self, start: int, stop: int, ptr: str, fields: tuple) -> tuple:
+        """The rows of minutes ``start`` to ``stop - 1`` of every block, block after block:
+        the ``fields`` (name, dtype), joined, and where each block's rows of each minute are
+        (rows ``ptr[b, m]`` to ``ptr[b, m + 1] - 1`` of the joined fields; walking minute by
+        minute meets them by minute, then block)."""
+        parts, ptrs, offset = [], [], 0
         for b in self._blocks:
             lo, c = b.rows(start, stop, getattr(b, ptr))
             n = int(c.sum())
             if n:
                 parts.append([getattr(b, name)[lo : lo + n] for name, _ in fields])
-                counts.append(c)
+                ptrs.append(offset + np.concatenate([[0], np.cumsum(c)]))
+                offset += n
         if not parts:
-            return [np.zeros(0, dtype) for _, dtype in fields], np.zeros(stop - start, np.int64)
+            empty = [np.zeros(0, dtype) for _, dtype in fields]
+            return empty, np.zeros((1, stop - start + 1), np.int64)
         if len(parts) == 1:
-            return parts[0], counts[0]
-        # blocks overlap in time: a stable counting sort by minute keeps the blocks' order
-        minute = np.concatenate([np.repeat(np.arange(stop - start), c) for c in counts])
-        order, _ = group_by(minute, stop - start)
-        joined = [np.concatenate([p[i] for p in parts])[order] for i in range(len(fields))]
-        return joined, sum(counts)
+            return parts[0], ptrs[0][None, :]
+        return [np.concatenate([p[i] for p in parts]) for i in range(len(fields))], np.array(ptrs)
 
     def _drop_first_block(self) -> None:
         """Forget the trips of a block that has ended."""
@@ -676,6 +684,23 @@ def _reach_pairs(row, trip, key, s_out, route, depart, speed, length, duration, 
 
 
 @numba.njit(cache=True)
+def _by_minute(ptr):
+    """The rows of every minute in the order walking meets them (by minute, then block:
+    ``ptr`` as in ``Walks._rows``), and the number of rows of each minute."""
+    n_blocks, n_minutes = ptr.shape[0], ptr.shape[1] - 1
+    order = np.empty(ptr[-1, -1] if n_blocks else 0, np.int64)
+    count = np.zeros(n_minutes, np.int64)
+    i = 0
+    for m in range(n_minutes):
+        for b in range(n_blocks):
+            for k in range(ptr[b, m], ptr[b, m + 1]):
+                order[i] = k
+                i += 1
+            count[m] += ptr[b, m + 1] - ptr[b, m]
+    return order, count
+
+
+@numba.njit(cache=True)
 def _walk_minutes(
     slot,
     viewer,
@@ -693,7 +718,8 @@ def _walk_minutes(
     probability,
 ):
     """Minutes ``start`` on, one after the other (the passes of minute ``start + m`` are rows
-    ``ptr[m]`` to ``ptr[m + 1] - 1``: trip ``slot``, ``viewer``, ``t_out``). A camera in use
+    ``ptr[b, m]`` to ``ptr[b, m + 1] - 1`` of each block ``b`` in turn: trip ``slot``,
+    ``viewer``, ``t_out``). A camera in use
     records with the keyed draw (stream ``base``; camera, person, minute) below
     ``probability``; every camera in use counts as a view entered by the trip. Retired
     cameras' passes, still in the table, are left out. A recording keeps its trip on camera
@@ -703,22 +729,24 @@ def _walk_minutes(
     ``count`` change in place.
 
     Returns the sightings (minute, camera, person, t_out, ptr by minute), the window passes
-    (minute, home, person, ptr), and per minute the people walking and on camera by group
-    and the people still walking after it (``n_done``: the trips ending in it)."""
+    (minute, home, person, ptr), and per minute by group the sightings, the people walking
+    and those on camera, and the people still walking after it (``n_done``: the trips
+    ending in it)."""
     n_view, n_rec, rec_until = trip_state
-    n_minutes = len(ptr) - 1
+    n_blocks, n_minutes = ptr.shape[0], ptr.shape[1] - 1
     seen = np.zeros(len(viewer), np.bool_)
     n_windows = n_cameras = 0
     for m in range(n_minutes):
-        for k in range(ptr[m], ptr[m + 1]):
-            v = viewer[k]
-            if v < 0:
-                n_windows += 1
-            elif camera_live[v]:
-                n_view[slot[k]] += 1
-                if draw3(base, v, person[slot[k]], start + m) < probability:
-                    seen[k] = True
-                    n_cameras += 1
+        for b in range(n_blocks):
+            for k in range(ptr[b, m], ptr[b, m + 1]):
+                v = viewer[k]
+                if v < 0:
+                    n_windows += 1
+                elif camera_live[v]:
+                    n_view[slot[k]] += 1
+                    if draw3(base, v, person[slot[k]], start + m) < probability:
+                        seen[k] = True
+                        n_cameras += 1
     cam_minute = np.empty(n_cameras, np.int64)
     camera = np.empty(n_cameras, viewer.dtype)
     cam_person = np.empty(n_cameras, person.dtype)
@@ -729,26 +757,34 @@ def _walk_minutes(
     win_person = np.empty(n_windows, person.dtype)
     win_ptr = np.zeros(n_minutes + 1, np.int64)
     size, n_groups = ring.shape[1], ring.shape[2]
+    sighted = np.zeros((n_minutes, n_groups), np.int64)
     walking = np.empty((n_minutes, n_groups), np.int64)
     recorded = np.empty((n_minutes, n_groups), np.int64)
     after = np.empty(n_minutes, np.int64)
     w = c = 0
     for m in range(n_minutes):
         now = start + m
-        for k in range(ptr[m], ptr[m + 1]):
-            v, s = viewer[k], slot[k]
-            if v < 0:
-                win_minute[w], win_home[w], win_person[w] = now, -np.int64(v) - 1, person[s]
-                w += 1
-            elif seen[k]:
-                cam_minute[c], camera[c], cam_person[c], cam_t_out[c] = now, v, person[s], t_out[k]
-                c += 1
-                n_rec[s] += 1
-                if t_out[k] > rec_until[s]:
+        for b in range(n_blocks):
+            for k in range(ptr[b, m], ptr[b, m + 1]):
+                v, s = viewer[k], slot[k]
+                if v < 0:
+                    win_minute[w], win_home[w], win_person[w] = now, -np.int64(v) - 1, person[s]
+                    w += 1
+                elif seen[k]:
+                    cam_minute[c], camera[c], cam_person[c], cam_t_out[c] = (
+                        now,
+                        v,
+                        person[s],
+                        t_out[k],
+                    )
+                    c += 1
                     g = group[s]
-                    ring[1, max(rec_until[s] + 1, now) % size, g] += 1
-                    ring[1, (t_out[k] + 1) % size, g] -= 1
-                    rec_until[s] = t_out[k]
+                    sighted[m, g] += 1
+                    n_rec[s] += 1
+                    if t_out[k] > rec_until[s]:
+                        ring[1, max(rec_until[s] + 1, now) % size, g] += 1
+                        ring[1, (t_out[k] + 1) % size, g] -= 1
+                        rec_until[s] = t_out[k]
         cam_ptr[m + 1], win_ptr[m + 1] = c, w
         row = now % size
         total = 0
@@ -762,6 +798,7 @@ def _walk_minutes(
     return (
         (cam_minute, camera, cam_person, cam_t_out, cam_ptr),
         (win_minute, win_home, win_person, win_ptr),
+        sighted,
         walking,
         recorded,
         after,

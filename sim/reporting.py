@@ -162,9 +162,10 @@ class Reporting:
         """Households that read the feed: camera owners and some others."""
         return has_camera | self.app_user_no_camera
 
-    def on_walked(self, camera_home: np.ndarray, person: np.ndarray) -> None:
-        """Count recordings (by the person's group) and the owners' alerts (unless muted)."""
-        self.recordings += np.bincount(self.person_group[person], minlength=len(self.recordings))
+    def on_walked(self, camera_home: np.ndarray, by_group: np.ndarray) -> None:
+        """Count recordings (``by_group``: of the person's group) and the owners' alerts
+        (unless muted)."""
+        self.recordings += by_group
         alerted = camera_home[self.alert_setting[camera_home] != MUTED]
         self.alerts += len(alerted)
         if self.alerts_feedback and len(alerted):

@@ -119,9 +119,10 @@ def test_full_adoption_and_detection_records_every_trip_that_passes_a_home():
 
     def spy(*args):
         r = original(*args)
-        done_route.extend(r.done_route.tolist())
-        done_recorded.extend(r.done_recorded.tolist())
-        done_in_view.extend(r.done_in_view.tolist())
+        run = r.done_minute < model.duration  # walked ahead: arrivals after the run's end too
+        done_route.extend(r.done_route[run].tolist())
+        done_recorded.extend(r.done_recorded[run].tolist())
+        done_in_view.extend(r.done_in_view[run].tolist())
         return r
 
     model.walks.walk = spy
