@@ -156,6 +156,7 @@ class NeighbourhoodModel(mesa.Model):
         self._attempt_minutes: set[int] = set()  # minutes walked ahead when attempts fall due
         self._post_minutes: set[int] = set()  # the planned hour's minutes when posts may be made
         self._settled = 0  # minutes before this have had all their effects
+        self._settled_for_incidents = 0  # minutes before this have had those incidents read
         self._walking = 0  # people still walking after the last minute settled
         self._last_record = 0
         self._start_day()
@@ -330,8 +331,9 @@ class NeighbourhoodModel(mesa.Model):
 
     def _settle(self, upto: int) -> None:
         """Give the minutes walked ahead, up to ``upto - 1``, their effects: trips started
-        (with their attempts), footage stored and leaked, packages delivered, recordings
-        and alerts, and the counters. Called before anything reads them."""
+        (with their attempts), packages delivered, footage stored and leaked, recordings and
+        alerts, and the counters. Called before anything reads them."""
+        self._settle_for_incidents(upto)
         lo = self._settled
         if upto <= lo:
             return
@@ -340,9 +342,6 @@ class NeighbourhoodModel(mesa.Model):
         if end > self._next_trip:
             self.recorder.on_start(end - self._next_trip)
             self._next_trip = end
-        attempts = self._attempts.started(lo, upto)
-        if len(attempts):
-            self.incidents.add_attempts(attempts)
         walked = self._walked
         i, j = lo - walked.start, upto - walked.start
         w = walked.between(lo, upto)
@@ -350,18 +349,32 @@ class NeighbourhoodModel(mesa.Model):
         if len(w.camera):
             self.footage.add(w.camera, w.person, w.minute, w.t_out)
             self.accounts.live(camera_home, w.person)
-        at, doors, until = self._packages
-        a, b = np.searchsorted(at, [walked.done_ptr[i], walked.done_ptr[j]])
-        if b > a:
-            self.incidents.deliver(doors[a:b], until[a:b])
         self.reporting.on_walked(camera_home, w.sighted.sum(axis=0))
         self.recorder.on_walked(w)
         self._walking = int(w.after[-1])
 
+    def _settle_for_incidents(self, upto: int) -> None:
+        """What incidents read, up to minute ``upto - 1``: the attempts of the walks started,
+        and the packages delivered (before any theft of a later minute). An interaction
+        minute settles only these; the rest waits for a reader."""
+        lo = self._settled_for_incidents
+        if upto <= lo:
+            return
+        self._settled_for_incidents = upto
+        attempts = self._attempts.started(lo, upto)
+        if len(attempts):
+            self.incidents.add_attempts(attempts)
+        walked = self._walked
+        rows = walked.done_ptr[[lo - walked.start, upto - walked.start]]
+        at, doors, until = self._packages
+        a, b = np.searchsorted(at, rows)
+        if b > a:
+            self.incidents.deliver(doors[a:b], until[a:b])
+
     def _interact(self, now: int) -> None:
         """Minute ``now``'s attempts and posts: incidents (victims may report and post), what
         the police do about them, then the owners' and neighbours' posts."""
-        self._settle(now + 1)
+        self._settle_for_incidents(now + 1)
         has_camera = self.cameras.owners()
         happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
         if happened is not None:
