@@ -222,11 +222,7 @@ class Population:
                 1, np.rint(rng.exponential(p[f"population.dwell_minutes.{name}"], len(person)))
             ).astype(np.int64)
             if kind == RESIDENT:
-                slots = self.home_out[self.home[person]]
-                valid = slots >= 0
-                pick = (rng.random(len(person)) * valid.sum(axis=1)).astype(np.int64)
-                col = np.argmax(np.cumsum(valid, axis=1) > pick[:, None], axis=1)
-                out = slots[np.arange(len(person)), col]
+                out = _pick_slots(self.home[person], self.home_out, rng.random(len(person)))
                 back = out + self.home_back_offset
             elif kind == VISITOR:
                 out = self.visitor_out[person]
@@ -255,6 +251,26 @@ class Population:
             np.concatenate([person, person]),
             np.concatenate([out, back]),
         )
+
+
+@numba.njit(cache=True)
+def _pick_slots(home, slots, u):
+    """For each tour of a resident of ``home[i]``: of the home's n routes out (``slots``, by
+    slot, -1 for none; every resident's home has one), the ``floor(u[i] n)``-th."""
+    out = np.empty(len(home), np.int64)
+    for i in range(len(home)):
+        row = slots[home[i]]
+        n = 0
+        for s in range(len(row)):
+            n += row[s] >= 0
+        pick = np.int64(u[i] * n)
+        for s in range(len(row)):
+            if row[s] >= 0:
+                if pick == 0:
+                    out[i] = row[s]
+                    break
+                pick -= 1
+    return out
 
 
 @numba.njit(cache=True)
