@@ -21,6 +21,10 @@ from dataclasses import dataclass
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from sim.cameras import Cameras
 from sim.rng import draw3
@@ -590,6 +594,32 @@ class Walks:
 # Planning looks at every pass of every trip; numpy needs a dozen temporaries per pass for it,
 # a compiled loop none (docs/performance.md). The arithmetic is the same either way.
 
+PREFETCH_TRIPS = 8  # planning asks for the table rows of the trip this far ahead
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Ask the processor to bring ``array[index]`` into cache (LLVM's prefetch: a hint, no
+    effect on results). Each trip's passes are a run of rows somewhere in a table of tens of
+    millions; asking for the runs of trips a few ahead hides most of the wait for memory."""
+
+    def codegen(context, builder, signature, args):
+        ary_type = signature.args[0]
+        ary = context.make_array(ary_type)(context, builder, args[0])
+        address = cgutils.get_item_pointer(context, builder, ary_type, ary, [args[1]])
+        byte_ptr = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_ptr, i32, i32, i32]),
+            "llvm.prefetch.p0i8",
+        )
+        # read, high locality, data cache
+        builder.call(fn, [builder.bitcast(address, byte_ptr), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
 
 @numba.njit(cache=True, inline="always")
 def _reach(key, base, v, length, duration, s_out, t0):
@@ -633,7 +663,13 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     seen_by = np.empty(total, viewer.dtype)
     ptr = np.zeros(span + 1, np.int64)
     k = 0
-    for i in range(len(first)):
+    n_trips = len(first)
+    for i in range(n_trips):
+        if i + PREFETCH_TRIPS < n_trips:  # the rows of a trip ahead, while this one is read
+            ahead = first[i + PREFETCH_TRIPS]
+            _prefetch(key, ahead)
+            _prefetch(s_out, ahead)
+            _prefetch(viewer, ahead)
         base = route[i] * scale
         for j in range(first[i], first[i] + count[i]):
             t_in, last[k] = _reach(

@@ -359,19 +359,29 @@ class _FeedGrid:
         rx, ry = min(r, self.shape[0] - 1), min(r, self.shape[1] - 1)
         dx, dy = np.meshgrid(np.arange(-rx, rx + 1), np.arange(-ry, ry + 1), indexing="ij")
         self.kernel = (np.hypot(dx, dy) * cell_m <= radius_m).astype(float)
+        self._kernel_fft = _kernel_fft(self.shape, self.kernel)  # the same every hour
 
     def visible_counts(self, posters: np.ndarray) -> np.ndarray:
         """Posts within the radius of each home."""
         counts = np.bincount(self.home_cell[posters], minlength=self.shape[0] * self.shape[1])
         grid = counts.reshape(self.shape).astype(float)
-        seen = np.rint(_convolve_same(grid, self.kernel))
+        seen = np.rint(_convolve_same(grid, self.kernel, self._kernel_fft))
         return seen.ravel()[self.home_cell]
 
 
-def _convolve_same(grid: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """2-D convolution by FFT, cropped to the grid's shape (like scipy's mode="same")."""
+def _kernel_fft(grid_shape: tuple, kernel: np.ndarray) -> np.ndarray:
+    """The kernel's transform at the padded size ``_convolve_same`` uses."""
+    shape = [g + k - 1 for g, k in zip(grid_shape, kernel.shape, strict=True)]
+    return np.fft.rfft2(kernel, shape)
+
+
+def _convolve_same(grid: np.ndarray, kernel: np.ndarray, kernel_fft=None) -> np.ndarray:
+    """2-D convolution by FFT, cropped to the grid's shape (like scipy's mode="same");
+    ``kernel_fft``: the kernel's transform, if already known."""
     shape = [g + k - 1 for g, k in zip(grid.shape, kernel.shape, strict=True)]
-    full = np.fft.irfft2(np.fft.rfft2(grid, shape) * np.fft.rfft2(kernel, shape), shape)
+    if kernel_fft is None:
+        kernel_fft = _kernel_fft(grid.shape, kernel)
+    full = np.fft.irfft2(np.fft.rfft2(grid, shape) * kernel_fft, shape)
     start = [(k - 1) // 2 for k in kernel.shape]
     return full[start[0] : start[0] + grid.shape[0], start[1] : start[1] + grid.shape[1]]
 
