@@ -927,14 +927,14 @@ def _count_on_streets(lo, hi, now, trips, routes, streets, through, bits, people
     count = np.zeros(len(streets), np.int64)
     own = np.full(len(people), -1, np.int64)
     for k in range(lo, hi):
+        if t0[k] > now or t0[k] + duration[k] - 1 <= now:  # most have arrived: ruled out first
+            continue
         r = route[k]
         marked = (bits[np.uint64(r) >> six] >> (np.uint64(r) & np.uint64(63))) & one
         wanted = False
         for i in range(len(people)):
             wanted |= person[k] == people[i]
-        if not (marked or wanted):
-            continue
-        if t0[k] > now or t0[k] + duration[k] - 1 <= now or ptr[r + 1] == ptr[r]:
+        if not (marked or wanted) or ptr[r + 1] == ptr[r]:
             continue
         s = min((now - t0[k]) * speed[k], length[r])
         # the last piece starting at or before s (the first piece if none)

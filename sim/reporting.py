@@ -128,7 +128,9 @@ class Reporting:
         gate = 1 + params["reporting.gatekeeping"] * np.maximum(0, self.majority_share - 0.5)
         self.bias = np.maximum(0, 1 + (k[None, :] - 1) * (m * gate)[:, None])  # (H, G)
         shares = np.array([params[f"reporting.alert_settings.{a}"] for a in ALERT_SETTINGS])
-        self.alert_setting = rng.choice(len(ALERT_SETTINGS), size=H, p=shares / shares.sum())
+        self.alert_setting = rng.choice(
+            len(ALERT_SETTINGS), size=H, p=shares / shares.sum()
+        ).astype(np.int8)  # small enough to stay in cache when looked up for every sighting
         self.app_user_no_camera = rng.random(H) < params["feed.app_share"]
         self.fear = np.zeros(H)
         # feed and fear dynamics
