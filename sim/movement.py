@@ -273,6 +273,7 @@ _TRIP_FIELDS = {
     "n_view": np.int64,  # camera views entered so far
     "n_rec": np.int64,  # cameras that recorded the walker so far
     "rec_until": np.int64,  # last minute the walker is on camera so far
+    "ended_by": np.int64,  # the last minute of this trip or any planned before it
 }
 
 
@@ -315,7 +316,6 @@ class Walks:
         self._blocks: list[_Block] = []
         self._next_minute = 0  # the first minute not yet walked
         self._last_depart = -1
-        self._longest = 0  # the longest trip held, minutes
         self._ring = np.zeros((2, 1, n_groups), np.int64)  # [walking, recorded] differences
         self._count = np.zeros((2, n_groups), np.int64)  # walking, recorded this minute
         self._route_bits = None  # a bit per route, for counting walkers on streets
@@ -384,7 +384,6 @@ class Walks:
                 done_ptr,
             )
         )
-        self._longest = max(self._longest, int(duration.max()))
         self._fit_ring(int(end.max()) + 2)
         ring, size = self._ring[0], len(self._ring[0])
         cells = size * self._groups  # departures and arrivals counted by (minute, group)
@@ -404,6 +403,9 @@ class Walks:
             "n_view": np.zeros(n, np.int64),
             "n_rec": np.zeros(n, np.int64),
             "rec_until": np.full(n, -1, np.int64),
+            "ended_by": np.maximum.accumulate(
+                np.maximum(end, self.ended_by[-1] if len(self.ended_by) else -1)
+            ),
         }
         for name, values in new.items():
             setattr(self, name, np.concatenate([getattr(self, name), values]))
@@ -560,9 +562,12 @@ class Walks:
 
     def _departed_by(self, now: int) -> tuple[int, int]:
         """The trips that departed by minute ``now`` and may not have arrived (every trip
-        under way after it is among them): trip indices lo to hi - 1."""
-        lo, hi = np.searchsorted(self.t0, [now - self._longest, now], side="right")
-        return int(lo), int(hi)
+        under way after it is among them): trip indices lo to hi - 1. Trips before ``lo``
+        and all planned before them have ended (``ended_by``, a running maximum of the last
+        minutes, is sorted): usually only the trips of the last half hour or so are left."""
+        lo = np.searchsorted(self.ended_by, now, side="right")
+        hi = np.searchsorted(self.t0, now, side="right")
+        return int(lo), int(max(hi, lo))
 
     def others_on(self, now: int, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
         """How many walkers other than ``people[i]`` are on street ``edges[i]`` after minute
