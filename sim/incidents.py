@@ -36,7 +36,10 @@ class HomeStops:
     """For a subset of routes, the front doors each passes and where (distance along)."""
 
     def __init__(self, routes: RouteTable, homes: Homes, route_ids: np.ndarray) -> None:
-        self.route_ids = np.unique(route_ids)
+        """``route_ids``: sorted and distinct (``Population.possible_routes``)."""
+        if np.any(np.diff(route_ids) <= 0):
+            raise ValueError("route ids must be sorted and distinct")
+        self.route_ids = np.asarray(route_ids, np.int64)
         self.index = np.full(routes.count, -1, np.int64)
         self.index[self.route_ids] = np.arange(len(self.route_ids))
         counts = np.diff(routes.ptr)[self.route_ids]
