@@ -280,14 +280,14 @@ _TRIP_FIELDS = {
 class Walks:
     """Trips, planned ahead as arrays; walking a range of minutes reads the passes in it.
 
-    When trips are planned (the model plans an hour of departures at a time), each pass of
-    each trip's route is given the minute the walker reaches it (the timing in the module
+    When trips are planned (the model plans whole hours of departures at a time), each pass
+    of each trip's route is given the minute the walker reaches it (the timing in the module
     docstring), and the passes are sorted by that minute. Walking minutes then costs the
     passes reached and the trips that end in them, whatever the number of people walking:
     nobody's position is updated, and nothing is searched. The counts of people walking and
     on camera each minute, by group, are kept as differences in two small rings of minutes.
     Nothing walking produces depends on anything but the plan and the cameras, so the model
-    walks an hour at a time (``walk``), ahead of the minutes that use it.
+    walks whole hours at a time (``walk``), ahead of the minutes that use them.
 
     Trips are identified by a sequence number in planning order (departure order). Their
     state (person, route, timing, counters) is held from planning until their block of trips
