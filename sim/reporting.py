@@ -183,7 +183,7 @@ class Reporting:
         people seen from a window are judged at once. Until ``stop`` (the end of an hour)
         every factor of p is fixed but one: whether the person was seen offending, which
         incidents in those minutes decide. For people who never offend (``may_offend``
-        false) the decision is therefore made now, exactly; the others' waits for
+        false) the decision is therefore made now, exactly; the others wait for
         ``review``. Alerts whose clip ends later are kept for the next plan.
 
         Args:
