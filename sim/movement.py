@@ -31,6 +31,10 @@ from sim.rng import draw3
 from sim.routes import RouteTable, group_by, runs
 from sim.world import Homes
 
+# one row of the pass table: where the route enters the view (route x scale + metres along),
+# where it leaves it (metres along), and who sees (aligned: 24 bytes)
+PASS_ROW = np.dtype([("key", np.float64), ("s_out", np.float64), ("viewer", np.int32)], align=True)
+
 
 @dataclass
 class Viewers:
@@ -72,7 +76,9 @@ class Viewers:
 
 
 class PassTable:
-    """Where each route enters and leaves each viewer's view, sorted by (route, entry).
+    """Where each route enters and leaves each viewer's view, sorted by (route, entry): one
+    record per pass (``rows``: key, exit, viewer), so that a trip's passes are one run of
+    memory.
 
     Built once; when cameras change, ``sync`` inserts the passes of new cameras and drops
     those of retired ones, so a day's installations cost work in proportion to them, not to
@@ -87,7 +93,7 @@ class PassTable:
         n_edges = int(max(routes.edge.max(initial=-1), viewers.edge.max(initial=-1))) + 1
         # viewers by street; each route's passes, sorted by entry (compiled: no pair arrays)
         viewer_order, ptr = group_by(viewers.edge, n_edges)
-        self.key, self.viewer, self.s_out = _build_passes(
+        self._buffer, self._n = _build_passes(
             routes.ptr,
             routes.edge,
             routes.frm,
@@ -100,6 +106,7 @@ class PassTable:
             viewers.hi,
             viewers.id,
         )
+        # rows in use: self._n; the buffer has room for new cameras' passes
         # cameras with passes in the table, and those of them in use
         cams = viewers.id[viewers.id >= 0]
         self._has_passes = np.zeros(int(cams.max(initial=-1)) + 1, bool)
@@ -107,8 +114,28 @@ class PassTable:
         self.camera_live = self._has_passes.copy()
         self._index_routes()
 
+    @property
+    def rows(self) -> np.ndarray:
+        """The table's rows (``PASS_ROW``), sorted by key."""
+        return self._buffer[: self._n]
+
+    @property
+    def key(self) -> np.ndarray:
+        """Each pass's route x scale + entry (a view of ``rows``)."""
+        return self.rows["key"]
+
+    @property
+    def viewer(self) -> np.ndarray:
+        """Each pass's viewer id (a view of ``rows``)."""
+        return self.rows["viewer"]
+
+    @property
+    def s_out(self) -> np.ndarray:
+        """Each pass's exit, metres along the route (a view of ``rows``)."""
+        return self.rows["s_out"]
+
     def _passes(self, piece: np.ndarray, viewers: Viewers, v: np.ndarray):
-        """(key, viewer id, s_out) of the pairs (piece, viewer index), sorted by key."""
+        """The rows of the pairs (piece, viewer index), sorted by key."""
         routes = self._routes
         key, viewer, s_out = _pair_passes(
             piece,
@@ -123,10 +150,12 @@ class PassTable:
             viewers.id,
         )
         order = np.argsort(key, kind="stable")
-        return key[order], viewer[order], s_out[order]
+        rows = np.empty(len(key), PASS_ROW)
+        rows["key"], rows["viewer"], rows["s_out"] = key[order], viewer[order], s_out[order]
+        return rows
 
     def __len__(self) -> int:
-        return len(self.key)
+        return self._n
 
     def sync(self, cams: Cameras) -> np.ndarray:
         """Bring the camera passes up to date with ``cams``: insert the passes of new cameras;
@@ -143,14 +172,18 @@ class PassTable:
         if len(new):
             viewers = Viewers.cameras(cams, new)
             piece, v = self._routes.pieces_on(viewers.edge)
-            key, viewer, s_out = self._passes(piece, viewers, v)
-            at = np.searchsorted(self.key, key, side="right")
-            self.key = np.insert(self.key, at, key)
-            self.viewer = np.insert(self.viewer, at, viewer)
-            self.s_out = np.insert(self.s_out, at, s_out)
+            rows = self._passes(piece, viewers, v)
+            at = np.searchsorted(self.key, rows["key"], side="right")
+            if self._n + len(rows) > len(self._buffer):  # rare: 5 % more passes than built
+                grown = np.empty(self._n + len(rows) + self._n // 20, PASS_ROW)
+                grown[: self._n] = self.rows
+                self._buffer = grown
+            # in place, from the end: no second copy of a table of tens of millions of rows
+            _insert_rows(self._buffer, self._n, at, rows)
+            self._n += len(rows)
             # each route's first pass moves up by the new passes of earlier routes
             bounds = np.arange(len(self._route_first)) * self.scale
-            self._route_first += np.searchsorted(key, bounds, side="left")
+            self._route_first += np.searchsorted(rows["key"], bounds, side="left")
             known[new] = True
         self._has_passes = known
         self.camera_live = live.copy()
@@ -363,7 +396,7 @@ class Walks:
         trip, idx, viewer, t_out, ptr = _plan_passes(
             first,
             table.first(route + 1) - first,
-            (table.key, table.s_out, table.viewer, table.scale),
+            (table.rows, table.scale),
             (person, route, depart, speed, length, duration),
             start,
             span,
@@ -445,8 +478,7 @@ class Walks:
         t_in, t_out = _reach_pairs(
             idx,
             trip,
-            self.passes.key,
-            self.passes.s_out,
+            self.passes.rows,
             self.route,
             self.t0,
             self.speed,
@@ -650,14 +682,14 @@ def _reach(key, base, v, length, duration, s_out, t0):
 @numba.njit(cache=True)
 def _plan_passes(first, count, table, trips, start, span, windows):
     """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1 of ``table``:
-    key, s_out, viewer, scale) with the minute it is reached and the last minute in view,
+    the pass table's rows, and its scale) with the minute it is reached and the last minute in view,
     sorted by minute reached (stably: then by trip, then by row). Returns (trip, row, viewer,
     t_out, ptr), ptr[m] the first pass of minute start + m. The table is read once, in order;
     the passes reached are then placed by minute (a counting sort). ``trips``: person, route,
     departure, speed, route length, duration. ``windows``: (post_base, caps); with caps (per
     home), a window pass whose post draw is at or above its home's cap is left out, as never
     reached."""
-    key, s_out, viewer, scale = table
+    rows, scale = table
     person, route, depart, speed, length, duration = trips
     post_base, caps = windows
     total = 0
@@ -665,22 +697,20 @@ def _plan_passes(first, count, table, trips, start, span, windows):
         total += count[i]
     minute = np.empty(total, np.int32)  # minute reached - start, -1 if never
     last = np.empty(total, np.int64)
-    seen_by = np.empty(total, viewer.dtype)
+    seen_by = np.empty(total, np.int32)
     ptr = np.zeros(span + 1, np.int64)
     k = 0
     n_trips = len(first)
     for i in range(n_trips):
         if i + PREFETCH_TRIPS < n_trips:  # the rows of a trip ahead, while this one is read
-            ahead = first[i + PREFETCH_TRIPS]
-            _prefetch(key, ahead)
-            _prefetch(s_out, ahead)
-            _prefetch(viewer, ahead)
+            _prefetch(rows, first[i + PREFETCH_TRIPS])
         base = route[i] * scale
         for j in range(first[i], first[i] + count[i]):
+            row = rows[j]
             t_in, last[k] = _reach(
-                key[j], base, speed[i], length[i], duration[i], s_out[j], depart[i]
+                row.key, base, speed[i], length[i], duration[i], row.s_out, depart[i]
             )
-            v = viewer[j]
+            v = row.viewer
             if t_in >= 0 and v < 0 and len(caps):
                 h = -np.int64(v) - 1
                 if draw3(post_base, h, person[i], t_in) >= caps[h]:
@@ -695,7 +725,7 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     n = ptr[span]
     out_trip = np.empty(n, np.int64)
     out_row = np.empty(n, np.int64)
-    out_viewer = np.empty(n, viewer.dtype)
+    out_viewer = np.empty(n, np.int32)
     out_t_out = np.empty(n, np.int64)
     fill = ptr[:-1].copy()
     k = 0
@@ -711,15 +741,21 @@ def _plan_passes(first, count, table, trips, start, span, windows):
 
 
 @numba.njit(cache=True)
-def _reach_pairs(row, trip, key, s_out, route, depart, speed, length, duration, scale):
-    """(minute reached, last minute in view) of the pass in each ``row`` for each ``trip``
-    (-1 where never reached)."""
+def _reach_pairs(row, trip, rows, route, depart, speed, length, duration, scale):
+    """(minute reached, last minute in view) of the pass in each ``row`` (of the table's
+    ``rows``) for each ``trip`` (-1 where never reached)."""
     t_in = np.empty(len(row), np.int64)
     t_out = np.empty(len(row), np.int64)
     for k in range(len(row)):
         i, j = trip[k], row[k]
         t_in[k], t_out[k] = _reach(
-            key[j], route[i] * scale, speed[i], length[i], duration[i], s_out[j], depart[i]
+            rows[j].key,
+            route[i] * scale,
+            speed[i],
+            length[i],
+            duration[i],
+            rows[j].s_out,
+            depart[i],
         )
     return t_in, t_out
 
@@ -862,8 +898,9 @@ def _overlap(frm, to, start, lo, hi):
 @numba.njit(cache=True)
 def _build_passes(route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_order, lo, hi, ids):
     """Every (route, viewer) pass, sorted by key = route x scale + s_in (ties in the order of
-    the route's pieces, then of the viewers): (key, viewer id, s_out). Counted first, then
-    written once, so building holds nothing but the table."""
+    the route's pieces, then of the viewers), as the table's rows (``PASS_ROW``; returns the
+    buffer, with room for 5 % more, and the number of rows). Counted first, then written
+    once, so building holds nothing but the table."""
     n_routes = len(route_ptr) - 1
     count = np.zeros(n_routes, np.int64)
     for r in range(n_routes):
@@ -875,9 +912,7 @@ def _build_passes(route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_ord
     total = 0
     for r in range(n_routes):
         total += count[r]
-    key = np.empty(total)
-    viewer = np.empty(total, np.int32)
-    s_out = np.empty(total)
+    rows = np.empty(total + total // 20, dtype=PASS_ROW)  # room for new cameras' passes
     k = 0
     for r in range(n_routes):
         first = k
@@ -889,14 +924,30 @@ def _build_passes(route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_ord
                     continue
                 # insertion into the route's sorted run (stable; runs are short and nearly
                 # sorted, since pieces come in route order)
-                kk, vv = r * scale + s_in, np.int32(ids[v])
+                kk = r * scale + s_in
                 i = k
-                while i > first and key[i - 1] > kk:
-                    key[i], viewer[i], s_out[i] = key[i - 1], viewer[i - 1], s_out[i - 1]
+                while i > first and rows[i - 1].key > kk:
+                    rows[i] = rows[i - 1]
                     i -= 1
-                key[i], viewer[i], s_out[i] = kk, vv, so
+                rows[i].key, rows[i].viewer, rows[i].s_out = kk, np.int32(ids[v]), so
                 k += 1
-    return key, viewer, s_out
+    return rows, total
+
+
+@numba.njit(cache=True)
+def _insert_rows(buffer, n, at, rows):
+    """Insert ``rows`` before the rows ``at`` (sorted positions, as for ``np.insert``) among
+    the first ``n`` rows of ``buffer``, which has room for them: rows move from the end, each
+    once."""
+    k = len(rows)
+    for i in range(n - 1, -1, -1):
+        while k > 0 and at[k - 1] > i:
+            k -= 1
+            buffer[i + k + 1] = rows[k]
+        buffer[i + k] = buffer[i]
+    while k > 0:
+        k -= 1
+        buffer[k] = rows[k]
 
 
 @numba.njit(cache=True)

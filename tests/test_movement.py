@@ -55,11 +55,9 @@ def test_build_equals_every_piece_viewer_pair_sorted_by_key(model):
         on = by_edge[viewers.edge[by_edge] == routes.edge[p]]
         piece += [p] * len(on)
         v += on.tolist()
-    key, viewer, s_out = table._passes(np.array(piece), viewers, np.array(v))
+    rows = table._passes(np.array(piece), viewers, np.array(v))
     assert len(table) > 1000
-    np.testing.assert_array_equal(table.key, key)
-    np.testing.assert_array_equal(table.viewer, viewer)
-    np.testing.assert_array_equal(table.s_out, s_out)
+    np.testing.assert_array_equal(table.rows, rows)
 
 
 def test_sync_after_installs_and_retirements_equals_a_fresh_build(model):
@@ -292,3 +290,24 @@ def test_order_by_two_counting_sorts_is_lexsort(pairs):
     major = np.array([a for a, _ in pairs], np.int64)
     minor = np.array([b for _, b in pairs], np.int32)
     np.testing.assert_array_equal(_order_by(major, minor), np.lexsort((minor, major)))
+
+
+@settings(deadline=None)  # the first example compiles the loop
+@given(
+    st.integers(0, 40),
+    st.lists(st.integers(0, 40), max_size=15),
+    st.integers(0, 5),
+)
+def test_rows_inserted_in_place_as_np_insert(n, positions, spare):
+    """New cameras' passes go into the table's buffer in place, where ``np.insert`` would put
+    them (positions sorted, repeats and both ends allowed)."""
+    at = np.sort(np.minimum(np.array(positions, np.int64), n))
+    rows = np.zeros(n + len(at) + spare, movement.PASS_ROW)
+    rows["key"][:n] = np.arange(n)
+    rows["viewer"][:n] = np.arange(n)
+    new = np.zeros(len(at), movement.PASS_ROW)
+    new["key"] = at - 0.5
+    new["viewer"] = -1 - np.arange(len(at))
+    expected = np.insert(rows[:n], at, new)
+    movement._insert_rows(rows, n, at, new)
+    np.testing.assert_array_equal(rows[: n + len(at)], expected)
