@@ -8,9 +8,10 @@ against size (benchmarks/out/scaling.png), and prints the measurements and the t
 issue #7: the full model at least 100x faster than the Mesa baseline at neighbourhood size
 and within 3x the numpy walk at each size; the city for 7 days in at most 120 s and 4 GB; a
 fitted cost exponent below 1.1; import + scenario load within 1.5 s. Every case but the city
-week runs in a warmed process (benchmarks/cases.py, which holds the implementations); the
-cases of a few seconds (neighbourhood and town, but Mesa's) run three times and keep the
-fastest.
+week runs in a warmed process (benchmarks/cases.py, which holds the implementations). Every
+one-day case of the array model and the numpy walk, at each size, runs three times, in
+rounds (each round measures them all, so that a slow spell of a shared machine falls on a
+model and its ceiling alike), and keeps the fastest.
 """
 
 from __future__ import annotations
@@ -46,9 +47,12 @@ PLAN: list[tuple[str, str, int]] = [
     ("full", "city", DAY),
 ]
 WEEK = ("full", "city", 7 * DAY)  # the city target: 7 days, every submodel on
-# Cases of a few seconds are run three times (each in a fresh process) and the fastest run
-# kept, as ``timeit`` does: on a shared machine a single run of 0.3 s varies by a third.
-REPEATED = {"neighbourhood", "town"}  # sizes (but the Mesa baseline at town: a minute a run)
+# Every case runs ROUNDS times (each in a fresh process, a round measuring each case once, in
+# turn) and the fastest run is kept, as ``timeit`` does: on a shared machine a single run
+# varies by a third, and a ratio of two single runs taken minutes apart by more. Run once:
+# the Mesa baseline at town size (a minute a run) and the city week (a user's single run).
+ROUNDS = 3
+ONCE = {("mesa", "town", 180), WEEK}
 
 
 def measure(implementation: str, size: str, minutes: int, warm: bool = True) -> dict:
@@ -279,23 +283,27 @@ def main(argv: list[str] | None = None) -> int:
         f"{'implementation':<15}{'size':<14}{'days':>5}{'load s':>8}{'build s':>9}"
         f"{'run s':>8}{'s/day':>8}{'walk-min/s':>13}{'peak MB':>9}"
     )
+    runs: dict[tuple, list[dict]] = {case: [] for case in plan}
+    for round_ in range(ROUNDS):
+        for case in plan:
+            if round_ and case in ONCE:
+                continue
+            r = measure(*case, warm=case != WEEK)  # the week as a user's single run
+            runs[case].append(r)
+            print(
+                f"{r['implementation']:<15}{r['size']:<14}{r['simulated_minutes'] / DAY:>5.2g}"
+                f"{r['import_and_load_s']:>8.2f}{r['build_s']:>9.1f}{r['run_s']:>8.1f}"
+                f"{r['run_s_per_day']:>8.1f}{r['walk_minutes_per_s']:>13,.0f}"
+                f"{r['peak_rss_mb']:>9.0f}",
+                flush=True,
+            )
     for case in plan:
-        runs = [
-            measure(*case, warm=case != WEEK)  # the week as a user's single run
-            for _ in range(3 if case[1] in REPEATED and case[:2] != ("mesa", "town") else 1)
-        ]
-        r = min(runs, key=lambda x: x["run_s"])
-        r["run_s_of_repeats"] = [x["run_s"] for x in runs]
+        r = min(runs[case], key=lambda x: x["run_s"])
+        r["run_s_of_repeats"] = [x["run_s"] for x in runs[case]]
         if case == WEEK:
             week = r
         else:
             rows.append(r)
-        print(
-            f"{r['implementation']:<15}{r['size']:<14}{r['simulated_minutes'] / DAY:>5.2g}"
-            f"{r['import_and_load_s']:>8.2f}{r['build_s']:>9.1f}{r['run_s']:>8.1f}"
-            f"{r['run_s_per_day']:>8.1f}{r['walk_minutes_per_s']:>13,.0f}{r['peak_rss_mb']:>9.0f}",
-            flush=True,
-        )
     goals = targets(rows, week)
     app = run_app_case() if args.app else None
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -93,26 +93,22 @@ class PassTable:
         n_edges = int(max(routes.edge.max(initial=-1), viewers.edge.max(initial=-1))) + 1
         # viewers by street; each route's passes, sorted by entry (compiled: no pair arrays)
         viewer_order, ptr = group_by(viewers.edge, n_edges)
-        self._buffer, self._n = _build_passes(
-            routes.ptr,
-            routes.edge,
-            routes.frm,
-            routes.to,
-            routes.start,
-            self.scale,
-            ptr,
-            viewer_order,
-            viewers.lo,
-            viewers.hi,
-            viewers.id,
-        )
+        args = (routes.ptr, routes.edge, routes.frm, routes.to, routes.start)
+        views = (ptr, viewer_order, viewers.lo, viewers.hi, viewers.id)
+        count = _count_passes(*args, *views)
+        self._n = int(count.sum())
+        # allocated by numpy, which asks the system for huge pages for large arrays: planning
+        # reads a run of this table per trip, and with 4 KB pages each run costs a page walk
+        self._buffer = np.empty(self._n + self._n // 20, PASS_ROW)  # room for new cameras
+        _write_passes(self._buffer, count, *args, self.scale, *views)
         # rows in use: self._n; the buffer has room for new cameras' passes
         # cameras with passes in the table, and those of them in use
         cams = viewers.id[viewers.id >= 0]
         self._has_passes = np.zeros(int(cams.max(initial=-1)) + 1, bool)
         self._has_passes[cams] = True
         self.camera_live = self._has_passes.copy()
-        self._index_routes()
+        # where each route's passes begin
+        self._route_first = np.concatenate([np.zeros(1, np.int64), np.cumsum(count)])
 
     @property
     def rows(self) -> np.ndarray:
@@ -189,13 +185,6 @@ class PassTable:
         self.camera_live = live.copy()
         self.camera_version = cams.version
         return at
-
-    def _index_routes(self) -> None:
-        """Where each route's passes begin (one sorted search for all routes)."""
-        n_routes = len(self._routes.length)
-        self._route_first = np.searchsorted(
-            self.key, np.arange(n_routes + 1) * self.scale, side="left"
-        )
 
     def first(self, route: np.ndarray) -> np.ndarray:
         """Index of each route's first pass."""
@@ -896,11 +885,8 @@ def _overlap(frm, to, start, lo, hi):
 
 
 @numba.njit(cache=True)
-def _build_passes(route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_order, lo, hi, ids):
-    """Every (route, viewer) pass, sorted by key = route x scale + s_in (ties in the order of
-    the route's pieces, then of the viewers), as the table's rows (``PASS_ROW``; returns the
-    buffer, with room for 5 % more, and the number of rows). Counted first, then written
-    once, so building holds nothing but the table."""
+def _count_passes(route_ptr, edge, frm, to, start, viewer_ptr, viewer_order, lo, hi, ids):
+    """The number of (route, viewer) passes of each route."""
     n_routes = len(route_ptr) - 1
     count = np.zeros(n_routes, np.int64)
     for r in range(n_routes):
@@ -909,12 +895,19 @@ def _build_passes(route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_ord
                 v = viewer_order[q]
                 if _overlap(frm[p], to[p], start[p], lo[v], hi[v])[0]:
                     count[r] += 1
-    total = 0
-    for r in range(n_routes):
-        total += count[r]
-    rows = np.empty(total + total // 20, dtype=PASS_ROW)  # room for new cameras' passes
+    return count
+
+
+@numba.njit(cache=True)
+def _write_passes(
+    rows, count, route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_order, lo, hi, ids
+):
+    """Every (route, viewer) pass into ``rows`` (``PASS_ROW``; ``count`` of each route, from
+    ``_count_passes``), sorted by key = route x scale + s_in (ties in the order of the route's
+    pieces, then of the viewers). Counted first, then written once, so building holds
+    nothing but the table."""
     k = 0
-    for r in range(n_routes):
+    for r in range(len(route_ptr) - 1):
         first = k
         for p in range(route_ptr[r], route_ptr[r + 1]):
             for q in range(viewer_ptr[edge[p]], viewer_ptr[edge[p] + 1]):
@@ -931,7 +924,7 @@ def _build_passes(route_ptr, edge, frm, to, start, scale, viewer_ptr, viewer_ord
                     i -= 1
                 rows[i].key, rows[i].viewer, rows[i].s_out = kk, np.int32(ids[v]), so
                 k += 1
-    return rows, total
+        assert k == first + count[r]
 
 
 @numba.njit(cache=True)
