@@ -673,18 +673,21 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1 of ``table``:
     the pass table's rows, and its scale) with the minute it is reached and the last minute in view,
     sorted by minute reached (stably: then by trip, then by row). Returns (trip, row, viewer,
-    t_out, ptr), ptr[m] the first pass of minute start + m. The table is read once, in order;
-    the passes reached are then placed by minute (a counting sort). ``trips``: person, route,
-    departure, speed, route length, duration. ``windows``: (post_base, caps); with caps (per
-    home), a window pass whose post draw is at or above its home's cap is left out, as never
-    reached."""
+    t_out, ptr), ptr[m] the first pass of minute start + m. The table is read once, in order,
+    and the passes reached kept; they are then placed by minute (a counting sort). ``trips``:
+    person, route, departure, speed, route length, duration. ``windows``: (post_base, caps);
+    with caps (per home), a window pass whose post draw is at or above its home's cap is left
+    out, as never reached."""
     rows, scale = table
     person, route, depart, speed, length, duration = trips
     post_base, caps = windows
     total = 0
     for i in range(len(first)):
         total += count[i]
-    minute = np.empty(total, np.int32)  # minute reached - start, -1 if never
+    # the passes reached, in the order read (windows left out: most passes, never kept)
+    minute = np.empty(total, np.int32)  # minute reached - start
+    trip = np.empty(total, np.int32)
+    row_of = np.empty(total, np.int64)
     last = np.empty(total, np.int64)
     seen_by = np.empty(total, np.int32)
     ptr = np.zeros(span + 1, np.int64)
@@ -692,40 +695,42 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     n_trips = len(first)
     for i in range(n_trips):
         if i + PREFETCH_TRIPS < n_trips:  # the rows of a trip ahead, while this one is read
-            _prefetch(rows, first[i + PREFETCH_TRIPS])
+            ahead = first[i + PREFETCH_TRIPS]
+            for j in range(ahead, ahead + count[i + PREFETCH_TRIPS], 2):  # 48 bytes apart
+                _prefetch(rows, j)
         base = route[i] * scale
         for j in range(first[i], first[i] + count[i]):
             row = rows[j]
-            t_in, last[k] = _reach(
+            t_in, t_out = _reach(
                 row.key, base, speed[i], length[i], duration[i], row.s_out, depart[i]
             )
+            if t_in < 0:
+                continue
             v = row.viewer
-            if t_in >= 0 and v < 0 and len(caps):
+            if v < 0 and len(caps):
                 h = -np.int64(v) - 1
                 if draw3(post_base, h, person[i], t_in) >= caps[h]:
-                    t_in = -1  # this window will not post what it sees
-            minute[k] = t_in - start if t_in >= 0 else -1
-            seen_by[k] = v
-            if t_in >= 0:
-                ptr[t_in - start + 1] += 1
+                    continue  # this window will not post what it sees
+            m = t_in - start
+            minute[k], trip[k], row_of[k], last[k], seen_by[k] = m, i, j, t_out, v
+            ptr[m + 1] += 1
             k += 1
     for m in range(span):
         ptr[m + 1] += ptr[m]
-    n = ptr[span]
-    out_trip = np.empty(n, np.int64)
-    out_row = np.empty(n, np.int64)
-    out_viewer = np.empty(n, np.int32)
-    out_t_out = np.empty(n, np.int64)
+    out_trip = np.empty(k, np.int64)
+    out_row = np.empty(k, np.int64)
+    out_viewer = np.empty(k, np.int32)
+    out_t_out = np.empty(k, np.int64)
     fill = ptr[:-1].copy()
-    k = 0
-    for i in range(len(first)):
-        for j in range(first[i], first[i] + count[i]):
-            m = minute[k]
-            if m >= 0:
-                f = fill[m]
-                out_trip[f], out_row[f], out_viewer[f], out_t_out[f] = i, j, seen_by[k], last[k]
-                fill[m] = f + 1
-            k += 1
+    for q in range(k):
+        f = fill[minute[q]]
+        out_trip[f], out_row[f], out_viewer[f], out_t_out[f] = (
+            trip[q],
+            row_of[q],
+            seen_by[q],
+            last[q],
+        )
+        fill[minute[q]] = f + 1
     return out_trip, out_row, out_viewer, out_t_out, ptr
 
 
