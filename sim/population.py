@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from sim.routes import Router, concat, door_legs, group_by, reversed_routes
+from sim.routes import Router, concat, door_legs, reversed_routes
 from sim.scenario import Scenario, ScenarioError
 from sim.schema import PEDESTRIAN_KINDS
 from sim.world import World
@@ -235,22 +235,25 @@ class Population:
         if not parts:
             z = np.zeros(0, np.int64)
             return DayTrips(z, z.astype(np.int32), z)
+        # by person (kinds hold consecutive ids, in order), so by (departure, person) at once
         depart, person, route = (np.concatenate(c) for c in zip(*parts, strict=True))
-        order = _order_by(depart, person)
-        return DayTrips(depart[order], person[order].astype(np.int32), route[order])
+        return DayTrips(*_by_minute_then_person(depart, person.astype(np.int32), route))
 
     def _tours(self, person, depart, out, back, dwell):
-        """Place tours in time so that one person's tours never overlap."""
-        order = _order_by(person, depart)
+        """Place tours in time so that one person's tours never overlap; returns their trips
+        by person (each person's in time order: out, back, out, ...)."""
+        order = _by_person_then_minute(person, depart)
         person, depart, out, back, dwell = (a[order] for a in (person, depart, out, back, dwell))
         out_dep, back_dep = _place_tours(
             person, depart, out, back, dwell, self.routes.length, self.speed, self.free_at
         )
-        return (
-            np.concatenate([out_dep, back_dep]),
-            np.concatenate([person, person]),
-            np.concatenate([out, back]),
+        trip_depart, trip_route = (
+            np.empty(2 * len(person), np.int64),
+            np.empty(2 * len(person), np.int64),
         )
+        trip_depart[0::2], trip_depart[1::2] = out_dep, back_dep
+        trip_route[0::2], trip_route[1::2] = out, back
+        return trip_depart, np.repeat(person, 2), trip_route
 
 
 @numba.njit(cache=True)
@@ -292,13 +295,44 @@ def _place_tours(person, depart, out, back, dwell, length, speed, free_at):
     return out_dep, back_dep
 
 
-def _order_by(major: np.ndarray, minor: np.ndarray) -> np.ndarray:
-    """The stable order by (major, minor) of integers: what ``np.lexsort((minor, major))``
-    gives, from two counting sorts (by minor, then stably by major): linear, since the keys
-    span a few days of minutes and the people (faster than a comparison sort of a combined
-    key on a city's day of trips)."""
-    if len(major) == 0:
-        return np.zeros(0, np.int64)
-    by_minor = group_by(minor - minor.min(), int(minor.max() - minor.min()) + 1)[0]
-    key = major[by_minor] - major.min()
-    return by_minor[group_by(key, int(key.max()) + 1)[0]].astype(np.int64)
+@numba.njit(cache=True)
+def _by_person_then_minute(person, depart):
+    """The stable order by (person, departure) of tours listed by person: each person's few
+    tours sorted in place (an insertion sort per person: linear in all)."""
+    order = np.arange(len(person))
+    first = 0
+    for k in range(1, len(person) + 1):
+        if k < len(person) and person[k] == person[first]:
+            continue
+        for i in range(first + 1, k):  # the tours of one person: first to k - 1
+            this, j = order[i], i
+            while j > first and depart[order[j - 1]] > depart[this]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = this
+        first = k
+    return order
+
+
+@numba.njit(cache=True)
+def _by_minute_then_person(depart, person, route):
+    """Trips listed by person, sorted by (departure, person): a counting sort by minute
+    that keeps the order within a minute. (A person's trips never leave in the same
+    minute, so the keys are distinct and the order is the one a sort by both keys gives.)"""
+    n = len(depart)
+    if n == 0:
+        return depart.copy(), person.copy(), route.copy()
+    lo, hi = depart.min(), depart.max()
+    ptr = np.zeros(hi - lo + 2, np.int64)
+    for k in range(n):
+        ptr[depart[k] - lo + 1] += 1
+    for m in range(hi - lo + 1):
+        ptr[m + 1] += ptr[m]
+    out_depart = np.empty(n, np.int64)
+    out_person = np.empty(n, np.int32)
+    out_route = np.empty(n, np.int64)
+    for k in range(n):
+        f = ptr[depart[k] - lo]
+        out_depart[f], out_person[f], out_route[f] = depart[k], person[k], route[k]
+        ptr[depart[k] - lo] = f + 1
+    return out_depart, out_person, out_route

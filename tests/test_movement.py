@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sim import movement
 from sim.model import NeighbourhoodModel
 from sim.movement import PassTable, Viewers
-from sim.population import _order_by
+from sim.population import _by_minute_then_person, _by_person_then_minute
 from sim.scenario import Scenario
 
 
@@ -281,15 +281,27 @@ def test_others_on_a_street_counts_walkers_where_they_are(model):
         assert sum(expected) > 0
 
 
-@settings(deadline=None)  # the first example compiles the sort
-@given(
-    st.lists(st.tuples(st.integers(-5, 3000), st.integers(0, 9)), min_size=0, max_size=200),
-)
-def test_order_by_two_counting_sorts_is_lexsort(pairs):
-    """Tours and trips are sorted by two counting sorts; the order is lexsort's, ties kept."""
-    major = np.array([a for a, _ in pairs], np.int64)
-    minor = np.array([b for _, b in pairs], np.int32)
-    np.testing.assert_array_equal(_order_by(major, minor), np.lexsort((minor, major)))
+@settings(deadline=None)  # the first example compiles the loops
+@given(st.lists(st.tuples(st.integers(0, 9), st.integers(-5, 3000)), max_size=200))
+def test_tours_and_trips_are_ordered_as_lexsort_orders_them(pairs):
+    """A day's tours, listed by person, are put in time order per person, and its trips,
+    listed by person with distinct (departure, person), in departure order: each as
+    lexsort orders them (ties kept in the order given)."""
+    pairs = sorted(pairs, key=lambda p: p[0])  # listed by person (a stable sort)
+    person = np.array([a for a, _ in pairs], np.int32)
+    depart = np.array([b for _, b in pairs], np.int64)
+    by_person = np.lexsort((depart, person))
+    np.testing.assert_array_equal(_by_person_then_minute(person, depart), by_person)
+    person, depart = person[by_person], depart[by_person]
+    distinct = np.ones(len(person), bool)
+    distinct[1:] = (person[1:] != person[:-1]) | (depart[1:] != depart[:-1])
+    person, depart = person[distinct], depart[distinct]
+    route = np.arange(len(person), dtype=np.int64) * 7
+    order = np.lexsort((person, depart))
+    got = _by_minute_then_person(depart, person, route)
+    for a, b in zip(got, (depart[order], person[order], route[order]), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert got[1].dtype == np.int32
 
 
 @settings(deadline=None)  # the first example compiles the loop
@@ -311,3 +323,18 @@ def test_rows_inserted_in_place_as_np_insert(n, positions, spare):
     expected = np.insert(rows[:n], at, new)
     movement._insert_rows(rows, n, at, new)
     np.testing.assert_array_equal(rows[: n + len(at)], expected)
+
+
+def test_a_days_trips_come_sorted_by_departure_then_person(model):
+    """The day's trips, drawn kind by kind, come out in (departure, person) order with no
+    two alike (a person never leaves twice in a minute), as the walking plan needs."""
+    pop = model.population
+    saved = pop.free_at.copy()
+    try:
+        trips = pop.day_trips(3, np.random.default_rng(5))
+    finally:
+        pop.free_at[:] = saved  # the model's schedule stays as it was
+    assert len(trips.depart) > 100 and trips.person.dtype == np.int32
+    key = trips.depart.astype(np.int64) * len(pop.kind) + trips.person
+    assert np.all(np.diff(key) > 0)
+    assert len(np.unique(pop.kind[trips.person])) == 3  # every kind drawn
