@@ -153,6 +153,8 @@ def test_query_by_camera_ids_and_mask(recorded):
         mask = np.zeros(N_CAMERAS, bool)
         mask[ids] = True
         assert rows_of(recorded.store.query(a, b, cameras=mask)) == recorded.brute(a, b, None, ids)
+    with pytest.raises(ValueError, match="a camera mask over 3 cameras"):
+        recorded.store.query(0, 100, cameras=np.ones(3, bool))  # not one entry per camera
 
 
 def test_query_outside_the_recorded_time_is_empty(recorded):
