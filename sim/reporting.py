@@ -459,30 +459,42 @@ def _plan_decisions(start, stop, opened, walked, homes, bound, p_args):
     setting, app_user, has_camera, may_offend = homes
     base, rate, bias_max, fear, fear_mult, incident = bound
     direct = p_args[-1]
-    # the clips: those carried over, then the minutes' alerts; those ending by ``stop`` now
-    n_alerts = 0
-    for k in range(len(cam_home)):
-        if setting[cam_home[k]] != MUTED:
-            n_alerts += 1
-    n = len(o_home) + n_alerts
-    home = np.empty(n, np.int64)
-    who = np.empty(n, np.int64)
-    t_in = np.empty(n, np.int64)
-    end = np.empty(n, np.int64)
-    home[: len(o_home)], who[: len(o_home)] = o_home, o_person
-    t_in[: len(o_home)], end[: len(o_home)] = o_t_in, o_end
-    i = len(o_home)
-    for k in range(len(cam_home)):
-        if setting[cam_home[k]] != MUTED:
-            home[i], who[i], t_in[i], end[i] = cam_home[k], person[k], minute[k], t_out[k]
-            i += 1
-    now = end < stop
-    later = np.flatnonzero(~now)
-    now = np.flatnonzero(now)
-    carried = (home[later], who[later], t_in[later], end[later])
-    home, who, t_in, end = home[now], who[now], t_in[now], end[now]
-    keep, u = _below_bound(home, who, t_in, base, rate, bias_max, fear, fear_mult, incident, 1.0)
-    c_home, c_who, c_t_in, c_at = home[keep], who[keep], t_in[keep], end[keep]
+    # the clips: those carried over, then the minutes' alerts (unless muted); those ending by
+    # ``stop`` are judged now against the cheap bound (as ``_below_bound``), the others kept
+    n_open, n = len(o_home), len(o_home) + len(cam_home)
+    c_home, c_who, c_t_in, c_at = (
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+    )
+    u = np.empty(n)
+    l_home, l_who, l_t_in, l_end = (
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),
+    )
+    n_c = n_later = 0
+    for k in range(n):
+        if k < n_open:
+            h, q, t, e = o_home[k], o_person[k], o_t_in[k], o_end[k]
+        else:
+            j = k - n_open
+            h = cam_home[j]
+            if setting[h] == MUTED:
+                continue
+            q, t, e = person[j], minute[j], t_out[j]
+        if e >= stop:
+            l_home[n_later], l_who[n_later], l_t_in[n_later], l_end[n_later] = h, q, t, e
+            n_later += 1
+            continue
+        x = draw3(base, h, q, t)
+        if x < _bound(rate, bias_max[h], fear[h], fear_mult, incident):
+            c_home[n_c], c_who[n_c], c_t_in[n_c], c_at[n_c], u[n_c] = h, q, t, e, x
+            n_c += 1
+    carried = (l_home[:n_later], l_who[:n_later], l_t_in[:n_later], l_end[:n_later])
+    c_home, c_who, c_t_in, c_at, u = c_home[:n_c], c_who[:n_c], c_t_in[:n_c], c_at[:n_c], u[:n_c]
     ok = np.empty(len(w_home), np.int64)
     m = 0
     for k in range(len(w_home)):
