@@ -186,9 +186,10 @@ class PassTable:
         self.camera_version = cams.version
         return at
 
-    def first(self, route: np.ndarray) -> np.ndarray:
-        """Index of each route's first pass."""
-        return self._route_first[route]
+    @property
+    def first_of_route(self) -> np.ndarray:
+        """Index of each route's first pass (and, last, the number of rows)."""
+        return self._route_first
 
 
 @dataclass
@@ -369,22 +370,22 @@ class Walks:
         person = np.asarray(person, np.int32)
         route = np.asarray(route, np.int64)
         speed = np.asarray(speed, np.float64)
-        length = self.routes.length[route]
-        duration = np.maximum(np.ceil(length / speed), 1).astype(np.int64)
+        table = self.passes
+        length, duration, first, count = _trip_facts(
+            route, speed, self.routes.length, table.first_of_route
+        )
         group = self._person_group[person].astype(np.int64)
         seq0 = self._base + len(self.person)
         # every pass of every trip's route, with the minute it is reached, by minute
         start, end = int(depart[0]), depart + duration - 1
         span = int(end.max()) - start + 1
-        first = self.passes.first(route)
         post_base, caps = np.uint64(0), np.zeros(0)
         if window_caps is not None:
             post_base, cap_of = window_caps
             caps = cap_of(int(end.max()) // 1440 - start // 1440)  # midnights until the last
-        table = self.passes
         trip, idx, viewer, t_out, ptr = _plan_passes(
             first,
-            table.first(route + 1) - first,
+            count,
             (table.rows, table.scale),
             (person, route, depart, speed, length, duration),
             start,
@@ -666,6 +667,24 @@ def _reach(key, base, v, length, duration, s_out, t0):
     t_in = t0 + e - 1
     t_out = t0 + math.floor(min(s_out, length) / v)
     return t_in, min(max(t_out, t_in), t0 + duration - 1)
+
+
+@numba.njit(cache=True)
+def _trip_facts(route, speed, route_length, first_of_route):
+    """Each trip's route length (m), duration (minutes, at least 1) and run of the pass table
+    (first row, number of rows): one pass over the trips, where numpy needs one per column."""
+    n = len(route)
+    length = np.empty(n)
+    duration = np.empty(n, np.int64)
+    first = np.empty(n, np.int64)
+    count = np.empty(n, np.int64)
+    for i in range(n):
+        r = route[i]
+        length[i] = route_length[r]
+        duration[i] = max(math.ceil(length[i] / speed[i]), 1)
+        first[i] = first_of_route[r]
+        count[i] = first_of_route[r + 1] - first[i]
+    return length, duration, first, count
 
 
 @numba.njit(cache=True)
