@@ -95,9 +95,9 @@ class FootageStore:
     def __init__(self, camera_xy, store_days: int) -> None:
         self._camera_xy = camera_xy
         self.store_days = store_days
-        # each day's sightings, as segments of columns (one per flush: never copied again)
+        # each day's sightings, as segments of columns (one per call to ``add``, in order:
+        # never copied again; a query reads each segment's slice of its window)
         self._days: dict[int, list[tuple[np.ndarray, ...]]] = {}
-        self._pending: dict[int, list[tuple[np.ndarray, ...]]] = {}
         self._held_bytes = 0
         self._longest = 0  # longest sighting, minutes (queries look back this far)
         self.total = 0  # sightings ever added
@@ -115,23 +115,16 @@ class FootageStore:
         length = t_out - t_in
         values = (camera, person, t_in - day * MINUTES_PER_DAY, length)
         cols = tuple(np.asarray(c).astype(dt) for c, dt in zip(values, _DTYPES, strict=True))
-        self._pending.setdefault(day, []).append(cols)
+        self._days.setdefault(day, []).append(cols)
         self._held_bytes += sum(c.nbytes for c in cols)
+        self.peak_nbytes = max(self.peak_nbytes, self._held_bytes)
         self._longest = max(self._longest, int(length.max()))
         if self._longest > _MAX_LENGTH:
             raise ValueError(f"a sighting of {self._longest} minutes: lengths are held in 16 bits")
         self.total += len(camera)
 
-    def _flush(self) -> None:
-        for day, chunks in self._pending.items():
-            segment = tuple(np.concatenate([c[i] for c in chunks]) for i in range(4))
-            self._days.setdefault(day, []).append(segment)
-        self._pending.clear()
-        self.peak_nbytes = max(self.peak_nbytes, self.nbytes)
-
     def expire(self, now: int) -> None:
         """Drop day partitions older than the store's horizon; called once a day."""
-        self._flush()
         oldest = now // MINUTES_PER_DAY - self.store_days
         for day in [d for d in self._days if d < oldest]:
             self._held_bytes -= sum(c.nbytes for seg in self._days.pop(day) for c in seg)
@@ -144,7 +137,6 @@ class FootageStore:
     @property
     def horizon_start(self) -> int:
         """The earliest minute still held (queries before it would miss footage)."""
-        self._flush()
         return min(self._days) * MINUTES_PER_DAY if self._days else 0
 
     def cameras_in(self, area: Area | None) -> np.ndarray | None:
@@ -168,7 +160,6 @@ class FootageStore:
             area: a Circle or Polygon, or None for everywhere.
             cameras: optional mask or list of camera ids to restrict to (combined with area).
         """
-        self._flush()
         mask = self.cameras_in(area)
         if cameras is not None:
             cameras = np.asarray(cameras)

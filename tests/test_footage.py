@@ -221,8 +221,17 @@ def test_nbytes_stays_bounded_however_long_the_run():
     assert sizes[:3] == [0, per_day * BYTES_PER_SIGHTING, 2 * per_day * BYTES_PER_SIGHTING]
     assert set(sizes[store_days:]) == {store_days * per_day * BYTES_PER_SIGHTING}
     assert store.nbytes == (store_days + 1) * per_day * BYTES_PER_SIGHTING
-    assert store.peak_nbytes <= (store_days + 1) * per_day * BYTES_PER_SIGHTING
+    assert store.peak_nbytes == (store_days + 1) * per_day * BYTES_PER_SIGHTING
     assert store.total == 40 * per_day
+
+
+def test_the_peak_counts_every_sighting_held_at_once():
+    """The peak is of what is held at any moment, not only at the day's start or a query."""
+    store = FootageStore(lambda: np.zeros((10, 2)), 2)
+    store.add(np.zeros(3, int), np.arange(3), np.full(3, 5), np.full(3, 9))
+    assert store.peak_nbytes == store.nbytes == 3 * BYTES_PER_SIGHTING
+    store.add(np.zeros(2, int), np.arange(2), np.full(2, 6), np.full(2, 7))
+    assert store.peak_nbytes == 5 * BYTES_PER_SIGHTING
 
 
 def test_horizon_start_of_an_empty_store_is_zero():
