@@ -9,9 +9,9 @@ issue #7: the full model at least 100x faster than the Mesa baseline at neighbou
 and within 3x the numpy walk at each size; the city for 7 days in at most 120 s and 4 GB; a
 fitted cost exponent below 1.1; import + scenario load within 1.5 s. Every case but the city
 week runs in a warmed process (benchmarks/cases.py, which holds the implementations). Every
-one-day case of the array model and the numpy walk, at each size, runs three times, in
-rounds (each round measures them all, so that a slow spell of a shared machine falls on a
-model and its ceiling alike), and keeps the fastest.
+case but the city week and the Mesa baseline at town size runs three times, in rounds (each
+round measures them all, so that a slow spell of a shared machine falls on a model and its
+ceiling alike), and keeps its fastest run and its fastest build.
 """
 
 from __future__ import annotations

@@ -97,9 +97,9 @@ class PassTable:
         views = (ptr, viewer_order, viewers.lo, viewers.hi, viewers.id)
         count = _count_passes(*args, *views)
         self._n = int(count.sum())
-        # allocated by numpy, which asks the system for huge pages for large arrays: planning
-        # reads a run of this table per trip, and with 4 KB pages each run costs a page walk
-        self._buffer = np.empty(self._n + self._n // 20, PASS_ROW)  # room for new cameras
+        # counted first, so that the buffer (with room for new cameras' passes) is allocated
+        # once and each route's first pass comes from the counts
+        self._buffer = np.empty(self._n + self._n // 20, PASS_ROW)
         _write_passes(self._buffer, count, *args, self.scale, *views)
         # rows in use: self._n; the buffer has room for new cameras' passes
         # cameras with passes in the table, and those of them in use
