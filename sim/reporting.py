@@ -396,18 +396,28 @@ def _bound(rate, bias_max, fear, fear_mult, incident):
     return rate * bias_max * (1 + fear_mult * fear) * incident
 
 
+@numba.njit(cache=True, inline="always")
+def _draw_below_bound(base, home, person, t_in, rate, bias_max, fear, fear_mult, incident, scale):
+    """The keyed uniform (home, person, minute seen) of one decision, and whether it is below
+    the cheap upper bound of p (``_bound``, times ``scale``: ``reporting.direct_rate`` for
+    windows)."""
+    x = draw3(base, home, person, t_in)
+    return x, x < _bound(rate, bias_max[home], fear[home], fear_mult, incident) * scale
+
+
 @numba.njit(cache=True)
 def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, incident, scale):
-    """The decisions whose keyed uniform (home, person, minute seen) is below the cheap upper
-    bound of p (``_bound``, times ``scale``: ``reporting.direct_rate`` for windows); returns
+    """The decisions whose uniform is below the cheap bound (``_draw_below_bound``); returns
     their indices and uniforms. Almost every candidate is ruled out here, so the exact p is
     computed for few; one loop, where numpy needs a temporary per factor."""
     keep = np.empty(len(home), np.int64)
     u = np.empty(len(home))
     n = 0
     for i in range(len(home)):
-        x = draw3(base, home[i], person[i], t_in[i])
-        if x < _bound(rate, bias_max[home[i]], fear[home[i]], fear_mult, incident) * scale:
+        x, below = _draw_below_bound(
+            base, home[i], person[i], t_in[i], rate, bias_max, fear, fear_mult, incident, scale
+        )
+        if below:
             keep[n] = i
             u[n] = x
             n += 1
@@ -460,7 +470,7 @@ def _plan_decisions(start, stop, opened, walked, homes, bound, p_args):
     base, rate, bias_max, fear, fear_mult, incident = bound
     direct = p_args[-1]
     # the clips: those carried over, then the minutes' alerts (unless muted); those ending by
-    # ``stop`` are judged now against the cheap bound (as ``_below_bound``), the others kept
+    # ``stop`` are judged now against the cheap bound (``_draw_below_bound``), the others kept
     n_open, n = len(o_home), len(o_home) + len(cam_home)
     c_home, c_who, c_t_in, c_at = (
         np.empty(n, np.int64),
@@ -489,8 +499,8 @@ def _plan_decisions(start, stop, opened, walked, homes, bound, p_args):
             l_home[n_later], l_who[n_later], l_t_in[n_later], l_end[n_later] = h, q, t, e
             n_later += 1
             continue
-        x = draw3(base, h, q, t)
-        if x < _bound(rate, bias_max[h], fear[h], fear_mult, incident):
+        x, below = _draw_below_bound(base, h, q, t, rate, bias_max, fear, fear_mult, incident, 1.0)
+        if below:
             c_home[n_c], c_who[n_c], c_t_in[n_c], c_at[n_c], u[n_c] = h, q, t, e, x
             n_c += 1
     carried = (l_home[:n_later], l_who[:n_later], l_t_in[:n_later], l_end[:n_later])
