@@ -363,8 +363,12 @@ def test_stage1_accepts_the_matching_sets_and_chooses_the_deepest():
     assert list(accepted["point"]) == [0, 1] and all_matched and cols == ["pattern.1", "pattern.2"]
     assert int(pt.choose(accepted)["point"]) == 1
     bands = {f"adoption.{y:g}": (lo, hi) for y, lo, hi in pt.ADOPTION_BANDS}
-    assert pt.depth({"adoption.2020.5": 0.20, "adoption.2023.5": 0.275}, bands) == 0.0
-    assert pt.depth({"adoption.2020.5": 0.28, "adoption.2023.5": 0.275}, bands) == 1.0
+    assert pt.depth({"adoption.2020.5": 0.20, "adoption.2023.5": 0.275}, bands) == pytest.approx(
+        0.0, abs=1e-12
+    )
+    assert pt.depth({"adoption.2020.5": 0.28, "adoption.2023.5": 0.275}, bands) == pytest.approx(
+        1.0
+    )
     assert pt.depth({"adoption.2020.5": None, "adoption.2023.5": 0.275}, bands) == math.inf
 
 
