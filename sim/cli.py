@@ -456,7 +456,9 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("solara") is None:
         raise UsageError("the app needs the app extra: pip install -e '.[app]' (make viz does)")
-    env = dict(os.environ)
+    # No outbound traffic: Solara's usage telemetry (Mixpanel) and its PyPI version check are
+    # both on by default; a classroom behind a firewall, and students' privacy, want neither.
+    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
     if args.scenario:
         load(args.scenario)  # a bad scenario stops here, with one line
         env["RINGSIM_SCENARIO"] = str(Path(args.scenario).resolve())
@@ -474,6 +476,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
         str(args.port),
         "--production",
         "--no-open",
+        "--no-check-version",
     ]
     # become the server, so that stopping this process stops it (never an orphaned server)
     os.execve(sys.executable, cmd, env)

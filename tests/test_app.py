@@ -88,3 +88,23 @@ def test_first_view_is_drawn_in_advance_and_only_used_for_itself():
         assert cached == app._png(make, model)
     assert (app.map_figure.__name__, app.ClassroomModel(seed=2).controls) not in app._FIRST_VIEW
     assert app.ClassroomModel(seed="1").controls == model.controls  # the seed box's text
+
+
+def test_viz_starts_solara_with_no_outbound_traffic(monkeypatch):
+    """`run.py viz` becomes the Solara server with telemetry and the version check off."""
+    import os
+
+    from sim import cli
+
+    seen = {}
+
+    def fake_execve(path, argv, env):
+        seen.update(argv=argv, env=env)
+        raise SystemExit(0)
+
+    monkeypatch.setattr(os, "execve", fake_execve)
+    with pytest.raises(SystemExit):
+        cli.main(["viz", "--port", "8799"])
+    assert "--no-check-version" in seen["argv"]
+    assert seen["argv"][seen["argv"].index("--host") + 1] == "127.0.0.1"
+    assert seen["env"]["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
