@@ -14,7 +14,7 @@ PYTHON ?= $(shell for p in python3.12 python3.13 $$HOME/.pyenv/versions/3.12*/bi
 
 .PHONY: demo test test-all test-latest lock lint bench viz validate clean-venv
 
-EXTRAS := dev,dask,salib,ema,app
+EXTRAS := dev,dask,salib,ema,app,osm
 LOCK := requirements.lock
 FIND_PYTHON = @test -n "$(PYTHON)" || { echo "error: Python 3.12 or newer not found; install it or run make PYTHON=/path/to/python3.12" >&2; exit 2; }
 

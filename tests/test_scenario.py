@@ -290,7 +290,11 @@ def test_parse_overrides_toml_values():
 
 def test_parse_overrides_bare_words_are_strings():
     got = parse_overrides(["world.kind=graphml", "world.graphml=maps/town.graphml"])
-    assert got == {"world.kind": "graphml", "world.graphml": "maps/town.graphml"}
+    # a path typed on the command line is made absolute against the working directory
+    assert got == {
+        "world.kind": "graphml",
+        "world.graphml": str(Path("maps/town.graphml").resolve()),
+    }
 
 
 def test_parse_overrides_later_wins():
