@@ -44,6 +44,17 @@ def is_temp(path: Path) -> bool:
     return name.startswith(".") and TEMP_MARK in name
 
 
+def temp_owner(path: Path) -> tuple[str, int] | None:
+    """The host and process id that made a temporary file (None: not such a name)."""
+    if not is_temp(path):
+        return None
+    try:
+        host, pid, _ = Path(path).name.rsplit(TEMP_MARK, 1)[1].rsplit("-", 2)
+        return host, int(pid)
+    except ValueError:
+        return None
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yield a temporary name to write ``path``'s content to; on success it is flushed to disk

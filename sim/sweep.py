@@ -28,8 +28,9 @@ The results folder:
 Every file is written to a temporary name and renamed, so a sweep killed at any moment loses
 only the chunks in flight; running the same command again skips every run already committed
 and does the rest. A sweep that finds no other sweep in the folder first tidies it: it removes
-temporary files, time-series files of chunks never committed, and sets aside runs files
-without their time series. Two sweeps in one folder (the same command started twice, or
+temporary files (those of the manifest and design only when their writer is gone: a shard may
+be preparing the folder), time-series files of chunks never committed, and sets aside runs
+files without their time series. Two sweeps in one folder (the same command started twice, or
 overlapping shards) never compute the same run: each claims the runs it will do, does them,
 then waits for the runs the other holds and does any its holder left undone (a holder that
 died), so each ends when all its runs are committed, and no run is written twice.
@@ -76,6 +77,7 @@ from sim.outputs import (
     code_version,
     create_new,
     is_temp,
+    temp_owner,
     write_parquet,
 )
 
@@ -257,13 +259,14 @@ class Store:
         """Remove what killed sweeps left (only while no other sweep works in the folder):
         temporary files, time series of chunks never committed; set aside runs files whose
         time series is missing or unreadable, so that their runs are redone."""
-        for folder in (self.root, self.runs_dir, self.ts_dir):
-            if not folder.is_dir():
-                continue
-            for p in folder.iterdir():
-                ours = folder != self.root or p.name.startswith((".manifest.json", ".design."))
-                if ours and is_temp(p):
-                    p.unlink(missing_ok=True)
+        for folder in (self.runs_dir, self.ts_dir):  # written only by sweeps in the folder
+            if folder.is_dir():
+                for p in folder.iterdir():
+                    if is_temp(p):
+                        p.unlink(missing_ok=True)
+        for p in self.root.iterdir():  # a sweep preparing the folder may be writing these
+            if p.name.startswith((".manifest.json", ".design.")) and _abandoned(p):
+                p.unlink(missing_ok=True)
         committed = {p.name for p in self.batches()}
         if self.ts_dir.is_dir():
             for p in self.ts_dir.glob("*.parquet"):
@@ -386,6 +389,21 @@ def _readable(path: Path) -> bool:
         pq.read_metadata(path)
         return True
     except (OSError, pa.ArrowException):
+        return False
+
+
+def _abandoned(path: Path, after: float = 86400.0) -> bool:
+    """Whether a temporary file's writer is gone: a process of this host no longer running,
+    or (another host's) untouched for ``after`` seconds."""
+    owner = temp_owner(path)
+    if owner is None:
+        return False
+    host, pid = owner
+    if host == socket.gethostname():
+        return not _alive(pid)
+    try:
+        return time.time() - path.stat().st_mtime > after
+    except FileNotFoundError:
         return False
 
 
@@ -600,6 +618,8 @@ def sweep(
                 claims.close()
         except _Interrupt as stop:
             raise SweepInterrupted(stop.signum, finished(), len(mine)) from None
+        except OSError as exc:  # reading or tidying the folder
+            raise SweepError(f"{store.root}: {_reason(exc)}") from None
     report()
     return counts
 

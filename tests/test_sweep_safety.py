@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -104,7 +105,12 @@ def killed_after_runs_dir(folder: Path, exp) -> None:
 
 def killed_writing_manifest(folder: Path, exp) -> None:
     folder.mkdir()
-    (folder / ".manifest.json.tmp-host-123-abcdef").write_text('{"design_ha')
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    name = f".manifest.json.tmp-{socket.gethostname()}-{dead.pid}-abcdef"
+    (folder / name).write_text('{"design_ha')
+    live = f".manifest.json.tmp-{socket.gethostname()}-{os.getpid()}-abcdef"
+    (folder / live).write_text('{"design_ha')  # a shard preparing the folder right now
 
 
 @pytest.mark.parametrize(
@@ -113,7 +119,10 @@ def killed_writing_manifest(folder: Path, exp) -> None:
 def test_a_half_prepared_folder_of_the_same_design_resumes(tmp_path, reference, state):
     exp = load_experiment(experiment(tmp_path))
     state(tmp_path / "out", exp)
+    live = tmp_path / "out" / f".manifest.json.tmp-{socket.gethostname()}-{os.getpid()}-abcdef"
     sweep(exp, tmp_path / "out", chunk_size=2)
+    if state is killed_writing_manifest:
+        live.unlink()  # (kept: its writer is alive)
     same_runs(tmp_path / "out", reference)
 
 
