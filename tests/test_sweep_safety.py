@@ -7,6 +7,7 @@ could die), and real signals are sent to a sweep's main process in a subprocess.
 import errno
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -249,6 +250,32 @@ def test_a_full_disk_ends_in_one_line_and_the_folder_resumes(
     assert len(Store(out).batches()) == 1
     assert cli.main(args) == 0
     same_runs(out, reference)
+
+
+def test_a_real_full_file_system_ends_in_one_line_and_the_folder_resumes(
+    tmp_path, reference, capsys
+):
+    """The same on a small tmpfs, where this machine lets the tests mount one (as root)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small tmpfs needs root")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    try:
+        args = ["sweep", str(experiment(tmp_path)), "--quiet", "--out"]
+        status = cli.main([*args, str(disk / "out")])
+        err = capsys.readouterr().err
+        assert status == 2 and err.count("\n") == 1, err
+        assert "No space left on device" in err
+        shutil.copytree(disk / "out", tmp_path / "out")  # (moved to a disk with room)
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+    assert cli.main([*args, str(tmp_path / "out")]) == 0
+    same_runs(tmp_path / "out", reference)
 
 
 def test_an_unwritable_folder_is_one_line(tmp_path, monkeypatch, capsys):
