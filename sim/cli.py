@@ -404,6 +404,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    if counts["set_aside"]:
+        print(
+            f"note: {counts['set_aside']} damaged batch file(s) set aside in {out / 'runs'} "
+            "(*.corrupt, *.incomplete); their runs were redone"
+        )
     others = f"{counts['by_others']} run by another sweep, " if counts["by_others"] else ""
     print(
         f"{counts['planned']} runs in this {'shard' if shard[1] > 1 else 'sweep'}: "

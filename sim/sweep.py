@@ -192,7 +192,6 @@ class Store:
         self.ts_dir = self.root / "timeseries"
         self.manifest_path = self.root / "manifest.json"
         self.timeseries = False  # whether committed chunks have a time-series file
-        self.may_tidy = False  # set while no other sweep works in the folder
         self.set_aside: list[str] = []  # runs files moved aside (unreadable or incomplete)
         self.failed: set[str] = set()  # committed runs with status error (after done())
         self._read: dict[str, tuple[tuple[int, int], list[str], list[str]]] = {}
@@ -526,8 +525,8 @@ def sweep(
             scheduler for this many seconds.
     Returns:
         counts of runs planned, skipped (already done), run now, run by another sweep in the
-        same folder meanwhile, and failed (runs of this shard with status error, earlier
-        ones included).
+        same folder meanwhile, failed (runs of this shard with status error, earlier ones
+        included), and of damaged runs files set aside (their runs redone).
     Raises:
         SweepError: the folder cannot be used or written (one line, the folder resumable).
         SweepInterrupted: SIGINT or SIGTERM (committed runs kept).
@@ -537,6 +536,7 @@ def sweep(
     i, n = shard
     mine = [k for k in range(len(runs)) if k % n == i - 1]
     counts = {"planned": len(mine), "skipped": 0, "ran": 0, "by_others": 0, "failed": 0}
+    counts["set_aside"] = 0
     done: set[str] = set()
 
     def finished() -> int:
@@ -621,6 +621,7 @@ def sweep(
         except OSError as exc:  # reading or tidying the folder
             raise SweepError(f"{store.root}: {_reason(exc)}") from None
     report()
+    counts["set_aside"] = len(store.set_aside)
     return counts
 
 

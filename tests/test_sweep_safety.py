@@ -216,7 +216,7 @@ def test_a_corrupt_or_incomplete_runs_file_is_redone(tmp_path, reference):
     second.write_bytes(b"")  # empty under its final name
     (out / "timeseries" / third.name).unlink()  # a runs file without its time series
     counts = sweep(exp, out, chunk_size=2)
-    assert counts["ran"] == 6
+    assert counts["ran"] == 6 and counts["set_aside"] == 3
     aside = sorted(p.name for p in (out / "runs").iterdir() if not p.name.endswith(".parquet"))
     assert aside == sorted(
         [first.name + ".corrupt", second.name + ".corrupt", third.name + ".incomplete"]
