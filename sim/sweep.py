@@ -664,6 +664,7 @@ def _run_local(chunks: list[list[RunSpec]], workers: int, commit) -> None:
             commit(j, execute_chunk(chunk))
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     pool = ProcessPoolExecutor(
         max_workers=min(workers, len(chunks)),
@@ -676,7 +677,14 @@ def _run_local(chunks: list[list[RunSpec]], workers: int, commit) -> None:
     try:
         futures = {pool.submit(execute_chunk, c): j for j, c in enumerate(chunks)}
         for fut in as_completed(futures):
-            commit(futures[fut], fut.result())
+            try:
+                results = fut.result()
+            except BrokenProcessPool:
+                raise SweepError(
+                    "a worker process was killed (by a signal, or the system out of memory); "
+                    "the finished runs are kept: rerun the same command to resume"
+                ) from None
+            commit(futures[fut], results)
             committed.add(futures[fut])
     except BaseException as exc:
         _kill_pool(pool)

@@ -431,6 +431,20 @@ def test_a_signal_to_the_main_process_leaves_no_worker(tmp_path, sig):
 
 
 @needs_proc
+def test_a_worker_killed_from_outside_ends_the_sweep_in_one_line(tmp_path):
+    proc, children, out = _start_long_sweep(tmp_path)
+    table = _processes()
+    workers = [p for p in children if table.get(p, (None,))[0] in children]  # forkserver's
+    assert workers
+    os.kill(workers[0], signal.SIGKILL)  # as the out-of-memory killer does
+    _, err = proc.communicate(timeout=120)
+    _assert_all_gone(children)
+    assert proc.returncode == 2
+    assert err.startswith("error: a worker process was killed") and err.count("\n") == 1, err
+    assert 0 < len(Store(out).runs_table()) < 80
+
+
+@needs_proc
 @pytest.mark.slow  # (a LocalCluster's start and close: about 15 s)
 def test_ctrl_c_of_a_dask_sweep_is_one_line(tmp_path):
     pytest.importorskip("dask.distributed")
