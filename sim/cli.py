@@ -359,6 +359,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
+    if not args.worker_timeout > 0:
+        raise UsageError(f"--worker-timeout {args.worker_timeout}: must be above 0 seconds")
     shard = parse_shard(args.shard)
     exp = load_experiment(args.experiment)
     if exp.metrics:  # check metric names before anything runs
@@ -388,8 +390,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             bar.set_postfix(failed=failed)
             bar.update(done - bar.n)
 
-    if not args.worker_timeout > 0:
-        raise UsageError(f"--worker-timeout {args.worker_timeout}: must be above 0 seconds")
     try:
         counts = sweep(
             exp,
