@@ -39,7 +39,7 @@ A folder made by another design (another hash) is refused, not mixed. A run that
 recorded with status ``error`` and its message, and the sweep goes on (and ends with exit
 status 1). A file that cannot be written (a full disk, a read-only folder) stops the sweep
 with one line, the folder resumable. SIGINT or SIGTERM stop the workers at once and keep
-every committed run; workers end by themselves within a second when the main process dies
+every committed run; workers end by themselves within seconds when the main process dies
 (even by SIGKILL). Each run's seed comes from the experiment's root seed and the run's
 position, so the runs table is the same for every backend, worker count and sharding.
 """
