@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from sim.scenario import ScenarioError, load
-from sim.sweep import SweepError
+from sim.sweep import SweepError, SweepInterrupted
 
 RESULTS_ROOT = Path("results")
 HEADLINE = (
@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--shard", metavar="I/N", help="run only the I-th of N disjoint parts")
     s.add_argument("--out", type=Path, help="results folder (default results/EXPERIMENT)")
+    s.add_argument(
+        "--worker-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="with Dask: stop when no worker has been connected for this long (default 60)",
+    )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     rep = sub.add_parser("report", help="summarise a sweep's results folder")
     rep.add_argument("results", type=Path, help="a sweep's results folder")
@@ -352,6 +359,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
+    if not args.worker_timeout > 0:
+        raise UsageError(f"--worker-timeout {args.worker_timeout}: must be above 0 seconds")
     shard = parse_shard(args.shard)
     exp = load_experiment(args.experiment)
     if exp.metrics:  # check metric names before anything runs
@@ -381,16 +390,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             bar.set_postfix(failed=failed)
             bar.update(done - bar.n)
 
-    counts = sweep(exp, out, args.backend, args.workers, args.scheduler, shard, progress)
-    if bar is not None:
-        bar.close()
+    try:
+        counts = sweep(
+            exp,
+            out,
+            args.backend,
+            args.workers,
+            args.scheduler,
+            shard,
+            progress,
+            worker_timeout=args.worker_timeout,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if counts["set_aside"]:
+        print(
+            f"note: {counts['set_aside']} damaged batch file(s) set aside in {out / 'runs'} "
+            "(*.corrupt, *.incomplete); their runs were redone"
+        )
+    others = f"{counts['by_others']} run by another sweep, " if counts["by_others"] else ""
     print(
         f"{counts['planned']} runs in this {'shard' if shard[1] > 1 else 'sweep'}: "
-        f"{counts['skipped']} already done, {counts['ran']} run now, "
+        f"{counts['skipped']} already done, {counts['ran']} run now, {others}"
         f"{counts['failed']} failed"
     )
     print(f"results: {out}   (summary: python run.py report {out})")
-    return 0
+    return 1 if counts["failed"] else 0  # failed runs are recorded; the status says so
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -541,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, UsageError, SweepError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SweepInterrupted as exc:
+        print(exc, file=sys.stderr)
+        return exc.status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

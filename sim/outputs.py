@@ -1,19 +1,26 @@
 """Writing a run's results: metrics.json, timeseries.parquet, scenario.toml, run_info.json.
 
-Every file is written to a temporary name and renamed, so a crash never leaves a half-written
-file behind. ``metrics.json`` holds only simulated quantities (no wall time, no host), so the
-same scenario and seed give a byte-identical file.
+Every file (figures included) is written to a temporary name in the same folder and renamed,
+so a crash never leaves a half-written file under a final name. Temporary names start with a
+dot and carry the host and process id, so two writers (sweep shards on several nodes) never
+share one, readers that skip dotfiles never see them, and a later run can tell them apart.
+``metrics.json`` holds only simulated quantities (no wall time, no host), so the same scenario
+and seed give a byte-identical file.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import platform
 import re
+import secrets
 import socket
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -21,17 +28,102 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+TEMP_MARK = ".tmp-"
+
+
+def temp_path(path: Path) -> Path:
+    """A hidden temporary name next to ``path``, unique to this host, process and call."""
+    path = Path(path)
+    tag = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    return path.with_name(f".{path.name}{TEMP_MARK}{tag}")
+
+
+def is_temp(path: Path) -> bool:
+    """Whether ``path`` is a temporary name made by ``temp_path``."""
+    name = Path(path).name
+    return name.startswith(".") and TEMP_MARK in name
+
+
+def temp_owner(path: Path) -> tuple[str, int] | None:
+    """The host and process id that made a temporary file (None: not such a name)."""
+    if not is_temp(path):
+        return None
+    try:
+        host, pid, _ = Path(path).name.rsplit(TEMP_MARK, 1)[1].rsplit("-", 2)
+        return host, int(pid)
+    except ValueError:
+        return None
+
+
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temporary name to write ``path``'s content to; on success it is flushed to disk
+    and renamed to ``path``, on any failure removed (never left half-written)."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
 
 def atomic_write(path: Path, data: bytes | str) -> None:
     """Write a file via a temporary name in the same folder, then rename it into place."""
+    with atomic_path(path) as tmp:
+        if isinstance(data, bytes):
+            tmp.write_bytes(data)
+        else:
+            tmp.write_text(data, encoding="utf-8")
+
+
+def create_new(path: Path, data: str) -> None:
+    """Create ``path`` holding ``data`` in one step; FileExistsError if it exists already.
+
+    The content is written under a temporary name and hard-linked to ``path``, which fails if
+    ``path`` exists: of several processes creating it at once exactly one succeeds, and no
+    reader ever sees it partly written. Where hard links are not supported the file is renamed
+    into place after a check (a narrow race, as on any such file system)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    mode = "wb" if isinstance(data, bytes) else "w"
-    with open(tmp, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8"})) as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    tmp = temp_path(path)
+    try:
+        tmp.write_text(data, encoding="utf-8")
+        _fsync(tmp)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            raise
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            if path.exists():
+                raise FileExistsError(errno.EEXIST, "file exists", str(path)) from None
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_figure(fig, path: Path, **kwargs) -> None:
+    """``fig.savefig(path)`` via a temporary name (the format from ``path``'s suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", **kwargs)
+
+
+def write_parquet(path: Path, table: pa.Table) -> None:
+    """Write a Parquet file via a temporary name."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def clean_number(v):
@@ -51,10 +143,7 @@ def metrics_json(metrics: dict) -> str:
 
 
 def write_timeseries(path: Path, columns: dict[str, np.ndarray]) -> None:
-    table = pa.table({k: pa.array(v) for k, v in columns.items()})
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    write_parquet(path, pa.table({k: pa.array(v) for k, v in columns.items()}))
 
 
 def write_replications(out: Path, runs: list[tuple[int, dict, dict]]) -> None:
@@ -64,9 +153,7 @@ def write_replications(out: Path, runs: list[tuple[int, dict, dict]]) -> None:
     table = {"replicate": np.arange(len(runs)), "seed": np.array([s for s, _, _ in runs], np.int64)}
     for k in keys:
         table[k] = pa.array([clean_number(m.get(k)) for _, m, _ in runs], pa.float64())
-    tmp = out / ".replications.parquet.tmp"
-    pq.write_table(pa.table(table), tmp)
-    os.replace(tmp, out / "replications.parquet")
+    write_parquet(out / "replications.parquet", pa.table(table))
     series = {}
     for r, (_, _, ts) in enumerate(runs):
         for k, v in {"replicate": np.full(len(ts["time_min"]), r), **ts}.items():

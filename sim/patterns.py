@@ -939,6 +939,7 @@ def calibrate(
     import pandas as pd
 
     from sim.experiment import load_experiment
+    from sim.outputs import atomic_write
     from sim.sweep import Store
 
     say = progress or (lambda text: None)
@@ -967,8 +968,8 @@ def calibrate(
         scores1 = pd.read_csv(results / "scores_adoption.csv")
     else:
         scores1 = adoption_scores(exp1, workers, n_partner, say)
-        scores1.to_csv(results / "scores_adoption.csv", index=False)
-        cache.write_text(json.dumps(key))
+        atomic_write(results / "scores_adoption.csv", scores1.to_csv(index=False))
+        atomic_write(cache, json.dumps(key))
     accepted1, cols1, all1 = accept(scores1)
     accepted2, cols2, all2 = accept(scores2)
     for scores, accepted, cols, name in (
@@ -976,24 +977,23 @@ def calibrate(
         (scores2, accepted2, cols2, ""),
     ):
         suffix = f"_{name}" if name else ""
-        scores.assign(patterns_matched=scores[cols].sum(axis=1)).to_csv(
-            results / f"scores{suffix}.csv", index=False
-        )
-        accepted.to_csv(results / f"accepted{suffix}.csv", index=False)
+        matched = scores.assign(patterns_matched=scores[cols].sum(axis=1))
+        atomic_write(results / f"scores{suffix}.csv", matched.to_csv(index=False))
+        atomic_write(results / f"accepted{suffix}.csv", accepted.to_csv(index=False))
     chosen1, chosen2 = choose(accepted1), choose(accepted2)
     checks = None
     if preset is not None:
-        Path(preset).write_text(preset_text(exp1, chosen1, exp, chosen2, Path(preset).stem))
+        atomic_write(preset, preset_text(exp1, chosen1, exp, chosen2, Path(preset).stem))
         if check:
             say("checking the preset with new seeds (pattern_checks, size full)")
             checks = pattern_checks("full", workers=workers, progress=say, scenario=preset)
-            Path(preset).write_text(
-                preset_text(exp1, chosen1, exp, chosen2, Path(preset).stem, checks)
+            atomic_write(
+                preset, preset_text(exp1, chosen1, exp, chosen2, Path(preset).stem, checks)
             )
     report = _report(
         exp1, scores1, accepted1, all1, chosen1, exp, scores2, accepted2, all2, chosen2, checks
     )
-    (results / "report.md").write_text(report)
+    atomic_write(results / "report.md", report)
     return results / "report.md"
 
 

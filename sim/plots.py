@@ -1,4 +1,5 @@
-"""Figures of one run: the map of streets, homes and camera coverage, and the time series."""
+"""Figures of one run: the map of streets, homes and camera coverage, and the time series
+(each written via a temporary name, never half-drawn under its final name)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from sim.outputs import save_figure
 from sim.schema import CAMERA_TYPES
 
 CAMERA_COLOURS = {
@@ -111,7 +113,7 @@ def save_map(model, path: Path) -> None:
         f"{model.world.homes.count} homes, {model.cameras.count} cameras: "
         f"{model.cameras.street_fraction():.0%} of street length in view"
     )
-    fig.savefig(path, dpi=130)
+    save_figure(fig, path, dpi=130)
 
 
 def save_timeseries(series: list[dict[str, np.ndarray]], group_names: list[str], path: Path):
@@ -149,4 +151,4 @@ def save_timeseries(series: list[dict[str, np.ndarray]], group_names: list[str],
     axes[2].set_xlabel("day")
     if many:
         fig.suptitle(f"{len(series)} replications (faint) and their mean")
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)

@@ -4,32 +4,62 @@ pool or a Dask cluster, into a resumable results folder.
 The results folder:
 
 * ``manifest.json``: the design and its hash, the root seed, code version, package versions,
-  Python and platform, start and end times;
+  Python and platform, start and end (``finished``) times. Written first and in one step (under
+  a temporary name, then hard-linked into place, which fails if it exists): of several shards
+  preparing a new folder at once one creates it and the others check its hash. A folder with
+  no manifest is accepted only if it holds nothing but what a sweep of the same design leaves
+  when killed while preparing (empty ``runs/``, ``timeseries/``, the same ``design.parquet``).
 * ``design.parquet``: one row per design point (``point`` and a column per factor);
+* ``timeseries/batch-*.parquet`` when the experiment keeps time series: ``run_id`` and the
+  columns of each run of a chunk, written *before* the chunk's runs file;
 * ``runs/batch-*.parquet``: one file per finished chunk of runs: ``run_id`` (a hash of the
   run's canonical spec), ``point``, ``replicate``, ``seed``, ``status`` (ok or error),
   ``error``, ``wall_seconds``, ``host``, ``param:<key>`` for every factor, and one column per
-  metric;
-* ``timeseries/batch-*.parquet`` when the experiment keeps time series (``run_id`` + columns).
+  metric. Written last, it commits the chunk: a run is done when its row is in a readable
+  runs file (and, with time series, its chunk's time-series file exists);
+* ``.lock``: POSIX record locks (the kernel drops them when a process ends, however it ends):
+  byte 0 is held shared by every sweep working in the folder, byte 1 + k exclusively by the
+  process computing run k of the plan, from its claim until its chunk is committed;
+* ``*.parquet.corrupt``: runs files found unreadable (truncated, damaged), moved aside; their
+  runs are redone. ``*.parquet.incomplete``: runs files without their time series (from older
+  versions, which wrote the runs file first), moved aside and redone the same way;
+* hidden ``.NAME.tmp-HOST-PID-TAG`` files: being written, or left by a killed process.
 
-Files are written to a temporary name and renamed, so a sweep killed at any moment loses only
-the chunks in flight; running the same command again skips every run already written and does
-the rest. A folder made by another design (another hash) is refused, not mixed. A run that
-raises is recorded with status ``error`` and its message, and the sweep goes on. Each run's
-seed comes from the experiment's root seed and the run's position, so the runs table is the
-same for every backend, worker count and sharding.
+Every file is written to a temporary name and renamed, so a sweep killed at any moment loses
+only the chunks in flight; running the same command again skips every run already committed
+and does the rest. A sweep that finds no other sweep in the folder first tidies it: it removes
+temporary files (those of the manifest and design only when their writer is gone: a shard may
+be preparing the folder), time-series files of chunks never committed, and sets aside runs
+files without their time series. Two sweeps in one folder (the same command started twice, or
+overlapping shards) never compute the same run: each claims the runs it will do, does them,
+then waits for the runs the other holds and does any its holder left undone (a holder that
+died), so each ends when all its runs are committed, and no run is written twice.
+
+A folder made by another design (another hash) is refused, not mixed. A run that raises is
+recorded with status ``error`` and its message, and the sweep goes on (and ends with exit
+status 1). A file that cannot be written (a full disk, a read-only folder) stops the sweep
+with one line, the folder resumable. SIGINT or SIGTERM stop the workers at once and keep
+every committed run; workers end by themselves within seconds when the main process dies
+(even by SIGKILL). Each run's seed comes from the experiment's root seed and the run's
+position, so the runs table is the same for every backend, worker count and sharding.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import logging
 import multiprocessing
 import os
 import platform
+import signal
 import socket
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -41,7 +71,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.experiment import Experiment, run_id
-from sim.outputs import atomic_write, clean_number, code_version
+from sim.outputs import (
+    atomic_write,
+    clean_number,
+    code_version,
+    create_new,
+    is_temp,
+    temp_owner,
+    write_parquet,
+)
 
 # Worker processes start from a clean server process, never by forking a process that may
 # run threads (Dask, BLAS), which can deadlock.
@@ -49,7 +87,17 @@ POOL_CONTEXT = multiprocessing.get_context("forkserver")
 
 
 class SweepError(ValueError):
-    """A sweep cannot start (the user's to fix; exit status 2)."""
+    """A sweep cannot start or go on (the user's to fix; exit status 2)."""
+
+
+class SweepInterrupted(Exception):
+    """A sweep stopped by SIGINT or SIGTERM (its workers stopped, committed runs kept)."""
+
+    def __init__(self, signum: int, done: int, total: int) -> None:
+        self.status = 128 + signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
+        super().__init__(
+            f"interrupted: {done} of {total} runs done; rerun the same command to resume"
+        )
 
 
 @dataclass(frozen=True)
@@ -136,79 +184,177 @@ def execute_chunk(specs: list[RunSpec]) -> list[tuple[dict[str, Any], dict | Non
 
 
 class Store:
-    """A sweep's results folder."""
+    """A sweep's results folder (format: the module's docstring)."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.runs_dir = self.root / "runs"
         self.ts_dir = self.root / "timeseries"
+        self.manifest_path = self.root / "manifest.json"
+        self.timeseries = False  # whether committed chunks have a time-series file
+        self.set_aside: list[str] = []  # runs files moved aside (unreadable or incomplete)
+        self.failed: set[str] = set()  # committed runs with status error (after done())
+        self._read: dict[str, tuple[tuple[int, int], list[str], list[str]]] = {}
 
     def prepare(self, exp: Experiment) -> None:
-        """Create the folder, or check that it was made by this same design."""
-        manifest = self.root / "manifest.json"
-        if manifest.exists():
-            old = json.loads(manifest.read_text())
+        """Create the folder, or check that it was made by this same design (idempotent, and
+        safe for several processes at once)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.manifest_path.exists():
+                self._adopt(exp)
+                text = json.dumps(_environment(exp), indent=2, default=str) + "\n"
+                with suppress(FileExistsError):  # another shard made it: checked below
+                    create_new(self.manifest_path, text)
+            old = self.manifest()
             if old.get("design_hash") != exp.design_hash():
                 raise SweepError(
                     f"{self.root}: holds results of another design (hash "
                     f"{old.get('design_hash')}, this one {exp.design_hash()}); choose a new "
                     "--out folder"
                 )
-            return
-        if self.root.exists() and any(self.root.iterdir()):
-            raise SweepError(f"{self.root}: exists, is not empty and is not a sweep's results")
-        self.runs_dir.mkdir(parents=True, exist_ok=True)
-        design = {"point": np.arange(len(exp.points))}
-        for f in exp.factors:
-            design[f.key] = [p[f.key] for p in exp.points]
-        _write_table(self.root / "design.parquet", design)
-        atomic_write(manifest, json.dumps(_environment(exp), indent=2, default=str) + "\n")
+            design = self.root / "design.parquet"
+            if not _same_design(design, exp):
+                write_parquet(design, _design_table(exp))
+            self.runs_dir.mkdir(exist_ok=True)
+            if exp.timeseries:
+                self.ts_dir.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise SweepError(
+                f"{self.root}: cannot write the results folder: {_reason(exc)}"
+            ) from None
+        self.timeseries = exp.timeseries
+
+    def _adopt(self, exp: Experiment) -> None:
+        """Accept a folder without a manifest if it is empty or holds only what a sweep of
+        this design leaves when killed while preparing it."""
+        problem = None
+        for entry in sorted(self.root.iterdir()):
+            if entry.name.startswith("."):
+                continue
+            if entry.name in ("runs", "timeseries") and entry.is_dir():
+                if all(p.name.startswith(".") for p in entry.iterdir()):
+                    continue
+            elif entry.name == "design.parquet" and entry.is_file():
+                if _same_design(entry, exp) is not False:  # the same, or unreadable: rewritten
+                    continue
+                problem = "holds the design of another experiment"
+                break
+            problem = "exists, is not empty and is not a sweep's results"
+            break
+        if problem and not self.manifest_path.exists():  # (another shard may just have made it)
+            raise SweepError(f"{self.root}: {problem}; choose a new --out folder")
+
+    def manifest(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.manifest_path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise SweepError(f"{self.manifest_path}: unreadable ({exc})") from None
+        if not isinstance(data, dict):
+            raise SweepError(f"{self.manifest_path}: not a sweep's manifest")
+        return data
+
+    def tidy(self) -> None:
+        """Remove what killed sweeps left (only while no other sweep works in the folder):
+        temporary files, time series of chunks never committed; set aside runs files whose
+        time series is missing or unreadable, so that their runs are redone."""
+        for folder in (self.runs_dir, self.ts_dir):  # written only by sweeps in the folder
+            if folder.is_dir():
+                for p in folder.iterdir():
+                    if is_temp(p):
+                        p.unlink(missing_ok=True)
+        for p in self.root.iterdir():  # a sweep preparing the folder may be writing these
+            if p.name.startswith((".manifest.json", ".design.")) and _abandoned(p):
+                p.unlink(missing_ok=True)
+        committed = {p.name for p in self.batches()}
+        if self.ts_dir.is_dir():
+            for p in self.ts_dir.glob("*.parquet"):
+                if not p.name.startswith(".") and p.name not in committed:
+                    p.unlink(missing_ok=True)
+        if self.timeseries:
+            for p in self.batches():
+                if not _readable(self.ts_dir / p.name):
+                    self._set_aside(p, ".incomplete")
 
     def done(self) -> set[str]:
-        """Run ids already written (ok or error)."""
+        """Run ids committed so far (ok or error); ``failed`` holds those with an error. A
+        runs file that cannot be read is moved aside (NAME.corrupt) and its runs not done."""
         ids: set[str] = set()
+        self.failed = set()
         for f in self.batches():
-            ids.update(pq.read_table(f, columns=["run_id"]).column(0).to_pylist())
+            try:
+                stat = f.stat()
+                key = (stat.st_mtime_ns, stat.st_size)
+                cached = self._read.get(f.name)
+                if cached is None or cached[0] != key:
+                    table = pq.read_table(f, columns=["run_id", "status"])
+                    runs, status = (table.column(c).to_pylist() for c in ("run_id", "status"))
+                    bad = [r for r, s in zip(runs, status, strict=True) if s != "ok"]
+                    cached = self._read[f.name] = (key, runs, bad)
+            except FileNotFoundError:
+                continue  # set aside by another sweep a moment ago
+            except (OSError, pa.ArrowException):
+                self._set_aside(f, ".corrupt")
+                continue
+            ids.update(cached[1])
+            self.failed.update(cached[2])
         return ids
 
+    def _set_aside(self, path: Path, suffix: str) -> None:
+        try:
+            os.replace(path, path.with_name(path.name + suffix))
+        except FileNotFoundError:
+            return  # another sweep did it
+        (self.ts_dir / path.name).unlink(missing_ok=True)
+        self._read.pop(path.name, None)
+        self.set_aside.append(path.name + suffix)
+
     def batches(self) -> list[Path]:
+        """The committed runs files (temporary and set-aside files excluded)."""
         if not self.runs_dir.exists():
             return []
         return sorted(p for p in self.runs_dir.glob("*.parquet") if not p.name.startswith("."))
 
     def write_batch(self, results: list[tuple[dict, dict | None]]) -> None:
+        """Commit a chunk: its time series first, then its runs file."""
         rows = [r for r, _ in results]
         name = f"batch-{rows[0]['run_id'][:12]}-{len(rows)}.parquet"
+        series = [(r["run_id"], ts) for r, ts in results if ts is not None]
+        if self.timeseries or series:
+            cols: dict[str, list] = {"run_id": [np.array([], dtype=str)]}  # (none: no rows)
+            for rid, ts in series:
+                n = len(next(iter(ts.values())))
+                cols["run_id"].append(np.full(n, rid))
+                for k, v in ts.items():
+                    cols.setdefault(k, []).append(v)
+            self.ts_dir.mkdir(exist_ok=True)
+            _write_table(self.ts_dir / name, {k: np.concatenate(v) for k, v in cols.items()})
         keys = list(dict.fromkeys(k for r in rows for k in r))
         table = {k: [r.get(k) for r in rows] for k in keys}
         metrics = {k for k in keys if k not in RUN_COLUMNS and not k.startswith("param:")}
         _write_table(self.runs_dir / name, table, metrics)
-        series = [(r["run_id"], ts) for r, ts in results if ts is not None]
-        if series:
-            self.ts_dir.mkdir(exist_ok=True)
-            cols: dict[str, list] = {}
-            for rid, ts in series:
-                n = len(next(iter(ts.values())))
-                cols.setdefault("run_id", []).append(np.full(n, rid))
-                for k, v in ts.items():
-                    cols.setdefault(k, []).append(v)
-            _write_table(self.ts_dir / name, {k: np.concatenate(v) for k, v in cols.items()})
 
     def runs_table(self):
         """All runs written so far, one row per run id, sorted by point and replicate."""
         import pandas as pd
 
-        frames = [pq.read_table(f).to_pandas() for f in self.batches()]
+        frames = []
+        for f in self.batches():
+            try:
+                frames.append(pq.read_table(f).to_pandas())
+            except (OSError, pa.ArrowException) as exc:
+                raise SweepError(
+                    f"{f}: unreadable runs file ({exc}); run the sweep again to redo its runs"
+                ) from None
         if not frames:
             return pd.DataFrame()
         df = pd.concat(frames, ignore_index=True).drop_duplicates("run_id", keep="last")
         return df.sort_values(["point", "replicate"]).reset_index(drop=True)
 
     def finish(self) -> None:
-        manifest = self.root / "manifest.json"
-        data = json.loads(manifest.read_text())
+        data = self.manifest()
         data["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
-        atomic_write(manifest, json.dumps(data, indent=2, default=str) + "\n")
+        atomic_write(self.manifest_path, json.dumps(data, indent=2, default=str) + "\n")
 
 
 RUN_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error", "wall_seconds", "host")
@@ -219,9 +365,101 @@ def _write_table(path: Path, columns: dict[str, Any], floats: set[str] = frozens
     arrays = {
         k: pa.array(v, type=pa.float64() if k in floats else None) for k, v in columns.items()
     }
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(pa.table(arrays), tmp)
-    os.replace(tmp, path)
+    write_parquet(path, pa.table(arrays))
+
+
+def _design_table(exp: Experiment) -> pa.Table:
+    design = {"point": np.arange(len(exp.points))}
+    for f in exp.factors:
+        design[f.key] = [p[f.key] for p in exp.points]
+    return pa.table({k: pa.array(v) for k, v in design.items()})
+
+
+def _same_design(path: Path, exp: Experiment) -> bool | None:
+    """Whether ``path`` holds this experiment's design table (None: missing or unreadable)."""
+    try:
+        return pq.read_table(path).equals(_design_table(exp))
+    except (OSError, pa.ArrowException):
+        return None
+
+
+def _readable(path: Path) -> bool:
+    try:
+        pq.read_metadata(path)
+        return True
+    except (OSError, pa.ArrowException):
+        return False
+
+
+def _abandoned(path: Path, after: float = 86400.0) -> bool:
+    """Whether a temporary file's writer is gone: a process of this host no longer running,
+    or (another host's) untouched for ``after`` seconds."""
+    owner = temp_owner(path)
+    if owner is None:
+        return False
+    host, pid = owner
+    if host == socket.gethostname():
+        return not _alive(pid)
+    try:
+        return time.time() - path.stat().st_mtime > after
+    except FileNotFoundError:
+        return False
+
+
+def _reason(exc: OSError) -> str:
+    """An OSError in words, with what to do for the usual ones."""
+    what = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{what} (the disk or quota is full: free space)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{what} (not writable: check the folder's permissions)"
+    return what
+
+
+class _Claims:
+    """The folder's ``.lock`` file and its record locks (see the module's docstring).
+
+    Where the file system has no record locks (ENOLCK, e.g. some network mounts) every claim
+    succeeds and nothing is tidied: shards stay disjoint, but do not start one shard twice."""
+
+    def __init__(self, path: Path) -> None:
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.working = True
+
+    def _lock(self, offset: int, mode: int, wait: bool) -> bool:
+        if not self.working:
+            return True
+        try:
+            fcntl.lockf(self.fd, mode if wait else mode | fcntl.LOCK_NB, 1, offset)
+            return True
+        except OSError as exc:
+            if exc.errno in (errno.EAGAIN, errno.EACCES):
+                return False
+            if exc.errno in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                self.working = False
+                return True
+            raise
+
+    def enter(self) -> bool:
+        """Join the folder; True if no other sweep works in it (then this one may tidy it:
+        it holds byte 0 exclusively until ``share``)."""
+        alone = self._lock(0, fcntl.LOCK_EX, wait=False)
+        if not alone:
+            self.share()  # waits only while another sweep is tidying
+        return alone and self.working
+
+    def share(self) -> None:
+        self._lock(0, fcntl.LOCK_SH, wait=True)
+
+    def claim(self, k: int, wait: bool = False) -> bool:
+        return self._lock(1 + k, fcntl.LOCK_EX, wait)
+
+    def release(self, k: int) -> None:
+        if self.working:
+            fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, 1 + k)
+
+    def close(self) -> None:
+        os.close(self.fd)  # drops every lock of this process on the file
 
 
 def _environment(exp: Experiment) -> dict[str, Any]:
@@ -277,75 +515,315 @@ def sweep(
     shard: tuple[int, int] = (1, 1),
     progress: Callable[[int, int, int], None] | None = None,
     chunk_size: int | None = None,
+    worker_timeout: float = 60.0,
 ) -> dict[str, int]:
     """Run the experiment's missing runs (of this shard) into ``out``.
 
     Args:
         progress: called as progress(done, failed, total) after each chunk.
+        worker_timeout: with Dask, stop (SweepError) when no worker has been connected to the
+            scheduler for this many seconds.
     Returns:
-        counts of runs planned, skipped (already done), run now and failed now.
+        counts of runs planned, skipped (already done), run now, run by another sweep in the
+        same folder meanwhile, failed (runs of this shard with status error, earlier ones
+        included), and of damaged runs files set aside (their runs redone).
+    Raises:
+        SweepError: the folder cannot be used or written (one line, the folder resumable).
+        SweepInterrupted: SIGINT or SIGTERM (committed runs kept).
     """
     store = Store(out)
-    store.prepare(exp)
     runs = plan(exp)
     i, n = shard
-    mine = [r for k, r in enumerate(runs) if k % n == i - 1]
-    done = store.done()
-    todo = [r for r in mine if r.run_id not in done]
-    size = chunk_size or max(1, min(8, len(todo) // max(1, 4 * workers)))
-    chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
-    counts = {"planned": len(mine), "skipped": len(mine) - len(todo), "ran": 0, "failed": 0}
-    if progress:
-        progress(counts["skipped"], 0, len(mine))
+    mine = [k for k in range(len(runs)) if k % n == i - 1]
+    counts = {"planned": len(mine), "skipped": 0, "ran": 0, "by_others": 0, "failed": 0}
+    counts["set_aside"] = 0
+    done: set[str] = set()
 
-    def collect(results) -> None:
-        store.write_batch(results)
-        counts["ran"] += len(results)
-        counts["failed"] += sum(r["status"] != "ok" for r, _ in results)
+    def finished() -> int:
+        return sum(runs[k].run_id in done for k in mine)
+
+    def report() -> None:
+        counts["failed"] = sum(runs[k].run_id in store.failed for k in mine)
         if progress:
-            progress(counts["skipped"] + counts["ran"], counts["failed"], len(mine))
+            progress(finished(), counts["failed"], len(mine))
 
-    if backend == "dask" and chunks:
-        _run_dask(chunks, workers, scheduler, collect)
-    elif workers <= 1:
-        for chunk in chunks:
-            collect(execute_chunk(chunk))
-    else:
-        from concurrent.futures import ProcessPoolExecutor, as_completed
+    def commit(ks: list[int], results) -> None:
+        try:
+            store.write_batch(results)
+        except OSError as exc:
+            raise SweepError(
+                f"{store.root}: cannot write results: {_reason(exc)}; {finished()} of "
+                f"{len(mine)} runs done, rerun the same command to resume"
+            ) from None
+        for k in ks:
+            claims.release(k)
+        done.update(r["run_id"] for r, _ in results)
+        store.failed.update(r["run_id"] for r, _ in results if r["status"] != "ok")
+        counts["ran"] += len(results)
+        report()
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=POOL_CONTEXT) as pool:
-            futures = [pool.submit(execute_chunk, c) for c in chunks]
-            for fut in as_completed(futures):
-                collect(fut.result())
-    if len(store.done() & {r.run_id for r in runs}) == len(runs):
-        store.finish()
+    def run(ks: list[int]) -> None:
+        if not ks:
+            return
+        size = chunk_size or max(1, min(8, len(ks) // max(1, 4 * workers)))
+        chunks = [ks[j : j + size] for j in range(0, len(ks), size)]
+        specs = [[runs[k] for k in c] for c in chunks]
+        if backend == "dask":
+            _run_dask(specs, workers, scheduler, worker_timeout, lambda j, r: commit(chunks[j], r))
+        else:
+            _run_local(specs, workers, lambda j, r: commit(chunks[j], r))
+
+    with _signals_raise():
+        try:
+            store.prepare(exp)
+            try:
+                claims = _Claims(store.root / ".lock")
+            except OSError as exc:
+                raise SweepError(f"{store.root}: cannot write: {_reason(exc)}") from None
+            try:
+                if claims.enter():
+                    store.tidy()
+                    claims.share()
+                done = store.done()
+                left = [k for k in mine if runs[k].run_id not in done]
+                counts["skipped"] = len(mine) - len(left)
+                report()
+                claimed = {k for k in left if claims.claim(k)}
+                done = store.done()  # (runs another sweep committed before our claims)
+                for k in claimed:
+                    if runs[k].run_id in done:
+                        claims.release(k)
+                run([k for k in left if k in claimed and runs[k].run_id not in done])
+                # Runs another sweep holds: wait for it to commit them (or to end), never
+                # holding a claim while waiting, and do the ones it left.
+                busy = [k for k in left if k not in claimed and runs[k].run_id not in done]
+                while busy:
+                    claims.claim(busy[0], wait=True)
+                    claims.release(busy[0])
+                    done = store.done()
+                    report()
+                    claimed = {k for k in busy if runs[k].run_id not in done and claims.claim(k)}
+                    run([k for k in busy if k in claimed])
+                    busy = [k for k in busy if k not in claimed and runs[k].run_id not in done]
+                counts["by_others"] = len(left) - counts["ran"]
+                all_done = store.done()
+                if all(r.run_id in all_done for r in runs) and (
+                    store.manifest().get("finished") is None
+                ):
+                    try:
+                        store.finish()
+                    except OSError as exc:
+                        raise SweepError(f"{store.root}: cannot write: {_reason(exc)}") from None
+            finally:
+                claims.close()
+        except _Interrupt as stop:
+            raise SweepInterrupted(stop.signum, finished(), len(mine)) from None
+        except OSError as exc:  # reading or tidying the folder
+            raise SweepError(f"{store.root}: {_reason(exc)}") from None
+    report()
+    counts["set_aside"] = len(store.set_aside)
     return counts
 
 
-def _run_dask(chunks, workers: int, scheduler: str | None, collect) -> None:
+class _Interrupt(BaseException):
+    """SIGINT or SIGTERM, raised in the main thread to unwind a sweep."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """While a sweep runs in the main thread, SIGINT and SIGTERM raise ``_Interrupt`` (and
+    further ones are ignored while the sweep stops its workers); the old handlers after."""
+    if threading.current_thread() is not threading.main_thread():
+        yield None
+        return
+
+    def handler(signum, frame):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        raise _Interrupt(signum)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        yield None
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+# ---------------------------------------------------------------------------- backends
+
+
+def _run_local(chunks: list[list[RunSpec]], workers: int, commit) -> None:
+    """Run the chunks here (one worker) or on a process pool; commit(j, results) each."""
+    if workers <= 1 or len(chunks) <= 1:
+        for j, chunk in enumerate(chunks):
+            commit(j, execute_chunk(chunk))
+        return
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    pool = ProcessPoolExecutor(
+        max_workers=min(workers, len(chunks)),
+        mp_context=POOL_CONTEXT,
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
+    futures: dict = {}
+    committed: set[int] = set()
+    try:
+        futures = {pool.submit(execute_chunk, c): j for j, c in enumerate(chunks)}
+        for fut in as_completed(futures):
+            try:
+                results = fut.result()
+            except BrokenProcessPool:
+                raise SweepError(
+                    "a worker process was killed (by a signal, or the system out of memory); "
+                    "the finished runs are kept: rerun the same command to resume"
+                ) from None
+            commit(futures[fut], results)
+            committed.add(futures[fut])
+    except BaseException as exc:
+        _kill_pool(pool)
+        if isinstance(exc, _Interrupt):  # keep the chunks that finished before the signal
+            for fut, j in futures.items():
+                finished = fut.done() and not fut.cancelled() and fut.exception() is None
+                if j not in committed and finished:
+                    commit(j, fut.result())
+        raise
+    pool.shutdown()
+
+
+def _kill_pool(pool) -> None:
+    """Stop a process pool's workers now (shutdown() would wait for their chunks)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        with suppress(OSError, ValueError):
+            proc.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in procs:
+        proc.join(10)
+
+
+def _worker_init(main_pid: int) -> None:
+    """In each pool worker: leave Ctrl-C to the main process (which stops the workers), and
+    end when the main process is gone, however it ended."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(
+        target=_watch_main, args=(main_pid, os.getppid()), daemon=True, name="watch-main"
+    ).start()
+
+
+def _watch_main(main_pid: int, parent: int, every: float = 0.2) -> None:
+    # The worker's parent is the forkserver, which ends when the main process does: either
+    # the main process gone (or a zombie) or a new parent means this worker is orphaned.
+    while os.getppid() == parent and _alive(main_pid):
+        time.sleep(every)
+    os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _run_dask(
+    chunks: list[list[RunSpec]],
+    workers: int,
+    scheduler: str | None,
+    worker_timeout: float,
+    commit,
+) -> None:
+    """Run the chunks on a Dask cluster; commit(j, results) each as it finishes."""
+    try:
+        from dask.distributed import Client, LocalCluster, wait
     except ImportError:
         raise SweepError(
             "--backend dask needs dask.distributed: pip install -e '.[dask]'"
         ) from None
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout=worker_timeout)
+        except (OSError, TimeoutError) as exc:
+            raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
     else:
-        cluster = LocalCluster(
-            n_workers=max(workers, 1),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            host="127.0.0.1",
-        )
+        with _sigint_ignored():  # its processes inherit it: Ctrl-C is the main process's
+            cluster = LocalCluster(
+                n_workers=max(workers, 1),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                host="127.0.0.1",
+            )
         client = Client(cluster)
+        client.run(_quiet_cancelled_tasks)
     try:
-        futures = client.map(execute_chunk, chunks, pure=False)
-        for fut in as_completed(futures):
-            collect(fut.result())
+        futures = {f: j for j, f in enumerate(client.map(execute_chunk, chunks, pure=False))}
+        pending = set(futures)
+        idle_since = None
+        while pending:
+            try:
+                finished, pending = wait(
+                    pending, timeout=min(5.0, worker_timeout / 2), return_when="FIRST_COMPLETED"
+                )
+            except TimeoutError:
+                finished = set()
+            for fut in finished:
+                try:
+                    results = fut.result()
+                except Exception as exc:  # a worker lost, a scheduler gone: not the runs'
+                    raise SweepError(f"dask: {type(exc).__name__}: {exc}") from None
+                commit(futures[fut], results)
+            if finished:
+                idle_since = None
+            elif not client.nthreads():
+                idle_since = idle_since or time.monotonic()
+                if time.monotonic() - idle_since >= worker_timeout:
+                    raise SweepError(
+                        f"dask: no worker connected to the scheduler for {worker_timeout:g} s; "
+                        "start workers and rerun the same command to resume"
+                    )
+    except BaseException:
+        # Stopped with runs in flight: the cluster's nannies log each lost task as an error
+        # with a traceback while closing; the sweep's own line says what happened.
+        logging.disable(logging.ERROR)
+        raise
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        try:
+            with _sigint_ignored():
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        finally:
+            logging.disable(logging.NOTSET)
+
+
+def _quiet_cancelled_tasks() -> None:
+    """In a LocalCluster worker: no warning per task cancelled when the sweep is stopped
+    (Ctrl-C ends with the sweep's one line)."""
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

@@ -107,11 +107,11 @@ def _save(fig, out: Path | None, name: str) -> str | None:
     """Write a figure next to the report (atomically); return its file name."""
     if out is None:
         return None
-    from sim.report import _save_figure
+    from sim.outputs import save_figure
 
     filename = name.replace(".", "_") + ".png"
     fig.tight_layout()
-    _save_figure(fig, Path(out) / filename)
+    save_figure(fig, Path(out) / filename, dpi=110)
     return filename
 
 
