@@ -88,9 +88,18 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
     s.add_argument(
         "--backend",
-        choices=["local", "dask"],
+        choices=["local", "dask", "slurm"],
         default="local",
-        help="local process pool (default) or a Dask cluster",
+        help="local process pool (default), a Dask cluster, or SLURM jobs through "
+        "dask-jobqueue (--workers jobs of one worker each)",
+    )
+    s.add_argument(
+        "--slurm",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="with --backend slurm: an option of dask-jobqueue's SLURMCluster, e.g. "
+        "memory=8GB, walltime=02:00:00, queue=normal, account=lab, interface=ib0 (repeatable)",
     )
     s.add_argument(
         "--scheduler",
@@ -102,9 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--worker-timeout",
         type=float,
-        default=60.0,
         metavar="SECONDS",
-        help="with Dask: stop when no worker has been connected for this long (default 60)",
+        help="with Dask: stop when no worker has been connected for this long (default 60; "
+        "with --backend slurm 3600, as jobs may wait in the queue)",
     )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     rep = sub.add_parser("report", help="summarise a sweep's results folder")
@@ -359,8 +368,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
+    if args.worker_timeout is None:
+        args.worker_timeout = 3600.0 if args.backend == "slurm" else 60.0
     if not args.worker_timeout > 0:
         raise UsageError(f"--worker-timeout {args.worker_timeout}: must be above 0 seconds")
+    slurm = slurm_options(args.slurm) if args.backend == "slurm" else None
+    if args.slurm and slurm is None:
+        raise UsageError("--slurm goes with --backend slurm")
     shard = parse_shard(args.shard)
     exp = load_experiment(args.experiment)
     if exp.metrics:  # check metric names before anything runs
@@ -400,6 +414,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             shard,
             progress,
             worker_timeout=args.worker_timeout,
+            slurm=slurm,
         )
     finally:
         if bar is not None:
@@ -417,6 +432,28 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     print(f"results: {out}   (summary: python run.py report {out})")
     return 1 if counts["failed"] else 0  # failed runs are recorded; the status says so
+
+
+def slurm_options(items: list[str]) -> dict:
+    """``--slurm KEY=VALUE`` items as SLURMCluster keyword arguments: a value is TOML (a
+    number, true/false, a list or an inline table) or else a plain string (``4GB``,
+    ``02:00:00``)."""
+    import datetime
+    import tomllib
+
+    options = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise UsageError(f"--slurm {item!r}: expected KEY=VALUE, e.g. memory=8GB")
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()
+        if isinstance(value, datetime.date | datetime.time):  # 02:00:00 is a walltime
+            value = raw.strip()
+        options[key.strip()] = value
+    return options
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -55,6 +55,7 @@ import os
 import platform
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -516,13 +517,17 @@ def sweep(
     progress: Callable[[int, int, int], None] | None = None,
     chunk_size: int | None = None,
     worker_timeout: float = 60.0,
+    slurm: dict[str, Any] | None = None,
 ) -> dict[str, int]:
     """Run the experiment's missing runs (of this shard) into ``out``.
 
     Args:
+        backend: ``local`` (a process pool), ``dask`` (a LocalCluster, or ``scheduler``) or
+            ``slurm`` (``workers`` SLURM jobs of one worker each, through dask-jobqueue).
         progress: called as progress(done, failed, total) after each chunk.
         worker_timeout: with Dask, stop (SweepError) when no worker has been connected to the
             scheduler for this many seconds.
+        slurm: with ``backend="slurm"``, options for dask-jobqueue's ``SLURMCluster``.
     Returns:
         counts of runs planned, skipped (already done), run now, run by another sweep in the
         same folder meanwhile, failed (runs of this shard with status error, earlier ones
@@ -568,8 +573,15 @@ def sweep(
         size = chunk_size or max(1, min(8, len(ks) // max(1, 4 * workers)))
         chunks = [ks[j : j + size] for j in range(0, len(ks), size)]
         specs = [[runs[k] for k in c] for c in chunks]
-        if backend == "dask":
-            _run_dask(specs, workers, scheduler, worker_timeout, lambda j, r: commit(chunks[j], r))
+        if backend in ("dask", "slurm"):
+            _run_dask(
+                specs,
+                workers,
+                scheduler,
+                worker_timeout,
+                lambda j, r: commit(chunks[j], r),
+                slurm if backend == "slurm" else None,
+            )
         else:
             _run_local(specs, workers, lambda j, r: commit(chunks[j], r))
 
@@ -745,8 +757,10 @@ def _run_dask(
     scheduler: str | None,
     worker_timeout: float,
     commit,
+    slurm: dict[str, Any] | None = None,
 ) -> None:
-    """Run the chunks on a Dask cluster; commit(j, results) each as it finishes."""
+    """Run the chunks on a Dask cluster (``scheduler``'s, a SLURMCluster made with the
+    ``slurm`` options, or a LocalCluster); commit(j, results) each as it finishes."""
     try:
         from dask.distributed import Client, LocalCluster, wait
     except ImportError:
@@ -759,6 +773,18 @@ def _run_dask(
             client = Client(scheduler, timeout=worker_timeout)
         except (OSError, TimeoutError) as exc:
             raise SweepError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    elif slurm is not None:
+        with _sigint_ignored():
+            cluster = slurm_cluster(max(workers, 1), slurm)
+        client = Client(cluster)
+        port = cluster.dashboard_link.rsplit(":", 1)[-1].split("/")[0]
+        print(
+            f"slurm: {max(workers, 1)} worker job(s) submitted; scheduler "
+            f"{cluster.scheduler_address}, dashboard on this node only (port {port}); keep "
+            "this command running until the sweep ends",
+            file=sys.stderr,
+            flush=True,
+        )
     else:
         with _sigint_ignored():  # its processes inherit it: Ctrl-C is the main process's
             cluster = LocalCluster(
@@ -809,6 +835,31 @@ def _run_dask(
                     cluster.close()
         finally:
             logging.disable(logging.NOTSET)
+
+
+def slurm_cluster(jobs: int, options: dict[str, Any]):
+    """A dask-jobqueue ``SLURMCluster`` of ``jobs`` jobs, each one worker on one core (a run is
+    single-threaded), scaled up; ``options`` (``--slurm KEY=VALUE``) override the defaults:
+    4 GB and 4 hours a job, the dashboard on this node only. The scheduler runs in this
+    process and listens where the jobs can reach it (``interface``, e.g. ib0)."""
+    try:
+        from dask_jobqueue import SLURMCluster
+    except ImportError:
+        raise SweepError("--backend slurm needs dask-jobqueue: pip install -e '.[dask]'") from None
+    settings = {
+        "cores": 1,
+        "processes": 1,
+        "memory": "4GB",
+        "walltime": "04:00:00",
+        "scheduler_options": {"dashboard_address": "127.0.0.1:8787"},
+        **options,
+    }
+    try:
+        cluster = SLURMCluster(**settings)
+    except (TypeError, ValueError) as exc:
+        raise SweepError(f"--slurm: {exc}") from None
+    cluster.scale(jobs=jobs)
+    return cluster
 
 
 def _quiet_cancelled_tasks() -> None:

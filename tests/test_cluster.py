@@ -145,16 +145,14 @@ def test_slurm_cluster_writes_the_job_script_a_user_asked_for(monkeypatch):
 
     monkeypatch.setattr(SLURMCluster, "scale", lambda self, *a, **k: None)
     cluster = sweep_module.slurm_cluster(
-        3, {"memory": "6GB", "walltime": "01:00:00", "account": "lab42"}
+        3, {"memory": "6GB", "walltime": "01:00:00", "account": "lab42", "interface": "lo"}
     )
     try:
         script = cluster.job_script()
-        assert "#SBATCH --cpus-per-task=1" in script
+        assert "#SBATCH --cpus-per-task=1" in script and "--nthreads 1" in script
         assert "#SBATCH -t 01:00:00" in script and "#SBATCH -A lab42" in script
-        assert "--nworkers 1" in script and "--nthreads 1" in script
-        assert cluster.scheduler_info["services"].get("dashboard") is None or (
-            cluster.dashboard_link.startswith("http://127.0.0.1")
-        )
+        assert "#SBATCH --mem=6G" in script
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
     finally:
         cluster.close()
 
