@@ -109,6 +109,46 @@ def _parser() -> argparse.ArgumentParser:
         dest="metrics",
         help="metrics to plot (repeatable; default: the experiment's)",
     )
+    c = sub.add_parser(
+        "compare",
+        help="compare two scenarios with paired replicates (common random numbers)",
+        description="Runs R replicates of A and of B, replicate r of both with the same seed, "
+        "and writes comparison.json, comparison.md and differences.png: per metric the means, "
+        "the mean paired difference B - A and its 95%% interval.",
+    )
+    c.add_argument("a", metavar="A.toml", help="the reference scenario")
+    c.add_argument("b", metavar="B.toml", help="the scenario compared with it")
+    c.add_argument(
+        "--replications",
+        type=int,
+        default=10,
+        metavar="R",
+        help="replicates of each scenario (default 10; at least 2)",
+    )
+    c.add_argument("--seed", type=int, help="root seed (default: A's seed)")
+    for flag, dest, whom in (
+        ("--set", "overrides", "both scenarios"),
+        ("--set-a", "set_a", "scenario A"),
+        ("--set-b", "set_b", "scenario B"),
+    ):
+        c.add_argument(
+            flag,
+            dest=dest,
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help=f"override a key of {whom} (repeatable)",
+        )
+    c.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="processes (results do not depend on it)"
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        help="results folder (must not exist or be empty); default: a new folder under "
+        "results/ named after both scenarios",
+    )
+    c.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     sub.add_parser("scenarios", help="list the preset scenarios")
     viz = sub.add_parser("viz", help="start the classroom app in the browser")
     viz.add_argument("scenario", nargs="?", help="base scenario (default: the defaults)")
@@ -289,7 +329,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress,
             args.counterfactual,
         )
-        metrics = summarize([m for _, m, _ in runs])
+        metrics = summarize([m for _, m, _ in runs], params["seed"])
         series = [ts for _, _, ts in runs]
         outputs.write_replications(out, runs)  # the map shows replicate 0 at the start
         rerun = f"python run.py run {out / 'scenario.toml'} --replications {args.replications}"
@@ -401,6 +441,68 @@ def cmd_report(args: argparse.Namespace) -> int:
     except ReportError as exc:
         raise UsageError(str(exc)) from None
     print(f"report: {where}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Paired replicates of two scenarios; the comparison's files into a new folder."""
+    from sim.compare import compare
+    from sim.outputs import unique_results_dir
+
+    if args.replications < 2:
+        raise UsageError(
+            f"--replications {args.replications}: must be at least 2 (an interval needs pairs)"
+        )
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    seed = [f"seed={args.seed}"] if args.seed is not None else []
+    a = load(args.a, [*args.overrides, *args.set_a, *seed])
+    b = load(args.b, [*args.overrides, *args.set_b, *seed])
+    root = a["seed"]
+    if args.out is not None and args.out.exists() and (
+        not args.out.is_dir() or any(args.out.iterdir())
+    ):
+        raise UsageError(f"--out {args.out}: already exists and is not empty; choose a new folder")
+    names = (Path(args.a).stem, Path(args.b).stem)
+    if names[0] == names[1]:
+        names = (f"{names[0]} (A)", f"{names[1]} (B)")
+    bar = _bar(args, 2 * args.replications, "run", f"{names[0]} vs {names[1]}")
+    started = time.perf_counter()
+
+    def progress(done: int) -> None:
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    if args.out is None:
+        folder = f"compare-{Path(args.a).stem}-vs-{Path(args.b).stem}"
+        out = unique_results_dir(RESULTS_ROOT, folder)
+    else:
+        out = args.out
+        out.mkdir(parents=True, exist_ok=True)
+    info = {
+        "scenario_a": str(args.a),
+        "scenario_b": str(args.b),
+        "set": args.overrides,
+        "set_a": args.set_a,
+        "set_b": args.set_b,
+    }
+    try:
+        table = compare(
+            a, b, args.replications, root, out, args.workers, progress, names, HEADLINE, info
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        width = max(len(k) for k in HEADLINE)
+        for key in HEADLINE:
+            row = table.get(key)
+            if row is None or row["diff"] is None:
+                continue
+            lo, hi = row["ci_low"], row["ci_high"]
+            ci = f"  [{lo:.4g}, {hi:.4g}]" if lo is not None else ""
+            print(f"  {key:<{width}}  {row['diff']:+.4g}{ci}  (n={row['n']})")
+        print(f"results: {out}  ({time.perf_counter() - started:.1f} s)")
     return 0
 
 
@@ -523,6 +625,7 @@ COMMANDS = {
     "run": cmd_run,
     "sweep": cmd_sweep,
     "report": cmd_report,
+    "compare": cmd_compare,
     "scenarios": cmd_scenarios,
     "viz": cmd_viz,
     "explain": cmd_explain,
