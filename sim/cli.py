@@ -140,7 +140,11 @@ def _parser() -> argparse.ArgumentParser:
             help=f"override a key of {whom} (repeatable)",
         )
     c.add_argument(
-        "--workers", type=int, default=1, metavar="N", help="processes (results do not depend on it)"
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes (results do not depend on it)",
     )
     c.add_argument(
         "--out",
@@ -459,8 +463,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a = load(args.a, [*args.overrides, *args.set_a, *seed])
     b = load(args.b, [*args.overrides, *args.set_b, *seed])
     root = a["seed"]
-    if args.out is not None and args.out.exists() and (
-        not args.out.is_dir() or any(args.out.iterdir())
+    if (
+        args.out is not None
+        and args.out.exists()
+        and (not args.out.is_dir() or any(args.out.iterdir()))
     ):
         raise UsageError(f"--out {args.out}: already exists and is not empty; choose a new folder")
     names = (Path(args.a).stem, Path(args.b).stem)

@@ -133,9 +133,7 @@ METRICS: dict[str, MetricInfo] = {
         FRACTION, "share of homes", "Homes with a camera (<group>)"
     ),
     "adoption.initial_fraction": _m(FRACTION, "share of homes", "Homes with a camera at start"),
-    "adoption.promotion_attributable": _m(
-        REAL, "share of homes", "Adoption due to promotion"
-    ),
+    "adoption.promotion_attributable": _m(REAL, "share of homes", "Adoption due to promotion"),
     "promotion.code_uses": _m(COUNT, "purchases", "Discount-code purchases"),
     "promotion.devices_to_officers": _m(COUNT, "devices", "Free devices to officers"),
     "promotion.value_usd": _m(AMOUNT, "USD", "Value of promotion"),
@@ -210,9 +208,7 @@ def _score(mean: float, c: float, binomial: bool) -> tuple[float, float]:
     return max(0.0, mean + c / 2 - half), mean + c / 2 + half
 
 
-def interval(
-    values, kind: str, level: float = LEVEL, seed: int = 0, key: str = ""
-) -> Interval:
+def interval(values, kind: str, level: float = LEVEL, seed: int = 0, key: str = "") -> Interval:
     """The mean of the defined values and its interval by the kind's method (module doc).
 
     ``seed`` and ``key`` (the run's root seed and the metric's name) key the bootstrap's
