@@ -335,7 +335,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         metrics = summarize([m for _, m, _ in runs], params["seed"])
         series = [ts for _, _, ts in runs]
-        outputs.write_replications(out, runs)  # the map shows replicate 0 at the start
+        outputs.write_replications(
+            out, runs, dict(params)
+        )  # the map shows replicate 0 at the start
         rerun = f"python run.py run {out / 'scenario.toml'} --replications {args.replications}"
     if bar is not None:
         bar.close()

@@ -17,7 +17,7 @@ The folder written:
 * ``differences.png``: the paired differences of the headline metrics, replicate by
   replicate, with their mean and interval;
 * ``replications.parquet``: one row per scenario and replicate (``scenario`` "a" or "b",
-  ``replicate``, ``seed``, every metric).
+  ``replicate``, ``seed``, every metric, every parameter as ``param:<key>``).
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ def compare(
     }
     atomic_write(out / "comparison.json", json.dumps(doc, indent=2) + "\n")
     atomic_write(out / "comparison.md", comparison_markdown(table, names, replications, root_seed))
-    _write_replications(out / "replications.parquet", run_a, run_b)
+    _write_replications(out / "replications.parquet", run_a, run_b, dict(a), dict(b))
     shown = [m for m in headline if m in table and m not in SKIP_IN_FIGURE]
     plot_differences(metrics_a, metrics_b, table, shown, names, out / "differences.png")
     return table
@@ -151,7 +151,9 @@ def comparison_markdown(
     return "\n".join(lines) + "\n"
 
 
-def _write_replications(path: Path, run_a: list, run_b: list) -> None:
+def _write_replications(path: Path, run_a: list, run_b: list, params_a: dict, params_b: dict):
+    """One row per scenario and replicate: seed, metrics and the scenario's parameters
+    (``param:<key>``, lists and tables as JSON text)."""
     rows = [("a", r, s, m) for r, (s, m, _) in enumerate(run_a)]
     rows += [("b", r, s, m) for r, (s, m, _) in enumerate(run_b)]
     keys = sorted(set().union(*(m for *_, m in rows)))
@@ -162,6 +164,11 @@ def _write_replications(path: Path, run_a: list, run_b: list) -> None:
     }
     for k in keys:
         cols[k] = pa.array([_num(m.get(k)) for *_, m in rows], pa.float64())
+    for k in params_a:
+        both = [params_a[k]] * len(run_a) + [params_b.get(k)] * len(run_b)
+        cols[f"param:{k}"] = pa.array(
+            [json.dumps(v) if isinstance(v, list | dict) else v for v in both]
+        )
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(pa.table(cols), tmp)
     tmp.replace(path)

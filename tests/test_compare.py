@@ -76,6 +76,7 @@ def test_files_written(copy_run):
     assert (out / "differences.png").read_bytes().startswith(PNG_SIGNATURE)
     reps = pq.read_table(out / "replications.parquet").to_pandas()
     assert sorted(reps["scenario"].unique()) == ["a", "b"] and len(reps) == 6
+    assert (reps["param:world.blocks_x"] == 4).all()
     # common random numbers: replicate r of both has the same seed
     seeds = reps.pivot(index="replicate", columns="scenario", values="seed")
     assert (seeds["a"] == seeds["b"]).all() and seeds["a"].nunique() == 3

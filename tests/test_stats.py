@@ -128,3 +128,29 @@ def test_replicated_rare_events_intervals_within_range():
         assert out[f"{key}.n"] + out.get(f"{key}.n_undefined", 0) == 4
     assert checked > 40
     assert out["police.stops.ci_low"] >= 0
+
+
+def test_run_with_replications_writes_n_and_parameters(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    root = Path(__file__).resolve().parents[1]
+    small = ["time.days=0.25", "population.pedestrians=300", "world.blocks_x=4"]
+    args = [sys.executable, str(root / "run.py"), "run", str(root / "scenarios/default.toml")]
+    args += [x for s in small for x in ("--set", s)]
+    proc = subprocess.run(
+        [*args, "--replications", "3", "--out", str(tmp_path / "o"), "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    for key in ("cameras.count", "reports.disparity_ratio", "coverage.street_fraction"):
+        assert metrics[f"{key}.n"] + metrics.get(f"{key}.n_undefined", 0) == 3
+    reps = pq.read_table(tmp_path / "o" / "replications.parquet").to_pandas()
+    assert (reps["param:world.blocks_x"] == 4).all()
+    assert (reps["param:cameras.adoption"] >= 0).all() and "cameras.count" in reps
