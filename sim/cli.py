@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "--metric",
         action="append",
         dest="metrics",
-        help="metrics to plot (repeatable; default: the experiment's)",
+        help="metrics to summarise and plot (repeatable; default: every metric of the runs)",
     )
     c = sub.add_parser(
         "compare",
@@ -443,7 +443,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sim.report import ReportError, write_report
 
     try:
-        where = write_report(args.results, args.out, args.metrics)
+        where = write_report(
+            args.results,
+            args.out,
+            args.metrics,
+            progress=lambda line: print(f"report: {line}", file=sys.stderr, flush=True),
+        )
     except ReportError as exc:
         raise UsageError(str(exc)) from None
     print(f"report: {where}")

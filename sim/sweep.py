@@ -68,15 +68,20 @@ class RunSpec:
 
 
 def plan(exp: Experiment) -> list[RunSpec]:
-    """All runs of the experiment, in (point, replicate) order."""
+    """All runs of the experiment, in (point, replicate) order; every run id distinct."""
     runs = []
+    seen: set[str] = set()
     for i in range(len(exp.points)):
         scenario = exp.scenario(i)
         for r in range(exp.replications):
             seed = exp.run_seed(i, r)
+            rid = run_id(scenario, seed, exp.timeseries)
+            if rid in seen:  # a duplicate design point: its own runs, keyed by position
+                rid = run_id(scenario, seed, exp.timeseries, point=i)
+            seen.add(rid)
             runs.append(
                 RunSpec(
-                    run_id(scenario, seed, exp.timeseries),
+                    rid,
                     i,
                     r,
                     seed,
