@@ -50,8 +50,8 @@ from matplotlib.figure import Figure
 
 from sim.outputs import atomic_write
 from sim.stats import axis_label, metric_info, metric_interval, paired_interval
+from sim.sweep import RUN_COLUMNS
 
-RUN_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error", "wall_seconds", "host")
 PARAM_PREFIX = "param:"
 MAX_FACTOR_FIGURES = 16  # "metric vs factor" figures per metric (a note names the rest)
 MAX_HEAT_PAIRS = 10  # heat maps per metric

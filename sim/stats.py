@@ -148,6 +148,25 @@ METRICS: dict[str, MetricInfo] = {
 }
 
 
+ONLY_LATER_GROUPS = ("reports.rate_ratio.<group>",)  # every group but the first
+ON_REQUEST = ("adoption.promotion_attributable",)  # only with --counterfactual promotion
+
+
+def metric_names(groups: list[str]) -> list[str]:
+    """The metrics a run writes (without the counterfactual's) for these group names, in
+    the registry's order: the columns of a sweep's run tables."""
+    out = []
+    for name in METRICS:
+        if name in ON_REQUEST:
+            continue
+        if "<group>" in name:
+            chosen = groups[1:] if name in ONLY_LATER_GROUPS else groups
+            out += [name.replace("<group>", g) for g in chosen]
+        else:
+            out.append(name)
+    return out
+
+
 def metric_info(name: str) -> MetricInfo:
     """The kind, unit and label of a metric (a group's name resolved to ``<group>``); an
     unknown name is ``real`` with no unit, labelled by its name."""

@@ -42,6 +42,8 @@ import pyarrow.parquet as pq
 
 from sim.experiment import Experiment, run_id
 from sim.outputs import atomic_write, clean_number, code_version
+from sim.schema import BOOL, BY_KEY, CHOICE, FLOAT, INT, STR
+from sim.stats import metric_names
 
 # Worker processes start from a clean server process, never by forking a process that may
 # run threads (Dask, BLAS), which can deadlock.
@@ -65,14 +67,16 @@ class RunSpec:
     base_dir: str
     metrics: tuple[str, ...] | None
     timeseries: bool
+    columns: tuple[str, ...] = ()  # metric columns of every row (the design's schema)
 
 
 def plan(exp: Experiment) -> list[RunSpec]:
     """All runs of the experiment, in (point, replicate) order; every run id distinct."""
     runs = []
     seen: set[str] = set()
-    for i in range(len(exp.points)):
-        scenario = exp.scenario(i)
+    scenarios = [exp.scenario(i) for i in range(len(exp.points))]
+    columns = tuple(exp.metrics or metric_columns(scenarios))
+    for i, scenario in enumerate(scenarios):
         for r in range(exp.replications):
             seed = exp.run_seed(i, r)
             rid = run_id(scenario, seed, exp.timeseries)
@@ -90,6 +94,7 @@ def plan(exp: Experiment) -> list[RunSpec]:
                     str(exp.base.parent),
                     tuple(exp.metrics) if exp.metrics else None,
                     exp.timeseries,
+                    columns,
                 )
             )
     return runs
@@ -108,6 +113,7 @@ def execute(spec: RunSpec) -> tuple[dict[str, Any], dict[str, np.ndarray] | None
         "seed": spec.seed,
     }
     row.update({f"param:{k}": v for k, v in spec.values.items()})
+    row.update(dict.fromkeys(spec.columns))  # null until the run gives them (fixed schema)
     series = None
     try:
         params = Scenario(spec.scenario, origin="sweep", base_dir=Path(spec.base_dir))
@@ -186,8 +192,7 @@ class Store:
         name = f"batch-{rows[0]['run_id'][:12]}-{len(rows)}.parquet"
         keys = list(dict.fromkeys(k for r in rows for k in r))
         table = {k: [r.get(k) for r in rows] for k in keys}
-        metrics = {k for k in keys if k not in RUN_COLUMNS and not k.startswith("param:")}
-        _write_table(self.runs_dir / name, table, metrics)
+        _write_table(self.runs_dir / name, table, run_types(keys))
         series = [(r["run_id"], ts) for r, ts in results if ts is not None]
         if series:
             self.ts_dir.mkdir(exist_ok=True)
@@ -216,14 +221,53 @@ class Store:
         atomic_write(manifest, json.dumps(data, indent=2, default=str) + "\n")
 
 
-RUN_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error", "wall_seconds", "host")
+# The fixed types of a run table's columns: these, ``param:<key>`` by the key's kind, and
+# float64 for every metric (null when undefined or the run failed).
+RUN_COLUMNS = {
+    "run_id": pa.string(),
+    "point": pa.int64(),
+    "replicate": pa.int64(),
+    "seed": pa.int64(),
+    "status": pa.string(),
+    "error": pa.string(),
+    "wall_seconds": pa.float64(),
+    "host": pa.string(),
+}
+PARAM_TYPES = {
+    INT: pa.int64(),
+    FLOAT: pa.float64(),
+    BOOL: pa.bool_(),
+    STR: pa.string(),
+    CHOICE: pa.string(),
+}
 
 
-def _write_table(path: Path, columns: dict[str, Any], floats: set[str] = frozenset()) -> None:
-    """Write columns as Parquet via a temporary name; ``floats`` are float64 (None: null)."""
-    arrays = {
-        k: pa.array(v, type=pa.float64() if k in floats else None) for k, v in columns.items()
-    }
+def metric_columns(scenarios) -> list[str]:
+    """Every metric the scenarios' runs write (their groups' names may differ)."""
+    names: dict[str, None] = {}
+    for groups in dict.fromkeys(tuple(s.group_names) for s in scenarios):
+        names.update(dict.fromkeys(metric_names(list(groups))))
+    return list(names)
+
+
+def run_types(keys) -> dict[str, pa.DataType]:
+    """The type of each column of a run table (see RUN_COLUMNS)."""
+    types = {}
+    for k in keys:
+        if k in RUN_COLUMNS:
+            types[k] = RUN_COLUMNS[k]
+        elif k.startswith("param:"):
+            p = BY_KEY.get(k[6:])
+            types[k] = PARAM_TYPES.get(p.kind) if p is not None else None
+        else:
+            types[k] = pa.float64()
+    return types
+
+
+def _write_table(path: Path, columns: dict[str, Any], types: dict | None = None) -> None:
+    """Write columns as Parquet via a temporary name, with the given types (None: null)."""
+    types = types or {}
+    arrays = {k: pa.array(v, type=types.get(k)) for k, v in columns.items()}
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     pq.write_table(pa.table(arrays), tmp)
     os.replace(tmp, path)

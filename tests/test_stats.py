@@ -154,3 +154,19 @@ def test_run_with_replications_writes_n_and_parameters(tmp_path):
     reps = pq.read_table(tmp_path / "o" / "replications.parquet").to_pandas()
     assert (reps["param:world.blocks_x"] == 4).all()
     assert (reps["param:cameras.adoption"] >= 0).all() and "cameras.count" in reps
+
+
+def test_metric_names_are_what_a_run_writes():
+    """The sweep's fixed schema (sim.stats.metric_names) is exactly the metrics of a run."""
+    from sim.model import NeighbourhoodModel
+
+    params = Scenario().replace(
+        {
+            "time.days": 0.02,
+            "population.pedestrians": 30,
+            "population.groups": {"a": 0.5, "b": 0.3, "c": 0.2},
+        }
+    )
+    written = set(NeighbourhoodModel(params).run())
+    assert set(stats.metric_names(["a", "b", "c"])) == written
+    assert len(stats.metric_names(["a", "b", "c"])) == len(written)
