@@ -6,10 +6,13 @@ The results folder:
 * ``manifest.json``: the design and its hash, the root seed, code version, package versions,
   Python and platform, start and end times;
 * ``design.parquet``: one row per design point (``point`` and a column per factor);
-* ``runs/batch-*.parquet``: one file per finished chunk of runs: ``run_id`` (a hash of the
-  run's canonical spec), ``point``, ``replicate``, ``seed``, ``status`` (ok or error),
-  ``error``, ``wall_seconds``, ``host``, ``param:<key>`` for every factor, and one column per
-  metric;
+* ``runs/batch-*.parquet``: one file per finished chunk of runs, every file with the same
+  columns and types (``RUN_COLUMNS``): ``run_id`` (a hash of the run's canonical spec; a
+  design point that repeats an earlier one adds its position), ``point``, ``replicate``,
+  ``seed``, ``status`` (ok or error), ``error`` (string, null when ok), ``wall_seconds``,
+  ``host``, ``param:<key>`` for every factor (typed by the key's kind; prefixed because two
+  scenario keys are also metric names), and a float64 column per metric (the experiment's
+  ``metrics``, else every metric a run writes), null for a failed run or an undefined value;
 * ``timeseries/batch-*.parquet`` when the experiment keeps time series (``run_id`` + columns).
 
 Files are written to a temporary name and renamed, so a sweep killed at any moment loses only
