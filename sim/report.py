@@ -805,7 +805,8 @@ def _md_table(header: list[str], rows: list[list], raw_first: bool = False) -> l
 
 
 def _cell(mean, lo, hi, n: int | None = None) -> str:
-    text = f"{_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}]"
+    missing = mean is None or (isinstance(mean, float) and not math.isfinite(mean))
+    text = "n/a" if missing else f"{_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}]"
     return text if n is None else f"{text} (n={n})"
 
 

@@ -11,12 +11,12 @@ documented in docs/metrics.md, "Kinds, units and intervals"):
   (Poisson), so the upper bound is t^2 / n rather than 0.
 * ``fraction`` (in [0, 1]): the same with the quasi-binomial variance phi * p (1 - p) / n, a
   Wilson score interval with n / phi effective trials; it stays within [0, 1]. All replicates
-  0 (or all 1): phi = 1, Wilson's interval for n Bernoulli replicates.
+  0 (or all 1): phi = 1, Wilson's interval for n Bernoulli replicates (with z).
 * ``ratio`` and ``amount`` (>= 0, e.g. disparity ratios, megabytes, dollars): a bootstrap
   percentile interval of the mean over the replicates, with Hesterberg's expanded
   percentiles for small n (``BOOTSTRAP`` resamples from a generator keyed by the run's root
   seed and the metric's name, so the same inputs give the same interval); it lies within the
-  replicates' range.
+  replicates' range (zero width when every replicate has the same value).
 * ``real`` (may be negative, e.g. slopes and differences): Student's t interval.
 
 Paired differences (``compare``, a report's contrasts) can be negative whatever the metric's
@@ -246,9 +246,12 @@ def interval(values, kind: str, level: float = LEVEL, seed: int = 0, key: str = 
         m = min(max(mean, 0.0), 1.0) if binomial else max(mean, 0.0)
         var = float(x.var(ddof=1))
         spread = m * (1 - m) if binomial else m
-        # No variation at a bound says nothing of the dispersion: assume phi = 1.
-        phi = 1.0 if spread <= 0 else var / spread
-        low, high = _score(m, _t(n, level) ** 2 * phi / n, binomial)
+        if spread <= 0:  # no variation at a bound says nothing of the dispersion: phi = 1,
+            q = float(sps.norm.ppf(0.5 + level / 2))  # known, so the normal quantile
+            phi = 1.0
+        else:
+            q, phi = _t(n, level), var / spread
+        low, high = _score(m, q * q * phi / n, binomial)
         low, high = min(low, mean), max(high, mean)
     elif kind in (RATIO, AMOUNT):
         if np.ptp(x) == 0:
