@@ -377,6 +377,8 @@ def _print_summary(metrics: dict, with_ci: bool) -> None:
         line = f"  {key:<{width}}  {show(metrics.get(key))}"
         if with_ci and metrics.get(f"{key}.ci_low") is not None:
             line += f"  [{show(metrics[f'{key}.ci_low'])}, {show(metrics[f'{key}.ci_high'])}]"
+        if with_ci and metrics.get(f"{key}.n_undefined"):
+            line += f"  (n={metrics[f'{key}.n']}, undefined in {metrics[f'{key}.n_undefined']})"
         print(line)
 
 
