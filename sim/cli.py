@@ -490,9 +490,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     if args.out is None:
         folder = f"compare-{Path(args.a).stem}-vs-{Path(args.b).stem}"
-        out = unique_results_dir(RESULTS_ROOT, folder)
+        out, created = unique_results_dir(RESULTS_ROOT, folder), True
     else:
-        out = args.out
+        out, created = args.out, not args.out.exists()
         out.mkdir(parents=True, exist_ok=True)
     info = {
         "scenario_a": str(args.a),
@@ -505,6 +505,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         table = compare(
             a, b, args.replications, root, out, args.workers, progress, names, HEADLINE, info
         )
+    except BaseException:
+        if created and not any(out.iterdir()):  # a run failed: leave no empty folder behind
+            out.rmdir()
+        raise
     finally:
         if bar is not None:
             bar.close()

@@ -142,10 +142,11 @@ def test_default_folder_named_after_both(tmp_path):
         (["--workers", "0"], "--workers"),
         (["--set-b", "cameras.adoption=2"], "cameras.adoption"),
         (["--set-a", "cameras.adoptoin=0.2"], "cameras.adoptoin"),
+        (["--set-b", "world.kind=graphml", "--set-b", "world.graphml=gone.graphml"], "gone"),
     ],
 )
 def test_bad_input_one_line_status_2(tmp_path, args, needle):
-    proc = compare(DEFAULT_TOML, DEFAULT_TOML, *args, "--out", tmp_path / "o")
+    proc = compare(DEFAULT_TOML, DEFAULT_TOML, *SMALL, *args, "--out", tmp_path / "o")
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], proc.stderr
