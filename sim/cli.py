@@ -461,6 +461,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Paired replicates of two scenarios; the comparison's files into a new folder."""
     from sim.compare import compare
     from sim.outputs import unique_results_dir
+    from sim.replicate import derive_seed
 
     if args.replications < 2:
         raise UsageError(
@@ -478,6 +479,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         and (not args.out.is_dir() or any(args.out.iterdir()))
     ):
         raise UsageError(f"--out {args.out}: already exists and is not empty; choose a new folder")
+    from sim.model import NeighbourhoodModel
+
+    for params in (a, b):  # a bad world (e.g. a missing GraphML file) stops here, in one line
+        NeighbourhoodModel(params, rng=derive_seed(root, 0))
     names = (Path(args.a).stem, Path(args.b).stem)
     if names[0] == names[1]:
         names = (f"{names[0]} (A)", f"{names[1]} (B)")
