@@ -510,11 +510,11 @@ def marginal_means(res: Results, metric: str, factor: str) -> pd.DataFrame:
     """The metric at each level of the factor, averaged over the design points at that level
     (over the other factors' levels): x, mean, ci_low, ci_high, n.
 
-    The replicates are the units: for each replicate index, the mean over the level's design
-    points (replicate r of every point shares its seed under common random numbers, so these
-    values are not independent within a replicate, only across replicates); the interval is
-    over those per-replicate means, by the metric's kind. With a single replicate, the design
-    points' values are the units. A continuous factor (more than MAX_LEVELS values) is cut
+    With common random numbers, replicate r of every point shares its seed, so runs are
+    independent only across replicates: the units are the replicates (for each replicate
+    index, the mean over the level's design points), and with a single replicate the design
+    points. Without, every run is independent and is a unit. The interval is over the units,
+    by the metric's kind; n counts them. A continuous factor (more than MAX_LEVELS values) is cut
     into up to BINS quantile bins of the design points; x is then the bin's median value."""
     ok = res.ok[["point", "replicate", metric]]
     design = res.design[["point", factor]].dropna()
@@ -535,9 +535,11 @@ def marginal_means(res: Results, metric: str, factor: str) -> pd.DataFrame:
     for level in levels:
         g = groups.get(level, pd.DataFrame(columns=["point", "replicate", metric]))
         g = g[np.isfinite(g[metric].to_numpy(float))]
-        units = g.groupby("replicate")[metric].mean()
-        if len(units) < 2:
-            units = g.groupby("point")[metric].mean()
+        units = g[metric]  # independent runs (no common random numbers)
+        if res.manifest.get("common_random_numbers"):
+            units = g.groupby("replicate")[metric].mean()
+            if len(units) < 2:
+                units = g.groupby("point")[metric].mean()
         iv = metric_interval(_values(units), metric, _seed(res))
         rows.append({"x": x_of[level], "mean": iv.mean, "ci_low": iv.low, "ci_high": iv.high})
         rows[-1]["n"] = iv.n
@@ -1063,8 +1065,9 @@ def write_report(
     md.append(
         "`<metric>__vs__<factor>.png`: the metric's mean at each level of the factor, averaged "
         "over the design points at that level (over the other factors' levels), with a 95 % "
-        "band over the replicates (for each replicate, the mean over those points: replicates "
-        "of different points share seeds, so the replicate, not the run, is the unit); a "
+        "band: with common random numbers over the replicates (for each replicate, the mean "
+        "over those points: runs of different points share seeds, so the replicate, not the "
+        "run, is the unit), without over the runs (each independent); a "
         f"factor with more than {MAX_LEVELS} distinct values is cut into quantile bins (faint "
         "dots: each point's mean). `<metric>__heat__<f1>__<f2>.png` (factorial designs): the "
         "mean over two factors with few levels."

@@ -227,6 +227,13 @@ def test_marginal_means_average_points_within_replicates(factorial):
     assert table.iloc[1]["mean"] == pytest.approx(mean)
     assert (table.iloc[1]["ci_low"], table.iloc[1]["ci_high"]) == pytest.approx((lo, hi))
     assert table.iloc[1]["n"] == REPS
+    # without common random numbers every run is independent: the runs are the units
+    res.manifest["common_random_numbers"] = False
+    table = report.marginal_means(res, COVERAGE, MODE)
+    runs = [v for p in (1, 3) for v in expected_values(truth, p, COVERAGE)]
+    mean, lo, hi = interval(runs, COVERAGE)
+    assert (table.iloc[1]["mean"], table.iloc[1]["ci_low"]) == pytest.approx((mean, lo))
+    assert table.iloc[1]["n"] == len(runs) == 7
 
 
 def test_metric_selection_and_no_crn(tmp_path, factorial):
