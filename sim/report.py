@@ -413,10 +413,29 @@ def contrast_table(res: Results, factor: str, a, b) -> tuple[pd.DataFrame, list[
     return pd.DataFrame(rows, columns=CONTRAST_COLUMNS), []
 
 
+def _current_contrasts(manifest: dict) -> list:
+    """The contrasts of the experiment file as it is now, when it still describes this
+    design (contrasts added after the sweep count), else those the manifest recorded."""
+    from sim.experiment import load_experiment
+    from sim.scenario import ScenarioError
+
+    path = manifest.get("experiment")
+    if isinstance(path, str) and Path(path).is_file():
+        try:
+            exp = load_experiment(path)
+        except ScenarioError as exc:
+            if "report." in str(exc):  # the contrasts asked for are wrong: the user's to fix
+                raise ReportError(str(exc)) from None
+            return manifest.get("contrasts") or []  # the file now holds another experiment
+        if exp.design_hash() == manifest.get("design_hash"):
+            return exp.contrasts
+    return manifest.get("contrasts") or []
+
+
 def contrasts(res: Results) -> tuple[pd.DataFrame | None, list[str]]:
     """Every contrast of the manifest's ``contrasts`` (the experiment's ``[report]
     contrasts``); None when there are none."""
-    specs = res.manifest.get("contrasts") or []
+    specs = _current_contrasts(res.manifest)
     if not specs:
         return None, []
     tables, notes = [], []

@@ -520,3 +520,34 @@ def test_contrast_keys_validated(tmp_path, report_table, needle):
     with pytest.raises(ScenarioError) as err:
         load_experiment(path)
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_contrasts_added_to_the_experiment_after_the_sweep(tmp_path):
+    """The report reads the contrasts of the experiment file as it is now (same design), and
+    a wrong one is a one-line error."""
+    from sim.experiment import load_experiment
+    from sim.sweep import Store, plan
+
+    base = (Path(__file__).resolve().parents[1] / "scenarios" / "default.toml").as_posix()
+    path = tmp_path / "e.toml"
+    body = f'base = "{base}"\nreplications = 3\n[factors]\n"{MODE}" = ["portal", "rfa"]\n'
+    path.write_text(body)
+    exp = load_experiment(path)
+    store = Store(tmp_path / "results")
+    store.prepare(exp)
+    rows = []
+    for r in plan(exp):
+        value = 0.2 + 0.1 * (r.values[MODE] == "rfa") + 0.01 * r.replicate
+        row = {"run_id": r.run_id, "point": r.point, "replicate": r.replicate, "seed": r.seed}
+        rows.append(({**row, COVERAGE: value, "status": "ok", "error": None}, None))
+    store.write_batch(rows)
+    assert not (write_report(tmp_path / "results") / "contrasts.csv").exists()
+    path.write_text(body + f'[report]\ncontrasts = [["{MODE}=portal", "{MODE}=rfa"]]\n')
+    out = write_report(tmp_path / "results")
+    table = pd.read_csv(out / "contrasts.csv")
+    row = table[table["metric"] == COVERAGE].iloc[0]
+    assert row["mean_difference"] == pytest.approx(0.1)
+    assert row["ci_low"] == pytest.approx(0.1) and row["n_pairs"] == 3
+    path.write_text(body + f'[report]\ncontrasts = [["{MODE}=portal", "{MODE}=web"]]\n')
+    with pytest.raises(ReportError, match="not one of its values"):
+        write_report(tmp_path / "results")
