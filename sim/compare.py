@@ -16,6 +16,7 @@ The folder written:
   n);
 * ``differences.png``: the paired differences of the headline metrics, replicate by
   replicate, with their mean and interval;
+* ``scenario_a.toml``, ``scenario_b.toml``: the resolved scenarios (every key);
 * ``replications.parquet``: one row per scenario and replicate (``scenario`` "a" or "b",
   ``replicate``, ``seed``, every metric, every parameter as ``param:<key>``).
 """
@@ -32,7 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
-from sim.outputs import atomic_write, clean_number
+from sim.outputs import atomic_write, clean_number, code_version
 from sim.replicate import derive_seed, run_replications
 from sim.scenario import Scenario
 from sim.stats import LEVEL, metric_info, paired_interval
@@ -105,6 +106,7 @@ def compare(
     table = paired_table(metrics_a, metrics_b)
     doc = {
         **(info or {}),
+        "code_version": code_version(),
         "a": names[0],
         "b": names[1],
         "replications": replications,
@@ -115,6 +117,9 @@ def compare(
         "metrics": table,
     }
     atomic_write(out / "comparison.json", json.dumps(doc, indent=2) + "\n")
+    for which, params, name in (("a", a, names[0]), ("b", b, names[1])):
+        header = f"Resolved scenario {which.upper()} ({name}) of a comparison"
+        atomic_write(out / f"scenario_{which}.toml", params.to_toml(header))
     atomic_write(out / "comparison.md", comparison_markdown(table, names, replications, root_seed))
     _write_replications(out / "replications.parquet", run_a, run_b, dict(a), dict(b))
     shown = [m for m in headline if m in table and m not in SKIP_IN_FIGURE]

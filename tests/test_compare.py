@@ -74,6 +74,7 @@ def test_files_written(copy_run):
     assert "| metric | unit | default | copy | difference [95 % CI] | n |" in md
     assert "| `cameras.count` | cameras |" in md
     assert (out / "differences.png").read_bytes().startswith(PNG_SIGNATURE)
+    assert "days = 0.25  # [day]" in (out / "scenario_b.toml").read_text()
     reps = pq.read_table(out / "replications.parquet").to_pandas()
     assert sorted(reps["scenario"].unique()) == ["a", "b"] and len(reps) == 6
     assert (reps["param:world.blocks_x"] == 4).all()
