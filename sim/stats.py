@@ -8,7 +8,8 @@ documented in docs/metrics.md, "Kinds, units and intervals"):
   modelled as phi * mu / n, phi = s^2 / mean estimated from the replicates (the t quantile
   with n - 1 degrees of freedom allows for that estimate); the interval is the set of mu with
   (mean - mu)^2 <= t^2 phi mu / n, which never goes below 0. All replicates 0: phi = 1
-  (Poisson), so the upper bound is t^2 / n rather than 0.
+  (Poisson, known, so the normal quantile z), so the upper bound is z^2 / n = 3.84 / n, not 0.
+  All replicates equal and above 0 (e.g. a fixed number of homes): zero width.
 * ``fraction`` (in [0, 1]): the same with the quasi-binomial variance phi * p (1 - p) / n, a
   Wilson score interval with n / phi effective trials; it stays within [0, 1]. All replicates
   0 (or all 1): phi = 1, Wilson's interval for n Bernoulli replicates (with z).
