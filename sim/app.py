@@ -222,7 +222,7 @@ def coverage_figure(model: NeighbourhoodModel) -> Figure:
     fig = _small_figure()
     ax = fig.subplots()
     if len(ts["time_min"]):
-        ax.plot(_hours(ts), ts["coverage_street_fraction"], label="street in view")
+        ax.plot(_hours(ts), ts["coverage.street_fraction"], label="street in view")
         with np.errstate(invalid="ignore", divide="ignore"):
             ax.plot(_hours(ts), ts["exposure_fraction"], label="walking minutes on camera")
         ax.legend(fontsize=7, frameon=False)

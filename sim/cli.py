@@ -123,8 +123,52 @@ def _parser() -> argparse.ArgumentParser:
         "--metric",
         action="append",
         dest="metrics",
-        help="metrics to plot (repeatable; default: the experiment's)",
+        help="metrics to summarise and plot (repeatable; default: every metric of the runs)",
     )
+    c = sub.add_parser(
+        "compare",
+        help="compare two scenarios with paired replicates (common random numbers)",
+        description="Runs R replicates of A and of B, replicate r of both with the same seed, "
+        "and writes comparison.json, comparison.md and differences.png: per metric the means, "
+        "the mean paired difference B - A and its 95%% interval.",
+    )
+    c.add_argument("a", metavar="A.toml", help="the reference scenario")
+    c.add_argument("b", metavar="B.toml", help="the scenario compared with it")
+    c.add_argument(
+        "--replications",
+        type=int,
+        default=10,
+        metavar="R",
+        help="replicates of each scenario (default 10; at least 2)",
+    )
+    c.add_argument("--seed", type=int, help="root seed (default: A's seed)")
+    for flag, dest, whom in (
+        ("--set", "overrides", "both scenarios"),
+        ("--set-a", "set_a", "scenario A"),
+        ("--set-b", "set_b", "scenario B"),
+    ):
+        c.add_argument(
+            flag,
+            dest=dest,
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help=f"override a key of {whom} (repeatable)",
+        )
+    c.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes (results do not depend on it)",
+    )
+    c.add_argument(
+        "--out",
+        type=Path,
+        help="results folder (must not exist or be empty); default: a new folder under "
+        "results/ named after both scenarios",
+    )
+    c.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     sub.add_parser("scenarios", help="list the preset scenarios")
     viz = sub.add_parser("viz", help="start the classroom app in the browser")
     viz.add_argument("scenario", nargs="?", help="base scenario (default: the defaults)")
@@ -305,9 +349,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             progress,
             args.counterfactual,
         )
-        metrics = summarize([m for _, m, _ in runs])
+        metrics = summarize([m for _, m, _ in runs], params["seed"])
         series = [ts for _, _, ts in runs]
-        outputs.write_replications(out, runs)  # the map shows replicate 0 at the start
+        outputs.write_replications(
+            out, runs, dict(params)
+        )  # the map shows replicate 0 at the start
         rerun = f"python run.py run {out / 'scenario.toml'} --replications {args.replications}"
     if bar is not None:
         bar.close()
@@ -347,6 +393,8 @@ def _print_summary(metrics: dict, with_ci: bool) -> None:
         line = f"  {key:<{width}}  {show(metrics.get(key))}"
         if with_ci and metrics.get(f"{key}.ci_low") is not None:
             line += f"  [{show(metrics[f'{key}.ci_low'])}, {show(metrics[f'{key}.ci_high'])}]"
+        if with_ci and metrics.get(f"{key}.n_undefined"):
+            line += f"  (n={metrics[f'{key}.n']}, undefined in {metrics[f'{key}.n_undefined']})"
         print(line)
 
 
@@ -460,10 +508,88 @@ def cmd_report(args: argparse.Namespace) -> int:
     from sim.report import ReportError, write_report
 
     try:
-        where = write_report(args.results, args.out, args.metrics)
+        where = write_report(
+            args.results,
+            args.out,
+            args.metrics,
+            progress=lambda line: print(f"report: {line}", file=sys.stderr, flush=True),
+        )
     except ReportError as exc:
         raise UsageError(str(exc)) from None
     print(f"report: {where}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Paired replicates of two scenarios; the comparison's files into a new folder."""
+    from sim.compare import compare
+    from sim.outputs import unique_results_dir
+    from sim.replicate import derive_seed
+
+    if args.replications < 2:
+        raise UsageError(
+            f"--replications {args.replications}: must be at least 2 (an interval needs pairs)"
+        )
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    seed = [f"seed={args.seed}"] if args.seed is not None else []
+    a = load(args.a, [*args.overrides, *args.set_a, *seed])
+    b = load(args.b, [*args.overrides, *args.set_b, *seed])
+    root = a["seed"]
+    if (
+        args.out is not None
+        and args.out.exists()
+        and (not args.out.is_dir() or any(args.out.iterdir()))
+    ):
+        raise UsageError(f"--out {args.out}: already exists and is not empty; choose a new folder")
+    from sim.model import NeighbourhoodModel
+
+    for params in (a, b):  # a bad world (e.g. a missing GraphML file) stops here, in one line
+        NeighbourhoodModel(params, rng=derive_seed(root, 0))
+    names = (Path(args.a).stem, Path(args.b).stem)
+    if names[0] == names[1]:
+        names = (f"{names[0]} (A)", f"{names[1]} (B)")
+    bar = _bar(args, 2 * args.replications, "run", f"{names[0]} vs {names[1]}")
+    started = time.perf_counter()
+
+    def progress(done: int) -> None:
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    if args.out is None:
+        folder = f"compare-{Path(args.a).stem}-vs-{Path(args.b).stem}"
+        out, created = unique_results_dir(RESULTS_ROOT, folder), True
+    else:
+        out, created = args.out, not args.out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+    info = {
+        "scenario_a": str(args.a),
+        "scenario_b": str(args.b),
+        "set": args.overrides,
+        "set_a": args.set_a,
+        "set_b": args.set_b,
+    }
+    try:
+        table = compare(
+            a, b, args.replications, root, out, args.workers, progress, names, HEADLINE, info
+        )
+    except BaseException:
+        if created and not any(out.iterdir()):  # a run failed: leave no empty folder behind
+            out.rmdir()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        width = max(len(k) for k in HEADLINE)
+        for key in HEADLINE:
+            row = table.get(key)
+            if row is None or row["diff"] is None:
+                continue
+            lo, hi = row["ci_low"], row["ci_high"]
+            ci = f"  [{lo:.4g}, {hi:.4g}]" if lo is not None else ""
+            print(f"  {key:<{width}}  {row['diff']:+.4g}{ci}  (n={row['n']})")
+        print(f"results: {out}  ({time.perf_counter() - started:.1f} s)")
     return 0
 
 
@@ -589,6 +715,7 @@ COMMANDS = {
     "run": cmd_run,
     "sweep": cmd_sweep,
     "report": cmd_report,
+    "compare": cmd_compare,
     "scenarios": cmd_scenarios,
     "viz": cmd_viz,
     "explain": cmd_explain,

@@ -9,8 +9,12 @@
                       ["footage.clips_shared", "reports.disparity_ratio"])
     experiments, outcomes = perform_experiments(model, scenarios=50)
 
-EMA names must be Python identifiers, so every dotted name appears in EMA with its dots as
-double underscores (``cameras.adoption`` is ``cameras__adoption``; ``ema_name``).
+EMA names must be Python identifiers (EMA Workbench 3 refuses others), so inside EMA every
+dotted name has its dots as double underscores (``cameras.adoption`` is ``cameras__adoption``;
+``ema_name``): the one exception to the dotted spelling of the other outputs. ``dotted``
+turns EMA's results back into the dotted names:
+
+    experiments, outcomes = dotted(experiments, outcomes)   # "cameras.adoption", ...
 Uncertainties are scenario keys: a (low, high) pair for a numeric key (integer keys become
 IntegerParameter), a list for a categorical one. A ``seed`` uncertainty (an integer range) can
 be added to sample seeds; otherwise every experiment uses the base scenario's seed. Outcomes
@@ -32,8 +36,15 @@ def ema_name(dotted: str) -> str:
     return dotted.replace(".", "__")
 
 
-def _dotted(name: str) -> str:
+def dotted_name(name: str) -> str:
+    """The dotted scenario key or metric of an EMA name (the inverse of ``ema_name``)."""
     return name.replace("__", ".")
+
+
+def dotted(experiments, outcomes: dict) -> tuple[Any, dict]:
+    """EMA's results (the experiments table and the outcomes) with dotted names."""
+    experiments = experiments.rename(columns=dotted_name)
+    return experiments, {dotted_name(k): v for k, v in outcomes.items()}
 
 
 class _Run:
@@ -49,7 +60,7 @@ class _Run:
 
         params = Scenario(self.values, base_dir=Path(self.base_dir))
         seed = kwargs.pop("seed", None)
-        changes = {_dotted(k): v for k, v in kwargs.items()}
+        changes = {dotted_name(k): v for k, v in kwargs.items()}
         params = params.replace({k: _native(k, v) for k, v in changes.items()}, origin="ema")
         metrics = NeighbourhoodModel(params, rng=None if seed is None else int(seed)).run()
         return {

@@ -22,6 +22,13 @@ An experiment file is TOML (``experiments/*.toml``); nothing in it is executed. 
     [overrides]                           # fixed changes to the base scenario
     "time.days" = 7
 
+    [report]                              # optional: what `run.py report` adds
+    contrasts = [["requests.regime=portal", "requests.regime=rfa"]]  # paired b - a
+
+A contrast names two levels of one factor (a list factor); the report pairs every design point
+at the second level with the point at the first that has the same values of the other factors,
+replicate by replicate.
+
 Designs: ``full_factorial`` takes every combination of the factors' lists. The sampled
 designs map points of the unit cube to the factors (a range: uniform or log-uniform between
 min and max, rounded for integer keys; a list: one of its values, equally likely):
@@ -65,6 +72,7 @@ TOP_KEYS = (
     "design",
     "factors",
     "overrides",
+    "report",
 )
 DESIGNS = ("full_factorial", "latin_hypercube", "sobol", "morris")
 DISTRIBUTIONS = ("uniform", "loguniform")
@@ -115,6 +123,7 @@ class Experiment:
     factors: list[Factor]
     overrides: dict[str, Any]
     description: str = ""
+    contrasts: list[dict[str, Any]] = field(default_factory=list)
     base_scenario: Scenario = field(init=False, repr=False)
     points: list[dict[str, Any]] = field(init=False, repr=False)
     salib: dict | None = field(init=False, default=None, repr=False)
@@ -170,6 +179,7 @@ class Experiment:
             "design_hash": self.design_hash(),
             "design_points": len(self.points),
             "runs": len(self.points) * self.replications,
+            "contrasts": self.contrasts,
         }
         if self.salib:
             out.update(self.salib)
@@ -180,9 +190,15 @@ def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def run_id(scenario: Scenario, seed: int, timeseries: bool) -> str:
-    """The id of a run: a hash of its canonical spec (resolved scenario, seed, outputs)."""
+def run_id(scenario: Scenario, seed: int, timeseries: bool, point: int | None = None) -> str:
+    """The id of a run: a hash of its canonical spec (resolved scenario, seed, outputs).
+
+    ``point``: the design point of a run whose spec an earlier point already has (a design,
+    such as Morris trajectories, may hold the same point twice); such a copy is keyed by its
+    position too, so that each design point has its own runs."""
     spec = {"scenario": dict(scenario), "seed": seed, "timeseries": timeseries}
+    if point is not None:
+        spec["point"] = point
     return hashlib.sha256(_canonical(spec).encode()).hexdigest()[:20]
 
 
@@ -260,6 +276,7 @@ def load_experiment(path: str | Path) -> Experiment:
     if not isinstance(factors_raw, dict) or not factors_raw:
         raise bad("factors", factors_raw, "a table with at least one factor")
     factors = [_factor(path, key, spec, kind) for key, spec in factors_raw.items()]
+    contrasts = _contrasts(path, data.get("report", {}), factors)
     return Experiment(
         path,
         base,
@@ -273,7 +290,66 @@ def load_experiment(path: str | Path) -> Experiment:
         factors,
         overrides,
         description,
+        contrasts,
     )
+
+
+def _contrasts(path: Path, report: Any, factors: list[Factor]) -> list[dict[str, Any]]:
+    """``[report] contrasts``: pairs ["key=a", "key=b"] of levels of one list factor, as
+    {"factor", "a", "b"} with the factor's own values."""
+    shape = 'a list of pairs like ["requests.regime=portal", "requests.regime=rfa"]'
+    if not isinstance(report, dict):
+        raise ScenarioError(f"{path}: report: must be a table with contrasts = {shape}")
+    for key in report:
+        if key != "contrasts":
+            raise ScenarioError(
+                f"{path}: unknown key 'report.{printable(key)}' (allowed: report.contrasts)"
+            )
+    raw = report.get("contrasts", [])
+    if not isinstance(raw, list):
+        raise ScenarioError(f"{path}: report.contrasts: must be {shape}")
+    by_key = {f.key: f for f in factors}
+    out = []
+    for i, pair in enumerate(raw):
+        label = f"{path}: report.contrasts[{i}]"
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not all(isinstance(x, str) and "=" in x for x in pair)
+        ):
+            shown = printable(json.dumps(pair, default=str))
+            raise ScenarioError(f"{label} = {shown}: must be a pair like {shape[12:]}")
+        sides = []
+        for text in pair:
+            key, _, raw_value = (t.strip() for t in text.partition("="))
+            factor = by_key.get(key)
+            if factor is None or factor.values is None:
+                listed = [f.key for f in factors if f.values is not None]
+                raise ScenarioError(
+                    f"{label}: '{printable(key)}' is not a factor with a list of values "
+                    f"(factors: {', '.join(listed) or 'none'})"
+                )
+            try:
+                value = tomllib.loads(f"v = {raw_value}")["v"]
+            except tomllib.TOMLDecodeError:
+                value = raw_value
+            same_kind = [isinstance(v, bool) == isinstance(value, bool) for v in factor.values]
+            matches = [
+                v for v, ok in zip(factor.values, same_kind, strict=True) if ok and v == value
+            ]
+            if not matches:
+                shown = ", ".join(json.dumps(v, default=str) for v in factor.values)
+                raise ScenarioError(
+                    f"{label}: {key} = {printable(raw_value)} is not one of its values ({shown})"
+                )
+            sides.append((key, matches[0]))
+        (ka, va), (kb, vb) = sides
+        if ka != kb:
+            raise ScenarioError(f"{label}: both sides must name the same factor ({ka}, {kb})")
+        if va == vb:
+            raise ScenarioError(f"{label}: the two levels are the same ({ka} = {va})")
+        out.append({"factor": ka, "a": va, "b": vb})
+    return out
 
 
 def _scenario_value(path: Path, label: str, key: str, value: Any) -> Any:

@@ -66,7 +66,7 @@ class Recorder:
                 "trips_completed",
                 "sightings",
                 "cameras",
-                "coverage_street_fraction",
+                "coverage.street_fraction",
                 "footage_mb",
                 "adoption_fraction",
                 *EVENT_COLUMNS,

@@ -146,13 +146,17 @@ def write_timeseries(path: Path, columns: dict[str, np.ndarray]) -> None:
     write_parquet(path, pa.table({k: pa.array(v) for k, v in columns.items()}))
 
 
-def write_replications(out: Path, runs: list[tuple[int, dict, dict]]) -> None:
-    """replications.parquet (one row per replicate: seed and every metric) and
-    timeseries.parquet (every replicate's rows, with a ``replicate`` column)."""
+def write_replications(out: Path, runs: list[tuple[int, dict, dict]], params: dict) -> None:
+    """replications.parquet (one row per replicate: seed, every metric, and every scenario
+    parameter as ``param:<key>``, lists and tables as JSON text) and timeseries.parquet (every
+    replicate's rows, with a ``replicate`` column)."""
     keys = sorted(set().union(*(m for _, m, _ in runs)))
     table = {"replicate": np.arange(len(runs)), "seed": np.array([s for s, _, _ in runs], np.int64)}
     for k in keys:
         table[k] = pa.array([clean_number(m.get(k)) for _, m, _ in runs], pa.float64())
+    for k, v in params.items():
+        value = json.dumps(v) if isinstance(v, list | dict) else v
+        table[f"param:{k}"] = pa.array([value] * len(runs))
     write_parquet(out / "replications.parquet", pa.table(table))
     series = {}
     for r, (_, _, ts) in enumerate(runs):

@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats
 
 from sim.scenario import Scenario
+from sim.stats import metric_interval
 
 
 def derive_seed(root: int, replicate: int) -> int:
@@ -90,7 +91,8 @@ def run_replications(
 
 
 def mean_ci(values: list[float | None], level: float = 0.95) -> tuple[float | None, ...]:
-    """Mean and Student-t confidence interval of the non-missing values.
+    """Mean and Student-t confidence interval of the non-missing values (the validation's
+    checks; reported metrics use sim/stats.py's range-respecting intervals).
 
     Missing values (None, e.g. a ratio with a zero denominator) are left out. With fewer than
     two values the interval is missing; with no values everything is.
@@ -105,12 +107,18 @@ def mean_ci(values: list[float | None], level: float = 0.95) -> tuple[float | No
     return mean, mean - half, mean + half
 
 
-def summarize(rows: list[dict]) -> dict[str, float | int | None]:
-    """For every metric: the mean under its name, and ``.ci_low`` / ``.ci_high``."""
+def summarize(rows: list[dict], seed: int = 0) -> dict[str, float | int | None]:
+    """For every metric: the mean under its name, ``.ci_low`` / ``.ci_high`` (95 %, by the
+    metric's kind: sim/stats.py), ``.n`` (replicates with a value) and, when some replicate
+    had none (a ratio with a zero denominator), ``.n_undefined``. ``seed`` (the root seed)
+    keys the bootstrap intervals."""
     out: dict[str, float | int | None] = {"replications": len(rows)}
     for key in sorted(set().union(*rows)):
-        mean, lo, hi = mean_ci([r.get(key) for r in rows])
-        out[key] = mean
-        out[f"{key}.ci_low"] = lo
-        out[f"{key}.ci_high"] = hi
+        iv = metric_interval([r.get(key) for r in rows], key, seed)
+        out[key] = iv.mean
+        out[f"{key}.ci_low"] = iv.low
+        out[f"{key}.ci_high"] = iv.high
+        out[f"{key}.n"] = iv.n
+        if iv.n_undefined:
+            out[f"{key}.n_undefined"] = iv.n_undefined
     return out

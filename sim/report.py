@@ -7,15 +7,21 @@ sweep, counts once: the row in the batch file that sorts last by name wins).
 
 :func:`write_report` writes into ``<results>/report/`` (or the folder asked for):
 
-- ``summary.csv``, ``summary.md``: per design point, the factor values, the numbers of runs
-  that finished ("ok") and failed, and for every metric the mean over the finished
-  replicates with a 95 % Student-t interval (``<metric>``, ``<metric>.ci_low``,
-  ``<metric>.ci_high``; missing values such as a ratio with a zero denominator are skipped);
-- ``<metric>__vs__<factor>.png``: the metric's marginal mean against each factor (the
-  replicate values pooled over the other factors' levels) with a 95 % band; a factor with many
-  distinct values (Latin hypercube, Sobol) is binned into quantile bins;
-- ``<metric>__heat__<f1>__<f2>.png``: the pooled mean over each pair of factors that have few
+- ``summary.md``: the design points (factor values, runs finished and failed), then one
+  metric per row with the design points as columns: the mean over the point's finished
+  replicates with a 95 % interval made by the metric's kind (sim/stats.py: counts never
+  below 0, fractions within [0, 1]) and n when some replicate had no value;
+- ``summary.csv`` (one row per point: ``<metric>``, ``.ci_low``, ``.ci_high``, ``.n``) and
+  ``summary_long.csv`` (``point``, factor values, ``metric``, ``mean``, ``ci_low``,
+  ``ci_high``, ``n``);
+- ``<metric>__vs__<factor>.png`` for every metric: the mean against each factor (averaged
+  over the other factors' levels) with a 95 % band over replicates; a factor with many
+  distinct values (Latin hypercube, Sobol) is binned into quantile bins; axes labelled with
+  the metric's label and unit (docs/metrics.md) and the factor's unit;
+- ``<metric>__heat__<f1>__<f2>.png``: the mean over each pair of factors that have few
   levels (factorial designs);
+- ``contrasts.csv`` for the experiment's ``[report] contrasts``: paired differences between
+  the design points of two levels of a factor, matched by the other factors' values;
 - ``paired_differences.csv`` when the sweep used common random numbers: every point minus
   point 0, replicate by replicate (same seeds), with a 95 % interval;
 - ``sobol.csv`` / ``morris.csv`` and a figure per metric for Sobol and Morris designs, when
@@ -31,6 +37,7 @@ import json
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,14 +49,14 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from sim.outputs import atomic_write
-from sim.replicate import mean_ci
+from sim.stats import axis_label, metric_info, metric_interval, paired_interval
+from sim.sweep import RUN_COLUMNS
 
-RUN_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error", "wall_seconds", "host")
 PARAM_PREFIX = "param:"
-MAX_FIGURE_METRICS = 12  # metrics drawn when none were asked for
-MAX_FACTOR_FIGURES = 16  # "metric vs factor" figures per metric
+MAX_FACTOR_FIGURES = 16  # "metric vs factor" figures per metric (a note names the rest)
 MAX_HEAT_PAIRS = 10  # heat maps per metric
 MAX_LEVELS = 12  # a factor with more distinct values is continuous: binned, no heat map
+POINT_COLUMNS = 12  # design points per table of summary.md (several tables when more)
 BINS = 10  # quantile bins of a continuous factor
 SAMPLED_DESIGNS = ("latin_hypercube", "sobol", "morris")  # no heat maps: no grid of levels
 SALIB_HINT = "pip install -e '.[salib]'"
@@ -224,8 +231,18 @@ def _values(series: pd.Series) -> list[float]:
     return [float(v) for v in series.to_numpy(float)]
 
 
+def _seed(res: Results) -> int:
+    """The root seed, which keys the bootstrap intervals."""
+    try:
+        return int(res.manifest.get("root_seed") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
 def summary_table(res: Results) -> pd.DataFrame:
-    """One row per design point: factors, n_ok, n_failed, and per metric mean and 95 % CI."""
+    """One row per design point: factors, n_ok, n_failed, and per metric the mean over the
+    point's finished replicates, its 95 % interval by the metric's kind (sim/stats.py) and n,
+    the replicates with a value."""
     ok_by_point = {p: g for p, g in res.ok.groupby("point", sort=False)}
     failed = res.runs[res.runs["status"] != "ok"].groupby("point").size()
     rows = []
@@ -237,8 +254,9 @@ def summary_table(res: Results) -> pd.DataFrame:
         row["n_ok"] = len(group)
         row["n_failed"] = int(failed.get(point, 0))
         for m in res.metrics:
-            mean, lo, hi = mean_ci(_values(group[m]))
-            row[m], row[f"{m}.ci_low"], row[f"{m}.ci_high"] = mean, lo, hi
+            iv = metric_interval(_values(group[m]), m, _seed(res))
+            row[m], row[f"{m}.ci_low"], row[f"{m}.ci_high"] = iv.mean, iv.low, iv.high
+            row[f"{m}.n"] = iv.n
         rows.append(row)
     table = pd.DataFrame(rows)
     for m in res.metrics:
@@ -247,39 +265,193 @@ def summary_table(res: Results) -> pd.DataFrame:
     return table
 
 
+def long_table(res: Results, summary: pd.DataFrame) -> pd.DataFrame:
+    """The summary in long format: point, factor values, metric, mean, ci_low, ci_high, n."""
+    rows = []
+    for r in summary.to_dict("records"):
+        for m in res.metrics:
+            rows.append(
+                {
+                    "point": r["point"],
+                    **{f: r[f] for f in res.factors},
+                    "metric": m,
+                    "mean": r[m],
+                    "ci_low": r[f"{m}.ci_low"],
+                    "ci_high": r[f"{m}.ci_high"],
+                    "n": r[f"{m}.n"],
+                }
+            )
+    cols = ["point", *res.factors, "metric", "mean", "ci_low", "ci_high", "n"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _by_replicate(res: Results, point: int, metric: str) -> pd.Series:
+    """The point's finished values of the metric indexed by replicate (last copy wins)."""
+    ok = res.ok[res.ok["point"] == point].dropna(subset=["replicate"])
+    return ok.drop_duplicates("replicate", keep="last").set_index("replicate")[metric]
+
+
+def _paired(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """b - a over the replicates both have, where both values are defined."""
+    common = a.index.intersection(b.index)
+    diff = b.loc[common].to_numpy(float) - a.loc[common].to_numpy(float)
+    return diff[np.isfinite(diff)]
+
+
 def paired_differences(res: Results) -> pd.DataFrame:
     """Every point other than 0 minus point 0, per metric, over the replicates both finished
-    (paired by replicate index: the same seeds under common random numbers)."""
-    ok = res.ok.dropna(subset=["replicate"])
+    (paired by replicate index: the same seeds under common random numbers); Student's t
+    interval on the paired differences."""
     cols = ["point", *res.factors, "metric", "mean_difference", "ci_low", "ci_high", "n_pairs"]
-    ref = ok[ok["point"] == 0].drop_duplicates("replicate", keep="last").set_index("replicate")
     rows = []
     for d in res.design.to_dict("records"):
         point = int(d["point"])
         if point == 0:
             continue
-        mine = ok[ok["point"] == point].drop_duplicates("replicate", keep="last")
-        mine = mine.set_index("replicate")
-        common = mine.index.intersection(ref.index)
         for m in res.metrics:
-            diff = mine.loc[common, m].to_numpy(float) - ref.loc[common, m].to_numpy(float)
-            diff = diff[np.isfinite(diff)]
-            mean, lo, hi = mean_ci([float(v) for v in diff])
+            iv = paired_interval(_paired(_by_replicate(res, 0, m), _by_replicate(res, point, m)))
             rows.append(
                 {
                     "point": point,
                     **{f: d[f] for f in res.factors},
                     "metric": m,
-                    "mean_difference": mean,
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n_pairs": len(diff),
+                    "mean_difference": iv.mean,
+                    "ci_low": iv.low,
+                    "ci_high": iv.high,
+                    "n_pairs": iv.n,
                 }
             )
     table = pd.DataFrame(rows, columns=cols)
     for c in ("mean_difference", "ci_low", "ci_high"):
         table[c] = table[c].astype(float)
     return table
+
+
+CONTRAST_COLUMNS = [
+    "contrast",
+    "factor",
+    "a",
+    "b",
+    "point_a",
+    "point_b",
+    "matched",
+    "metric",
+    "mean_difference",
+    "ci_low",
+    "ci_high",
+    "n_pairs",
+]
+
+
+def contrast_table(res: Results, factor: str, a, b) -> tuple[pd.DataFrame, list[str]]:
+    """The paired contrast b - a of one factor: every design point with ``factor = b``
+    against the point with ``factor = a`` and the same values of the other factors,
+    replicate by replicate (the same seeds under common random numbers), and over all matched
+    pairs ("all": per replicate, the mean difference over the matched points; the interval is
+    over replicates). Student's t intervals on the paired differences."""
+    name = f"{factor}: {_fmt(b)} - {_fmt(a)}"
+    if factor not in res.design.columns:
+        return pd.DataFrame(columns=CONTRAST_COLUMNS), [f"contrast {name}: no such factor"]
+    others = [f for f in res.factors if f != factor]
+    side_a = res.design[res.design[factor] == a]
+    side_b = res.design[res.design[factor] == b]
+    if others:
+        matched = side_a.merge(side_b, on=others, suffixes=("_a", "_b"))
+    else:  # one factor: its two points
+        matched = pd.DataFrame(
+            {"point_a": side_a["point"].tolist()[:1], "point_b": side_b["point"].tolist()[:1]}
+        )
+    pairs = [(int(x), int(y)) for x, y in zip(matched["point_a"], matched["point_b"], strict=True)]
+    if not pairs:
+        return pd.DataFrame(columns=CONTRAST_COLUMNS), [
+            f"contrast {name}: no design points match (same values of the other factors)"
+        ]
+    labels = {
+        pair: ", ".join(f"{f}={_fmt(v)}" for f, v in zip(others, vals, strict=True))
+        for pair, vals in zip(
+            pairs, matched[others].itertuples(index=False, name=None), strict=True
+        )
+    }
+    rows = []
+    base = {"contrast": name, "factor": factor, "a": a, "b": b}
+    for m in res.metrics:
+        per_pair = {}
+        for pa_, pb_ in pairs:
+            sa, sb = _by_replicate(res, pa_, m), _by_replicate(res, pb_, m)
+            common = sa.index.intersection(sb.index)
+            per_pair[pa_, pb_] = (sb.loc[common] - sa.loc[common]).astype(float)
+            iv = paired_interval(_paired(sa, sb))
+            rows.append(
+                {
+                    **base,
+                    "point_a": pa_,
+                    "point_b": pb_,
+                    "matched": labels[pa_, pb_] or "-",
+                    "metric": m,
+                    "mean_difference": iv.mean,
+                    "ci_low": iv.low,
+                    "ci_high": iv.high,
+                    "n_pairs": iv.n,
+                }
+            )
+        if len(pairs) > 1:
+            by_rep = pd.concat(per_pair.values(), axis=1).mean(axis=1, skipna=True)
+            iv = paired_interval([float(v) for v in by_rep])
+            rows.append(
+                {
+                    **base,
+                    "point_a": None,
+                    "point_b": None,
+                    "matched": "all",
+                    "metric": m,
+                    "mean_difference": iv.mean,
+                    "ci_low": iv.low,
+                    "ci_high": iv.high,
+                    "n_pairs": iv.n,
+                }
+            )
+    return pd.DataFrame(rows, columns=CONTRAST_COLUMNS), []
+
+
+def _current_contrasts(manifest: dict) -> list:
+    """The contrasts of the experiment file as it is now, when it still describes this
+    design (contrasts added after the sweep count), else those the manifest recorded."""
+    from sim.experiment import load_experiment
+    from sim.scenario import ScenarioError
+
+    path = manifest.get("experiment")
+    if isinstance(path, str) and Path(path).is_file():
+        try:
+            exp = load_experiment(path)
+        except ScenarioError as exc:
+            if "report." in str(exc):  # the contrasts asked for are wrong: the user's to fix
+                raise ReportError(str(exc)) from None
+            return manifest.get("contrasts") or []  # the file now holds another experiment
+        if exp.design_hash() == manifest.get("design_hash"):
+            return exp.contrasts
+    return manifest.get("contrasts") or []
+
+
+def contrasts(res: Results) -> tuple[pd.DataFrame | None, list[str]]:
+    """Every contrast of the manifest's ``contrasts`` (the experiment's ``[report]
+    contrasts``); None when there are none."""
+    specs = _current_contrasts(res.manifest)
+    if not specs:
+        return None, []
+    tables, notes = [], []
+    for spec in specs:
+        try:
+            factor, a, b = spec["factor"], spec["a"], spec["b"]
+        except (TypeError, KeyError):
+            notes.append(f"contrast {spec!r}: not understood (factor, a, b)")
+            continue
+        table, more = contrast_table(res, factor, a, b)
+        tables.append(table)
+        notes += more
+    tables = [t for t in tables if len(t)]
+    if not tables:
+        return pd.DataFrame(columns=CONTRAST_COLUMNS), notes
+    return pd.concat(tables, ignore_index=True), notes
 
 
 def _seed_mismatches(res: Results) -> int:
@@ -354,12 +526,16 @@ def _continuous(res: Results, factor: str) -> bool:
 
 
 def marginal_means(res: Results, metric: str, factor: str) -> pd.DataFrame:
-    """The metric at each level of the factor, pooling the finished replicates of every design
-    point at that level (over the other factors' levels): x, mean, ci_low, ci_high, n.
+    """The metric at each level of the factor, averaged over the design points at that level
+    (over the other factors' levels): x, mean, ci_low, ci_high, n.
 
-    A continuous factor (more than MAX_LEVELS values) is cut into up to BINS quantile bins of
-    the design points; x is then the median factor value of the bin."""
-    ok = res.ok[["point", metric]]
+    With common random numbers, replicate r of every point shares its seed, so runs are
+    independent only across replicates: the units are the replicates (for each replicate
+    index, the mean over the level's design points), and with a single replicate the design
+    points. Without, every run is independent and is a unit. The interval is over the units,
+    by the metric's kind; n counts them. A continuous factor (more than MAX_LEVELS values) is cut
+    into up to BINS quantile bins of the design points; x is then the bin's median value."""
+    ok = res.ok[["point", "replicate", metric]]
     design = res.design[["point", factor]].dropna()
     if _continuous(res, factor):
         bins = pd.qcut(design[factor], q=min(BINS, design[factor].nunique()), duplicates="drop")
@@ -373,24 +549,32 @@ def marginal_means(res: Results, metric: str, factor: str) -> pd.DataFrame:
         levels = _levels(res, factor)
         x_of = {level: level for level in levels}
     joined = ok.merge(design, on="point", how="inner")
-    groups = {k: g[metric] for k, g in joined.groupby(key, sort=False)}
+    groups = {k: g for k, g in joined.groupby(key, sort=False)}
     rows = []
     for level in levels:
-        values = groups.get(level, pd.Series(dtype=float))
-        mean, lo, hi = mean_ci(_values(values))
-        rows.append(
-            {
-                "x": x_of[level],
-                "mean": mean,
-                "ci_low": lo,
-                "ci_high": hi,
-                "n": int(np.isfinite(values.to_numpy(float)).sum()),
-            }
-        )
+        g = groups.get(level, pd.DataFrame(columns=["point", "replicate", metric]))
+        g = g[np.isfinite(g[metric].to_numpy(float))]
+        units = g[metric]  # independent runs (no common random numbers)
+        if res.manifest.get("common_random_numbers"):
+            units = g.groupby("replicate")[metric].mean()
+            if len(units) < 2:
+                units = g.groupby("point")[metric].mean()
+        iv = metric_interval(_values(units), metric, _seed(res))
+        rows.append({"x": x_of[level], "mean": iv.mean, "ci_low": iv.low, "ci_high": iv.high})
+        rows[-1]["n"] = iv.n
     table = pd.DataFrame(rows, columns=["x", "mean", "ci_low", "ci_high", "n"])
     for c in ("mean", "ci_low", "ci_high"):
         table[c] = table[c].astype(float)
     return table
+
+
+def _factor_label(factor: str) -> str:
+    """The factor's key and unit (sim/schema.py), for an axis."""
+    from sim.schema import BY_KEY
+
+    p = BY_KEY.get(factor)
+    unit = getattr(p, "unit", "") if p is not None else ""
+    return f"{factor} ({unit})" if unit and unit not in ("-", "") else factor
 
 
 def plot_marginal(res: Results, metric: str, factor: str, path: Path) -> None:
@@ -417,9 +601,13 @@ def plot_marginal(res: Results, metric: str, factor: str, path: Path) -> None:
         ax.plot(pos, mean, "o", color="#1f77b4", label="mean")
         ax.set_xticks(pos, [_fmt(v) for v in table["x"]])
         ax.set_xlim(-0.6, len(table) - 0.4)
-    ax.set_xlabel(factor + (f" ({len(table)} quantile bins)" if continuous else ""))
-    ax.set_ylabel(metric)
-    ax.set_title(f"{metric}\nmean over replicates and the other factors, 95 % CI", fontsize=10)
+    ax.set_xlabel(_factor_label(factor) + (f", {len(table)} quantile bins" if continuous else ""))
+    ax.set_ylabel(axis_label(metric))
+    ax.set_title(
+        f"{metric_info(metric).label} ({metric})\nmean over replicates and the other factors, "
+        "95 % CI",
+        fontsize=10,
+    )
     ax.legend(frameon=False, fontsize=8)
     _save_figure(fig, path)
 
@@ -442,8 +630,8 @@ def plot_heat(res: Results, metric: str, f1: str, f2: str, path: Path) -> None:
     im = ax.imshow(masked, cmap=cmap, origin="lower", aspect="auto")
     ax.set_xticks(np.arange(len(cols)), [_fmt(v) for v in cols], fontsize=8)
     ax.set_yticks(np.arange(len(rows)), [_fmt(v) for v in rows], fontsize=8)
-    ax.set_xlabel(f2)
-    ax.set_ylabel(f1)
+    ax.set_xlabel(_factor_label(f2))
+    ax.set_ylabel(_factor_label(f1))
     if grid.size <= 144 and np.isfinite(grid).any():
         lo, hi = np.nanmin(grid), np.nanmax(grid)
         for (i, j), v in np.ndenumerate(grid):
@@ -451,8 +639,11 @@ def plot_heat(res: Results, metric: str, f1: str, f2: str, path: Path) -> None:
             colour = "black" if shade > 0.6 else "white"
             text = _fmt(v) if np.isfinite(v) else "n/a"
             ax.text(j, i, text, ha="center", va="center", fontsize=7, color=colour)
-    fig.colorbar(im, ax=ax, label=metric)
-    ax.set_title(f"{metric}\nmean over replicates and the other factors", fontsize=10)
+    fig.colorbar(im, ax=ax, label=axis_label(metric))
+    ax.set_title(
+        f"{metric_info(metric).label} ({metric})\nmean over replicates and the other factors",
+        fontsize=10,
+    )
     _save_figure(fig, path)
 
 
@@ -479,8 +670,17 @@ def plot_indices(table: pd.DataFrame, metric: str, kind: str, path: Path) -> Non
         )
     ax.set_xticks(pos, list(table["factor"]), rotation=30, ha="right", fontsize=8)
     ax.axhline(0, color="#444", lw=0.8)
-    ax.set_ylabel("Sobol index" if kind == "sobol" else "elementary effect")
-    ax.set_title(f"{metric}: {'Sobol indices' if kind == 'sobol' else 'Morris screening'}")
+    unit = metric_info(metric).unit
+    ax.set_ylabel(
+        "Sobol index (share of variance)"
+        if kind == "sobol"
+        else f"elementary effect ({unit} per factor range)"
+        if unit
+        else "elementary effect (per factor range)"
+    )
+    what = "Sobol indices" if kind == "sobol" else "Morris screening"
+    ax.set_title(f"{metric_info(metric).label} ({metric}): {what}", fontsize=10)
+    ax.set_xlabel("factor")
     ax.legend(frameon=False, fontsize=8)
     _save_figure(fig, path)
 
@@ -615,15 +815,19 @@ def _csv(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, lineterminator="\n")
 
 
-def _md_table(header: list[str], rows: list[list]) -> list[str]:
+def _md_table(header: list[str], rows: list[list], raw_first: bool = False) -> list[str]:
+    """A Markdown table; ``raw_first``: the first cell of each row is already Markdown."""
     lines = ["| " + " | ".join(_fmt(h) for h in header) + " |"]
     lines.append("|" + "|".join("---" for _ in header) + "|")
-    lines += ["| " + " | ".join(_fmt(v) for v in row) + " |" for row in rows]
+    for row in rows:
+        cells = [str(row[0]) if raw_first else _fmt(row[0]), *(_fmt(v) for v in row[1:])]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
 def _cell(mean, lo, hi, n: int | None = None) -> str:
-    text = f"{_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}]"
+    missing = mean is None or (isinstance(mean, float) and not math.isfinite(mean))
+    text = "n/a" if missing else f"{_fmt(mean)} [{_fmt(lo)}, {_fmt(hi)}]"
     return text if n is None else f"{text} (n={n})"
 
 
@@ -637,19 +841,14 @@ def _factor_line(name: str, spec) -> str:
     return f"`{name}`"
 
 
-def _figure_plan(res: Results, asked: bool) -> tuple[list[str], list[str], list[tuple], list[str]]:
+def _figure_plan(res: Results) -> tuple[list[str], list[str], list[tuple], list[str]]:
     """Metrics, factors and factor pairs to draw, and notes on what was left out."""
     notes = []
-    metrics = res.metrics if asked else res.metrics[:MAX_FIGURE_METRICS]
-    if len(metrics) < len(res.metrics):
-        notes.append(
-            f"Figures drawn for the first {len(metrics)} of {len(res.metrics)} metrics; "
-            "ask for others with the `metrics` argument."
-        )
     factors = res.factors[:MAX_FACTOR_FIGURES]
     if len(factors) < len(res.factors):
         notes.append(
-            f"Marginal figures for the first {len(factors)} of {len(res.factors)} factors."
+            f"Marginal figures for the first {len(factors)} of {len(res.factors)} factors "
+            f"(left out: {', '.join(res.factors[len(factors) :])})."
         )
     # Heat maps need a grid of levels: factorial designs only (sampled designs have scattered
     # points even when a factor takes few values).
@@ -659,24 +858,81 @@ def _figure_plan(res: Results, asked: bool) -> tuple[list[str], list[str], list[
     if len(pairs) > MAX_HEAT_PAIRS:
         notes.append(f"Heat maps for the first {MAX_HEAT_PAIRS} of {len(pairs)} factor pairs.")
         pairs = pairs[:MAX_HEAT_PAIRS]
-    return metrics, factors, pairs, notes
+    return list(res.metrics), factors, pairs, notes
+
+
+def _metric_cell(name: str) -> str:
+    info = metric_info(name)
+    return f"`{name}` ({info.unit})" if info.unit else f"`{name}`"
+
+
+def _summary_md(res: Results, summary: pd.DataFrame) -> list[str]:
+    """The design points (one row each), then one metric per row with the design points as
+    columns, POINT_COLUMNS points per table."""
+    md = ["## Design points", ""]
+    header = ["point", *res.factors, "ok", "failed"]
+    rows = [
+        [int(r["point"]), *(r[f] for f in res.factors), int(r["n_ok"]), int(r["n_failed"])]
+        for r in summary.to_dict("records")
+    ]
+    md += _md_table(header, rows)
+    md += [
+        "",
+        "## Summary by metric",
+        "",
+        "Each cell: the mean over the point's finished replicates with its 95 % interval, made "
+        "by the metric's kind so that it stays within the metric's range (docs/metrics.md, "
+        '"Kinds, units and intervals"); `(n=k)` when only k of the finished replicates had '
+        "a value (a ratio with a zero denominator is undefined). 4 significant digits; full "
+        "precision in `summary.csv` (wide) and `summary_long.csv` (one row per point and "
+        "metric).",
+    ]
+    records = summary.to_dict("records")
+    for start in range(0, len(records), POINT_COLUMNS):
+        chunk = records[start : start + POINT_COLUMNS]
+        if len(records) > POINT_COLUMNS:
+            md += ["", f"Points {chunk[0]['point']} to {chunk[-1]['point']}:"]
+        md.append("")
+        header = ["metric", *(f"point {int(r['point'])}" for r in chunk)]
+        rows = []
+        for m in res.metrics:
+            cells = []
+            for r in chunk:
+                n = int(r[f"{m}.n"])
+                cell = _cell(r[m], r[f"{m}.ci_low"], r[f"{m}.ci_high"])
+                cells.append(cell + (f" (n={n})" if n < int(r["n_ok"]) else ""))
+            rows.append([_metric_cell(m), *cells])
+        md += _md_table(header, rows, raw_first=True)
+    return md
 
 
 def write_report(
-    results_dir: Path, out_dir: Path | None = None, metrics: list[str] | None = None
+    results_dir: Path,
+    out_dir: Path | None = None,
+    metrics: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Summarise a sweep's results folder into ``out_dir`` (default ``results_dir/report``);
     return ``out_dir``. Raises ReportError (a ValueError with a one-line message) when the
-    folder has no manifest or no runs, or a metric asked for is not in the runs."""
+    folder has no manifest or no runs, or a metric asked for is not in the runs. ``progress``
+    is called with a short line at each stage."""
+
+    def say(text: str) -> None:
+        if progress:
+            progress(text)
+
     results_dir = Path(results_dir)
+    say(f"reading {results_dir}")
     res = load_results(results_dir, metrics)
     out = Path(out_dir) if out_dir is not None else results_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
     m = res.manifest
     kind = m.get("design_kind", "unknown")
 
+    say(f"summary: {len(res.design)} design points, {len(res.metrics)} metrics")
     summary = summary_table(res)
     atomic_write(out / "summary.csv", _csv(summary))
+    atomic_write(out / "summary_long.csv", _csv(long_table(res, summary)))
 
     md = [f"# Sweep report: {results_dir.name}", ""]
     n_points = len(res.design)
@@ -712,24 +968,7 @@ def write_report(
         md.append(f"- compute time: {wall / 3600:.3g} h over all runs")
     md.append(f"- metrics: {len(res.metrics)}")
     md += [f"- note: {n}" for n in res.notes]
-
-    md += [
-        "",
-        "## Summary by design point",
-        "",
-        "Mean over the replicates that finished, with the 95 % Student-t interval in brackets; "
-        "failed runs are counted and left out, and missing values (e.g. a ratio with a zero "
-        "denominator) are skipped. 4 significant digits here; full precision in `summary.csv`.",
-        "",
-    ]
-    header = ["point", *res.factors, "ok", "failed", *res.metrics]
-    rows = []
-    for r in summary.to_dict("records"):
-        rows.append(
-            [int(r["point"]), *(r[f] for f in res.factors), int(r["n_ok"]), int(r["n_failed"])]
-            + [_cell(r[x], r[f"{x}.ci_low"], r[f"{x}.ci_high"]) for x in res.metrics]
-        )
-    md += _md_table(header, rows)
+    md += ["", *_summary_md(res, summary)]
 
     if n_failed:
         errors = res.runs.loc[res.runs["status"] != "ok"]
@@ -744,16 +983,24 @@ def write_report(
         if len(counts) > 10:
             md.append(f"- ... and {len(counts) - 10} other message(s)")
 
+    table, contrast_notes = contrasts(res)
+    if table is not None:
+        say("contrasts")
+        atomic_write(out / "contrasts.csv", _csv(table))
+        md += ["", *_contrasts_md(res, table, contrast_notes)]
+
     if crn:
+        say("paired differences")
         diffs = paired_differences(res)
         atomic_write(out / "paired_differences.csv", _csv(diffs))
         md += [
             "",
-            "## Paired differences (common random numbers)",
+            "## Paired differences against point 0 (common random numbers)",
             "",
             "Each point minus point 0, replicate by replicate (same seeds), over the "
-            "replicates both finished with a value: mean difference, 95 % interval, number "
-            "of pairs. Full precision in `paired_differences.csv`.",
+            "replicates both finished with a value: mean difference, 95 % Student-t interval "
+            "of the paired differences, number of pairs. Full precision in "
+            "`paired_differences.csv`.",
             "",
         ]
         mismatched = _seed_mismatches(res)
@@ -766,22 +1013,25 @@ def write_report(
         if 0 not in set(res.design["point"]):
             md += ["Point 0 is not in the design: no differences.", ""]
         by_point = {p: g.set_index("metric") for p, g in diffs.groupby("point", sort=True)}
-        rows = []
-        for p, g in by_point.items():
-            first = g.iloc[0]
-            rows.append(
-                [p, *(first[f] for f in res.factors)]
-                + [
-                    _cell(
-                        g.at[x, "mean_difference"],
-                        g.at[x, "ci_low"],
-                        g.at[x, "ci_high"],
-                        int(g.at[x, "n_pairs"]),
+        points = list(by_point)
+        for start in range(0, len(points), POINT_COLUMNS):
+            chunk = points[start : start + POINT_COLUMNS]
+            rows = []
+            for x in res.metrics:
+                cells = []
+                for p in chunk:
+                    g = by_point[p]
+                    cells.append(
+                        _cell(
+                            g.at[x, "mean_difference"],
+                            g.at[x, "ci_low"],
+                            g.at[x, "ci_high"],
+                            int(g.at[x, "n_pairs"]),
+                        )
                     )
-                    for x in res.metrics
-                ]
-            )
-        md += _md_table(["point", *res.factors, *res.metrics], rows)
+                rows.append([_metric_cell(x), *cells])
+            header = ["metric", *(f"point {p} - point 0" for p in chunk)]
+            md += [*_md_table(header, rows, raw_first=True), ""]
 
     figures: dict[str, list[str]] = {}
     used: set[str] = set()
@@ -795,6 +1045,7 @@ def write_report(
 
     indices, sens_notes = sensitivity(res, summary)
     if kind in ("sobol", "morris"):
+        say(f"{kind} indices")
         title = "Sobol indices" if kind == "sobol" else "Morris screening"
         md += ["", f"## {title}", ""]
         md += [f"- {n}" for n in sens_notes]
@@ -804,9 +1055,10 @@ def write_report(
             cols = list(indices.columns)
             md += ["", *_md_table(cols, indices.to_numpy().tolist())]
 
-    fig_metrics, fig_factors, pairs, fig_notes = _figure_plan(res, asked=bool(metrics))
+    fig_metrics, fig_factors, pairs, fig_notes = _figure_plan(res)
     skipped = []
-    for metric in fig_metrics:
+    for i, metric in enumerate(fig_metrics, start=1):
+        say(f"figures: {i}/{len(fig_metrics)} metrics ({metric})")
         if not np.isfinite(res.ok[metric].to_numpy(float)).any():
             skipped.append(metric)
             continue
@@ -830,12 +1082,14 @@ def write_report(
 
     md += ["", "## Figures", ""]
     md.append(
-        "`<metric>__vs__<factor>.png`: the metric's mean at each level of the factor, pooling "
-        "the finished replicates of every design point at that level (averaging over the other "
-        "factors), with a 95 % band; a factor with more than "
-        f"{MAX_LEVELS} distinct values is cut into quantile bins (faint dots: each point's mean). "
-        "`<metric>__heat__<f1>__<f2>.png` (factorial designs): the pooled mean over two "
-        "factors with few levels."
+        "`<metric>__vs__<factor>.png`: the metric's mean at each level of the factor, averaged "
+        "over the design points at that level (over the other factors' levels), with a 95 % "
+        "band: with common random numbers over the replicates (for each replicate, the mean "
+        "over those points: runs of different points share seeds, so the replicate, not the "
+        "run, is the unit), without over the runs (each independent); a "
+        f"factor with more than {MAX_LEVELS} distinct values is cut into quantile bins (faint "
+        "dots: each point's mean). `<metric>__heat__<f1>__<f2>.png` (factorial designs): the "
+        "mean over two factors with few levels."
     )
     md.append("")
     md += [f"- {n}" for n in fig_notes]
@@ -847,4 +1101,39 @@ def write_report(
     if not figures:
         md.append("- none drawn.")
     atomic_write(out / "summary.md", "\n".join(md) + "\n")
+    say(f"written: {out}")
     return out
+
+
+def _contrasts_md(res: Results, table: pd.DataFrame, notes: list[str]) -> list[str]:
+    md = [
+        "## Contrasts",
+        "",
+        "The experiment's `[report] contrasts`: b - a of one factor, each design point with "
+        "b against the point with a and the same values of the other factors, replicate by "
+        'replicate (the same seeds under common random numbers); "all": for each replicate '
+        "the mean difference over the matched points, the interval over replicates. Mean "
+        "difference [95 % Student-t interval of the paired differences] (n = pairs). Full "
+        "precision in `contrasts.csv`.",
+        "",
+    ]
+    md += [f"- {n}" for n in notes]
+    for name, g in table.groupby("contrast", sort=False):
+        matched = list(dict.fromkeys(g["matched"]))
+        matched = ["all", *[x for x in matched if x != "all"]] if "all" in matched else matched
+        md += ["", f"### {name}", ""]
+        rows = []
+        for metric in res.metrics:
+            sub = g[g["metric"] == metric].set_index("matched")
+            cells = [
+                _cell(
+                    sub.at[x, "mean_difference"],
+                    sub.at[x, "ci_low"],
+                    sub.at[x, "ci_high"],
+                    int(sub.at[x, "n_pairs"]),
+                )
+                for x in matched
+            ]
+            rows.append([_metric_cell(metric), *cells])
+        md += _md_table(["metric", *matched], rows, raw_first=True)
+    return md

@@ -12,11 +12,15 @@ The results folder:
 * ``design.parquet``: one row per design point (``point`` and a column per factor);
 * ``timeseries/batch-*.parquet`` when the experiment keeps time series: ``run_id`` and the
   columns of each run of a chunk, written *before* the chunk's runs file;
-* ``runs/batch-*.parquet``: one file per finished chunk of runs: ``run_id`` (a hash of the
-  run's canonical spec), ``point``, ``replicate``, ``seed``, ``status`` (ok or error),
-  ``error``, ``wall_seconds``, ``host``, ``param:<key>`` for every factor, and one column per
-  metric. Written last, it commits the chunk: a run is done when its row is in a readable
-  runs file (and, with time series, its chunk's time-series file exists);
+* ``runs/batch-*.parquet``: one file per finished chunk of runs, every file with the same
+  columns and types (``RUN_COLUMNS``): ``run_id`` (a hash of the run's canonical spec; a
+  design point that repeats an earlier one adds its position), ``point``, ``replicate``,
+  ``seed``, ``status`` (ok or error), ``error`` (string, null when ok), ``wall_seconds``,
+  ``host``, ``param:<key>`` for every factor (typed by the key's kind; prefixed because two
+  scenario keys are also metric names), and a float64 column per metric (the experiment's
+  ``metrics``, else every metric a run writes), null for a failed run or an undefined value.
+  Written last, it commits the chunk: a run is done when its row is in a readable runs file
+  (and, with time series, its chunk's time-series file exists);
 * ``.lock``: POSIX record locks (the kernel drops them when a process ends, however it ends):
   byte 0 is held shared by every sweep working in the folder, byte 1 + k exclusively by the
   process computing run k of the plan, from its claim until its chunk is committed;
@@ -81,6 +85,8 @@ from sim.outputs import (
     temp_owner,
     write_parquet,
 )
+from sim.schema import BOOL, BY_KEY, CHOICE, FLOAT, INT, STR
+from sim.stats import metric_names
 
 # Worker processes start from a clean server process, never by forking a process that may
 # run threads (Dask, BLAS), which can deadlock.
@@ -114,18 +120,25 @@ class RunSpec:
     base_dir: str
     metrics: tuple[str, ...] | None
     timeseries: bool
+    columns: tuple[str, ...] = ()  # metric columns of every row (the design's schema)
 
 
 def plan(exp: Experiment) -> list[RunSpec]:
-    """All runs of the experiment, in (point, replicate) order."""
+    """All runs of the experiment, in (point, replicate) order; every run id distinct."""
     runs = []
-    for i in range(len(exp.points)):
-        scenario = exp.scenario(i)
+    seen: set[str] = set()
+    scenarios = [exp.scenario(i) for i in range(len(exp.points))]
+    columns = tuple(exp.metrics or metric_columns(scenarios))
+    for i, scenario in enumerate(scenarios):
         for r in range(exp.replications):
             seed = exp.run_seed(i, r)
+            rid = run_id(scenario, seed, exp.timeseries)
+            if rid in seen:  # a duplicate design point: its own runs, keyed by position
+                rid = run_id(scenario, seed, exp.timeseries, point=i)
+            seen.add(rid)
             runs.append(
                 RunSpec(
-                    run_id(scenario, seed, exp.timeseries),
+                    rid,
                     i,
                     r,
                     seed,
@@ -134,6 +147,7 @@ def plan(exp: Experiment) -> list[RunSpec]:
                     str(exp.base.parent),
                     tuple(exp.metrics) if exp.metrics else None,
                     exp.timeseries,
+                    columns,
                 )
             )
     return runs
@@ -152,6 +166,7 @@ def execute(spec: RunSpec) -> tuple[dict[str, Any], dict[str, np.ndarray] | None
         "seed": spec.seed,
     }
     row.update({f"param:{k}": v for k, v in spec.values.items()})
+    row.update(dict.fromkeys(spec.columns))  # null until the run gives them (fixed schema)
     series = None
     try:
         params = Scenario(spec.scenario, origin="sweep", base_dir=Path(spec.base_dir))
@@ -332,8 +347,7 @@ class Store:
             _write_table(self.ts_dir / name, {k: np.concatenate(v) for k, v in cols.items()})
         keys = list(dict.fromkeys(k for r in rows for k in r))
         table = {k: [r.get(k) for r in rows] for k in keys}
-        metrics = {k for k in keys if k not in RUN_COLUMNS and not k.startswith("param:")}
-        _write_table(self.runs_dir / name, table, metrics)
+        _write_table(self.runs_dir / name, table, run_types(keys))
 
     def runs_table(self):
         """All runs written so far, one row per run id, sorted by point and replicate."""
@@ -358,15 +372,53 @@ class Store:
         atomic_write(self.manifest_path, json.dumps(data, indent=2, default=str) + "\n")
 
 
-RUN_COLUMNS = ("run_id", "point", "replicate", "seed", "status", "error", "wall_seconds", "host")
+# The fixed types of a run table's columns: these, ``param:<key>`` by the key's kind, and
+# float64 for every metric (null when undefined or the run failed).
+RUN_COLUMNS = {
+    "run_id": pa.string(),
+    "point": pa.int64(),
+    "replicate": pa.int64(),
+    "seed": pa.int64(),
+    "status": pa.string(),
+    "error": pa.string(),
+    "wall_seconds": pa.float64(),
+    "host": pa.string(),
+}
+PARAM_TYPES = {
+    INT: pa.int64(),
+    FLOAT: pa.float64(),
+    BOOL: pa.bool_(),
+    STR: pa.string(),
+    CHOICE: pa.string(),
+}
 
 
-def _write_table(path: Path, columns: dict[str, Any], floats: set[str] = frozenset()) -> None:
-    """Write columns as Parquet via a temporary name; ``floats`` are float64 (None: null)."""
-    arrays = {
-        k: pa.array(v, type=pa.float64() if k in floats else None) for k, v in columns.items()
-    }
-    write_parquet(path, pa.table(arrays))
+def metric_columns(scenarios) -> list[str]:
+    """Every metric the scenarios' runs write (their groups' names may differ)."""
+    names: dict[str, None] = {}
+    for groups in dict.fromkeys(tuple(s.group_names) for s in scenarios):
+        names.update(dict.fromkeys(metric_names(list(groups))))
+    return list(names)
+
+
+def run_types(keys) -> dict[str, pa.DataType]:
+    """The type of each column of a run table (see RUN_COLUMNS)."""
+    types = {}
+    for k in keys:
+        if k in RUN_COLUMNS:
+            types[k] = RUN_COLUMNS[k]
+        elif k.startswith("param:"):
+            p = BY_KEY.get(k[6:])
+            types[k] = PARAM_TYPES.get(p.kind) if p is not None else None
+        else:
+            types[k] = pa.float64()
+    return types
+
+
+def _write_table(path: Path, columns: dict[str, Any], types: dict | None = None) -> None:
+    """Write columns as Parquet via a temporary name, with the given types (None: inferred)."""
+    types = types or {}
+    write_parquet(path, pa.table({k: pa.array(v, type=types.get(k)) for k, v in columns.items()}))
 
 
 def _design_table(exp: Experiment) -> pa.Table:

@@ -30,3 +30,14 @@ def test_parameter_reference_is_current():
     assert current == parameters_markdown(), (
         "docs/parameters.md is stale: python run.py explain --markdown > docs/parameters.md"
     )
+
+
+def test_every_metric_has_a_kind_and_the_kinds_table_is_current():
+    from sim.stats import KINDS, METRICS, kinds_markdown
+
+    text = (DOCS / "metrics.md").read_text()
+    assert kinds_markdown() in text, "docs/metrics.md: regenerate the kinds table"
+    definitions = text.replace(kinds_markdown(), "").split("## Time series")[0]
+    defined = set(re.findall(r"^\| `([^`]+)` \|", definitions, flags=re.M))
+    assert defined == set(METRICS), sorted(defined ^ set(METRICS))
+    assert all(info.kind in KINDS and info.unit and info.label for info in METRICS.values())

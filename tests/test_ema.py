@@ -5,7 +5,7 @@ import pytest
 
 ew = pytest.importorskip("ema_workbench", reason="pip install -e '.[ema]'")
 
-from sim.ema import ema_model, ema_name  # noqa: E402
+from sim.ema import dotted, ema_model, ema_name  # noqa: E402
 
 
 def test_ema_workbench_runs_the_model_and_maps_uncertainties():
@@ -30,3 +30,7 @@ def test_ema_workbench_runs_the_model_and_maps_uncertainties():
     # more cameras where the sampled adoption is higher
     order = np.argsort(experiments["cameras__adoption"].to_numpy())
     assert outcomes["cameras__count"][order[-1]] > outcomes["cameras__count"][order[0]]
+    # back to the dotted names of every other output
+    experiments, outcomes = dotted(experiments, outcomes)
+    assert "cameras.adoption" in experiments.columns and "requests.regime" in experiments.columns
+    assert set(outcomes) == {"coverage.street_fraction", "cameras.count", "reports.disparity_ratio"}

@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim import report
-from sim.replicate import derive_seed, mean_ci
+from sim.replicate import derive_seed
 from sim.report import ReportError, write_report
+from sim.stats import metric_interval, paired_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COVERAGE = "coverage.street_fraction"
@@ -119,7 +120,12 @@ def expected_values(truth, point: int, metric: str) -> list[float | None]:
     return [truth[point, r][metric] for r in range(REPS) if truth[point, r] is not None]
 
 
-def test_summary_matches_mean_ci(factorial):
+def interval(values: list, metric: str) -> tuple:
+    iv = metric_interval(values, metric, ROOT_SEED)
+    return iv.mean, iv.low, iv.high
+
+
+def test_summary_matches_intervals_of_the_right_runs(factorial):
     out, truth = factorial
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary["point"]) == [0, 1, 2, 3]
@@ -128,7 +134,9 @@ def test_summary_matches_mean_ci(factorial):
     for point in range(4):
         row = summary.iloc[point]
         for metric in (COVERAGE, RATIO):
-            mean, lo, hi = mean_ci(expected_values(truth, point, metric))
+            values = expected_values(truth, point, metric)
+            mean, lo, hi = interval(values, metric)
+            assert row[f"{metric}.n"] == sum(v is not None for v in values)
             got = row[metric], row[f"{metric}.ci_low"], row[f"{metric}.ci_high"]
             for g, e in zip(got, (mean, lo, hi), strict=True):
                 if e is None:
@@ -154,8 +162,12 @@ def test_failed_runs_counted_and_excluded_duplicates_once(factorial):
 def test_markdown_four_digits_and_na(factorial):
     out, truth = factorial
     md = (out / "summary.md").read_text()
-    mean, lo, hi = mean_ci(expected_values(truth, 2, COVERAGE))
-    assert f"| 2 | 0.5 | portal | 4 | 0 | {mean:.4g} [{lo:.4g}, {hi:.4g}] |" in md
+    assert "| 2 | 0.5 | portal | 4 | 0 |" in md  # the design points
+    cells = [interval(expected_values(truth, p, COVERAGE), COVERAGE) for p in range(4)]
+    row = " | ".join(f"{m:.4g} [{lo:.4g}, {hi:.4g}]" for m, lo, hi in cells)
+    assert f"| `{COVERAGE}` (share of street length) | {row} |" in md
+    # the ratio is undefined in some replicates: n is shown
+    assert "(n=2)" in md.split("## Summary by metric")[1].split("##")[0]
     # Point 1's paired ratio difference rests on one pair: a mean without an interval.
     assert "1 [n/a, n/a] (n=1)" in md
 
@@ -173,7 +185,8 @@ def test_paired_differences(factorial):
                 and truth[point, r][metric] is not None
                 and truth[0, r][metric] is not None
             ]
-            mean, lo, hi = mean_ci(pairs)
+            iv = paired_interval(pairs)
+            mean, lo, hi = iv.mean, iv.low, iv.high
             row = diffs[(diffs["point"] == point) & (diffs["metric"] == metric)].iloc[0]
             assert row["n_pairs"] == len(pairs)
             for g, e in zip(
@@ -199,16 +212,28 @@ def test_figures_are_pngs(factorial):
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary files left"
 
 
-def test_marginal_means_pool_replicates(factorial):
+def test_marginal_means_average_points_within_replicates(factorial):
+    """The band's units are the replicates (each the mean over the level's points), not the
+    runs pooled as if independent."""
     out, truth = factorial
     res = report.load_results(out.parent)
     table = report.marginal_means(res, COVERAGE, MODE)
     assert list(table["x"]) == ["portal", "rfa"]
-    rfa = [v for p in (1, 3) for v in expected_values(truth, p, COVERAGE)]
-    mean, lo, _ = mean_ci(rfa)
+    per_rep = []
+    for r in range(REPS):
+        values = [truth[p, r][COVERAGE] for p in (1, 3) if truth[p, r] is not None]
+        per_rep.append(float(np.mean(values)))
+    mean, lo, hi = interval(per_rep, COVERAGE)
     assert table.iloc[1]["mean"] == pytest.approx(mean)
-    assert table.iloc[1]["ci_low"] == pytest.approx(lo)
-    assert table.iloc[1]["n"] == len(rfa)
+    assert (table.iloc[1]["ci_low"], table.iloc[1]["ci_high"]) == pytest.approx((lo, hi))
+    assert table.iloc[1]["n"] == REPS
+    # without common random numbers every run is independent: the runs are the units
+    res.manifest["common_random_numbers"] = False
+    table = report.marginal_means(res, COVERAGE, MODE)
+    runs = [v for p in (1, 3) for v in expected_values(truth, p, COVERAGE)]
+    mean, lo, hi = interval(runs, COVERAGE)
+    assert (table.iloc[1]["mean"], table.iloc[1]["ci_low"]) == pytest.approx((mean, lo))
+    assert table.iloc[1]["n"] == len(runs) == 7
 
 
 def test_metric_selection_and_no_crn(tmp_path, factorial):
@@ -332,3 +357,197 @@ def test_sobol_with_unfinished_points_does_not_crash(tmp_path):
     md = (out / "summary.md").read_text()
     assert f"Sobol indices of `{COVERAGE}` not computed: 1 of {len(x)} design points" in md
     assert pd.read_csv(out / "sobol.csv").empty
+
+
+MORRIS_TOML = """
+base = "{base}"
+replications = 2
+seed = 5
+common_random_numbers = true
+metrics = ["coverage.street_fraction"]
+
+[design]
+kind = "morris"
+samples = 12
+
+[factors]
+"cameras.adoption" = {{ min = 0.1, max = 0.5 }}
+"requests.opt_out" = {{ min = 0.0, max = 0.5 }}
+"reporting.bias" = {{ min = 1.0, max = 3.0 }}
+"""
+# y = 2 adoption + 0 opt_out + 0.5 bias: elementary effects per factor range (SALib's unit
+# cube): 2 x 0.4, 0, 0.5 x 2
+MORRIS_EFFECTS = {"cameras.adoption": 0.8, "requests.opt_out": 0.0, "reporting.bias": 1.0}
+
+
+def test_morris_with_duplicate_points_through_the_sweep_store(tmp_path):
+    """A Morris design holds the same point more than once: every point still gets its own
+    runs (run ids keyed by position for the copies), and the report recovers the elementary
+    effects of a known linear function."""
+    pytest.importorskip("SALib", reason="SALib not installed (pip install -e '.[salib]')")
+    from sim.experiment import load_experiment
+    from sim.sweep import Store, plan
+
+    base = Path(__file__).resolve().parents[1] / "scenarios" / "default.toml"
+    path = tmp_path / "morris.toml"
+    path.write_text(MORRIS_TOML.format(base=base.as_posix()))
+    exp = load_experiment(path)
+    keys = [tuple(sorted(p.items())) for p in exp.points]
+    assert len(set(keys)) < len(keys), "the design should hold duplicate points"
+    runs = plan(exp)
+    assert len({r.run_id for r in runs}) == len(runs)
+    store = Store(tmp_path / "results")
+    store.prepare(exp)
+    rows = []
+    for r in runs:
+        y = 2 * r.values["cameras.adoption"] + 0.5 * r.values["reporting.bias"]
+        row = {"run_id": r.run_id, "point": r.point, "replicate": r.replicate, "seed": r.seed}
+        row.update({f"param:{k}": v for k, v in r.values.items()})
+        row.update({"coverage.street_fraction": y, "status": "ok", "error": None})
+        rows.append((row, None))
+    store.write_batch(rows)
+    out = write_report(tmp_path / "results")
+    morris = pd.read_csv(out / "morris.csv").set_index("factor")
+    for factor, effect in MORRIS_EFFECTS.items():
+        assert morris.at[factor, "mu_star"] == pytest.approx(effect, abs=1e-9)
+        assert morris.at[factor, "sigma"] == pytest.approx(0.0, abs=1e-9)
+
+
+def test_contrasts_paired_by_other_factors(tmp_path, factorial):
+    import shutil
+
+    out, truth = factorial
+    folder = tmp_path / "sweep"
+    shutil.copytree(out.parent, folder, ignore=shutil.ignore_patterns("report"))
+    write_manifest(folder, contrasts=[{"factor": MODE, "a": "portal", "b": "rfa"}])
+    lines = []
+    rep = write_report(folder, progress=lines.append)
+    assert any(line.startswith("figures: ") for line in lines) and lines[-1].startswith("written")
+    table = pd.read_csv(rep / "contrasts.csv")
+    cov = table[table["metric"] == COVERAGE].set_index("matched")
+    # opt_out = 0.1: point 1 (rfa) - point 0 (portal); replicate 3 of point 1 failed
+    diffs = [truth[1, r][COVERAGE] - truth[0, r][COVERAGE] for r in range(3)]
+    iv = paired_interval(diffs)
+    row = cov.loc[f"{OPT_OUT}=0.1"]
+    assert (row["point_a"], row["point_b"], row["n_pairs"]) == (0, 1, 3)
+    assert (row["mean_difference"], row["ci_low"], row["ci_high"]) == pytest.approx(
+        (iv.mean, iv.low, iv.high)
+    )
+    # all matched points: per replicate the mean over the pairs both finished, then over reps
+    per_rep = []
+    for r in range(REPS):
+        pairs = [(a, b) for a, b in ((0, 1), (2, 3)) if truth[b, r] is not None]
+        per_rep.append(np.mean([truth[b, r][COVERAGE] - truth[a, r][COVERAGE] for a, b in pairs]))
+    iv = paired_interval(per_rep)
+    assert cov.loc["all", "mean_difference"] == pytest.approx(iv.mean)
+    assert cov.loc["all", "ci_low"] == pytest.approx(iv.low)
+    assert cov.loc["all", "n_pairs"] == REPS
+    md = (rep / "summary.md").read_text()
+    assert f"### {MODE}: rfa - portal" in md
+
+
+def test_long_csv_every_metric_figured_and_no_stale_note(tmp_path):
+    """More than 12 metrics: each gets its figure; the long CSV has a row per point and
+    metric; no note about a `metrics` argument."""
+    metrics = [
+        "police.stops",
+        "reports.total",
+        "incidents.total",
+        "cameras.count",
+        "requests.voluntary",
+        "requests.legal",
+        "footage.clips_shared",
+        "footage.legal_clips",
+        "reports.alerts",
+        "trips.started",
+        "trips.completed",
+        "protest.count",
+        "police.stop_disparity_ratio",
+        "reports.minority_share",
+    ]
+    write_manifest(tmp_path, factors={MODE: ["portal", "rfa"]}, design_points=2)
+    write_design(tmp_path, {"point": [0, 1], MODE: ["portal", "rfa"]})
+    rng = np.random.default_rng(0)
+    rows = [
+        run_row(p, r, {MODE: m}, {k: float(rng.poisson(0.2)) for k in metrics})
+        for p, m in enumerate(["portal", "rfa"])
+        for r in range(REPS)
+    ]
+    (tmp_path / "runs").mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), tmp_path / "runs" / "batch-1.parquet")
+    out = write_report(tmp_path)
+    for m in metrics:
+        assert (out / f"{m}__vs__{MODE}.png").exists(), m
+    long = pd.read_csv(out / "summary_long.csv")
+    assert list(long.columns) == ["point", MODE, "metric", "mean", "ci_low", "ci_high", "n"]
+    assert len(long) == 2 * len(metrics)
+    counts = long[long["metric"] == "police.stops"]
+    assert (counts["ci_low"] >= 0).all()  # rare events: never a negative count
+    share = long[long["metric"] == "reports.minority_share"]
+    assert (share["ci_low"] >= 0).all() and (share["ci_high"] <= 1).all()
+    md = (out / "summary.md").read_text()
+    assert "`metrics` argument" not in md
+    assert "| `police.stops` (stops) |" in md
+
+
+@pytest.mark.parametrize(
+    "report_table, needle",
+    [
+        ('contrasts = [["requests.regime=portal", "requests.regime=rfa"]]', None),
+        ('contrasts = [["requests.regime=portal"]]', "must be a pair"),
+        ('contrasts = [["requests.regim=portal", "requests.regime=rfa"]]', "requests.regim"),
+        ('contrasts = [["requests.regime=portal", "requests.regime=web"]]', "not one of"),
+        ('contrasts = [["requests.regime=portal", "requests.opt_out=0.5"]]', "same factor"),
+        ('contrasts = [["requests.regime=rfa", "requests.regime=rfa"]]', "the same"),
+        ("contrast = []", "report.contrast"),
+    ],
+)
+def test_contrast_keys_validated(tmp_path, report_table, needle):
+    from sim.experiment import load_experiment
+    from sim.scenario import ScenarioError
+
+    base = (Path(__file__).resolve().parents[1] / "scenarios" / "default.toml").as_posix()
+    path = tmp_path / "e.toml"
+    path.write_text(
+        f'base = "{base}"\n[factors]\n"requests.regime" = ["portal", "rfa"]\n'
+        f'"requests.opt_out" = [0.0, 0.5]\n[report]\n{report_table}\n'
+    )
+    if needle is None:
+        exp = load_experiment(path)
+        assert exp.contrasts == [{"factor": "requests.regime", "a": "portal", "b": "rfa"}]
+        assert exp.manifest()["contrasts"] == exp.contrasts
+        return
+    with pytest.raises(ScenarioError) as err:
+        load_experiment(path)
+    assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_contrasts_added_to_the_experiment_after_the_sweep(tmp_path):
+    """The report reads the contrasts of the experiment file as it is now (same design), and
+    a wrong one is a one-line error."""
+    from sim.experiment import load_experiment
+    from sim.sweep import Store, plan
+
+    base = (Path(__file__).resolve().parents[1] / "scenarios" / "default.toml").as_posix()
+    path = tmp_path / "e.toml"
+    body = f'base = "{base}"\nreplications = 3\n[factors]\n"{MODE}" = ["portal", "rfa"]\n'
+    path.write_text(body)
+    exp = load_experiment(path)
+    store = Store(tmp_path / "results")
+    store.prepare(exp)
+    rows = []
+    for r in plan(exp):
+        value = 0.2 + 0.1 * (r.values[MODE] == "rfa") + 0.01 * r.replicate
+        row = {"run_id": r.run_id, "point": r.point, "replicate": r.replicate, "seed": r.seed}
+        rows.append(({**row, COVERAGE: value, "status": "ok", "error": None}, None))
+    store.write_batch(rows)
+    assert not (write_report(tmp_path / "results") / "contrasts.csv").exists()
+    path.write_text(body + f'[report]\ncontrasts = [["{MODE}=portal", "{MODE}=rfa"]]\n')
+    out = write_report(tmp_path / "results")
+    table = pd.read_csv(out / "contrasts.csv")
+    row = table[table["metric"] == COVERAGE].iloc[0]
+    assert row["mean_difference"] == pytest.approx(0.1)
+    assert row["ci_low"] == pytest.approx(0.1) and row["n_pairs"] == 3
+    path.write_text(body + f'[report]\ncontrasts = [["{MODE}=portal", "{MODE}=web"]]\n')
+    with pytest.raises(ReportError, match="not one of its values"):
+        write_report(tmp_path / "results")
