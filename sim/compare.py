@@ -30,10 +30,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from matplotlib.figure import Figure
 
-from sim.outputs import atomic_write, clean_number, code_version
+from sim.outputs import atomic_write, clean_number, code_version, save_figure, write_parquet
 from sim.replicate import derive_seed, run_replications
 from sim.scenario import Scenario
 from sim.stats import LEVEL, metric_info, paired_interval
@@ -174,9 +173,7 @@ def _write_replications(path: Path, run_a: list, run_b: list, params_a: dict, pa
         cols[f"param:{k}"] = pa.array(
             [json.dumps(v) if isinstance(v, list | dict) else v for v in both]
         )
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(pa.table(cols), tmp)
-    tmp.replace(path)
+    write_parquet(path, pa.table(cols))
 
 
 def plot_differences(
@@ -233,6 +230,4 @@ def plot_differences(
     fig.suptitle(
         f"Paired differences {names[1]} - {names[0]} (same seeds per replicate)", fontsize=10
     )
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, dpi=110, format="png")
-    tmp.replace(path)
+    save_figure(fig, path, dpi=110)

@@ -22,7 +22,6 @@ import itertools
 import json
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -837,9 +836,9 @@ def adoption_scores(exp, workers: int = 1, n_partner: int = 400, progress=None):
     jobs = [(dict(exp.scenario(i)), s) for i in range(len(exp.points)) for s in seeds]
     say(f"stage 1: {len(jobs)} adoption paths 2017-{ADOPTION_YEARS[-1]:g} ({workers} workers)")
     if workers > 1:
-        from sim.sweep import POOL_CONTEXT
+        from sim.sweep import process_pool
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=POOL_CONTEXT) as pool:
+        with process_pool(workers) as pool:
             paths = list(pool.map(_adoption_job, jobs))
     else:
         paths = [_adoption_job(j) for j in jobs]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 
 import numpy as np
 from scipy import stats
@@ -76,9 +76,9 @@ def run_replications(
             if progress:
                 progress(r + 1)
         return results
-    from sim.sweep import POOL_CONTEXT
+    from sim.sweep import process_pool
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=POOL_CONTEXT) as pool:
+    with process_pool(workers) as pool:
         futures = {
             pool.submit(run_one, params, seed, counterfactual): r for r, seed in enumerate(seeds)
         }

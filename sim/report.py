@@ -35,7 +35,6 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,7 +47,7 @@ import pyarrow.parquet as pq
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-from sim.outputs import atomic_write
+from sim.outputs import atomic_write, save_figure
 from sim.stats import axis_label, metric_info, metric_interval, paired_interval
 from sim.sweep import RUN_COLUMNS
 
@@ -475,12 +474,6 @@ def safe_name(text: str, limit: int = 80) -> str:
     return safe[:limit] or "_"
 
 
-def _save_figure(fig: Figure, path: Path, dpi: int = 110) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fig.savefig(tmp, dpi=dpi, format="png")
-    os.replace(tmp, path)
-
-
 def _fmt(v) -> str:
     """4 significant digits; "n/a" for missing."""
     if v is None or v is pd.NA or v is pd.NaT:
@@ -609,7 +602,7 @@ def plot_marginal(res: Results, metric: str, factor: str, path: Path) -> None:
         fontsize=10,
     )
     ax.legend(frameon=False, fontsize=8)
-    _save_figure(fig, path)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_heat(res: Results, metric: str, f1: str, f2: str, path: Path) -> None:
@@ -644,7 +637,7 @@ def plot_heat(res: Results, metric: str, f1: str, f2: str, path: Path) -> None:
         f"{metric_info(metric).label} ({metric})\nmean over replicates and the other factors",
         fontsize=10,
     )
-    _save_figure(fig, path)
+    save_figure(fig, path, dpi=110)
 
 
 def plot_indices(table: pd.DataFrame, metric: str, kind: str, path: Path) -> None:
@@ -682,7 +675,7 @@ def plot_indices(table: pd.DataFrame, metric: str, kind: str, path: Path) -> Non
     ax.set_title(f"{metric_info(metric).label} ({metric}): {what}", fontsize=10)
     ax.set_xlabel("factor")
     ax.legend(frameon=False, fontsize=8)
-    _save_figure(fig, path)
+    save_figure(fig, path, dpi=110)
 
 
 # --------------------------------------------------------------------------- sensitivity

@@ -727,15 +727,10 @@ def _run_local(chunks: list[list[RunSpec]], workers: int, commit) -> None:
         for j, chunk in enumerate(chunks):
             commit(j, execute_chunk(chunk))
         return
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    pool = ProcessPoolExecutor(
-        max_workers=min(workers, len(chunks)),
-        mp_context=POOL_CONTEXT,
-        initializer=_worker_init,
-        initargs=(os.getpid(),),
-    )
+    pool = _new_pool(min(workers, len(chunks)))
     futures: dict = {}
     committed: set[int] = set()
     try:
@@ -759,6 +754,30 @@ def _run_local(chunks: list[list[RunSpec]], workers: int, commit) -> None:
                     commit(j, fut.result())
         raise
     pool.shutdown()
+
+
+@contextmanager
+def process_pool(workers: int) -> Iterator[Any]:
+    """A process pool whose workers leave Ctrl-C to this process and end by themselves when
+    it is gone (however it ended); leaving the block by an exception kills them at once."""
+    pool = _new_pool(workers)
+    try:
+        yield pool
+    except BaseException:
+        _kill_pool(pool)
+        raise
+    pool.shutdown()
+
+
+def _new_pool(workers: int):
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=POOL_CONTEXT,
+        initializer=_worker_init,
+        initargs=(os.getpid(),),
+    )
 
 
 def _kill_pool(pool) -> None:

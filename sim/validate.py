@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +68,9 @@ def _map(fn: Callable, tasks: list[tuple], workers: int) -> list:
     """fn(*task) for every task, in order; on a process pool when workers > 1."""
     if workers <= 1 or len(tasks) <= 1:
         return [fn(*t) for t in tasks]
-    from sim.sweep import POOL_CONTEXT
+    from sim.sweep import process_pool
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=POOL_CONTEXT) as ex:
+    with process_pool(min(workers, len(tasks))) as ex:
         return list(ex.map(fn, *zip(*tasks, strict=True)))
 
 
