@@ -29,6 +29,11 @@ MAX_GRAPHML_NODES = 1_000_000
 MAX_GRAPHML_EDGES = 4_000_000
 MAX_EXTENT_M = 100_000.0
 MAX_STREET_M = 20_000.0
+# Streets per area: dense city grids have 20 to 30 km per km2; more than this (counting at
+# least MIN_AREA_M2 of area) is not a street network (a 10,000-spoke star in a 100 m circle
+# stacked 80,000 homes into it and took 5 GB).
+MAX_STREET_DENSITY = 0.1  # m of street per m2 (100 km per km2)
+MIN_AREA_M2 = 1e6
 HULL_CHUNK = 4_000_000  # point-vertex pairs measured at once in _distance_to_hull
 
 
@@ -174,8 +179,8 @@ def load_graphml(path: Path) -> nx.Graph:
     Refused with one line (ScenarioError): a file that is not a regular file of at most
     MAX_GRAPHML_BYTES, more than MAX_GRAPHML_NODES nodes or MAX_GRAPHML_EDGES edges,
     coordinates that are not finite (or not degrees under a longitude/latitude crs), an area
-    wider than MAX_EXTENT_M, and a length that is not a finite number of metres up to
-    MAX_STREET_M.
+    wider than MAX_EXTENT_M, a length that is not a finite number of metres up to
+    MAX_STREET_M, and more than MAX_STREET_DENSITY of street per square metre.
     """
     where = f"world.graphml: {shown_path(path)}"
     check_file(path, "GraphML file", MAX_GRAPHML_BYTES, prefix="world.graphml: ")
@@ -236,6 +241,14 @@ def load_graphml(path: Path) -> nx.Graph:
             g.add_edge(ia, ib, length=length)
     if g.number_of_edges() == 0:
         raise ScenarioError(f"{where}: has no streets")
+    total = g.size(weight="length")
+    area = max(float(np.ptp(xs) * np.ptp(ys)), MIN_AREA_M2)
+    if total > MAX_STREET_DENSITY * area:
+        raise ScenarioError(
+            f"{where}: {total / 1000:,.0f} km of streets in {area / 1e6:,.3g} km2 (its extent, "
+            f"at least {MIN_AREA_M2 / 1e6:g} km2 counted): at most "
+            f"{MAX_STREET_DENSITY * 1000:g} km of street per km2 is plausible"
+        )
     return g
 
 
