@@ -179,10 +179,11 @@ def parse_toml(text: str, origin: str) -> dict[str, Any]:
         raise ScenarioError(f"{origin}: values nested too deeply") from None
 
 
-def check_toml_shape(text: str, origin: str) -> None:
-    """Refuse TOML whose brackets and braces nest more than MAX_NESTING deep, or with a dotted
-    key of more than MAX_KEY_PARTS parts, by one pass over the text that skips strings and
-    comments (cheap; the parser would recurse or take gigabytes first)."""
+def check_toml_shape(text: str, origin: str, keys: bool = True) -> None:
+    """Refuse TOML whose brackets and braces nest more than MAX_NESTING deep, or (with
+    ``keys``) with a dotted key of more than MAX_KEY_PARTS parts, by one pass over the text
+    that skips strings and comments (cheap; the parser would recurse or take gigabytes
+    first)."""
     depth = deepest = dots = most_dots = 0
     i = 0
     while (m := _TOML_MARK.search(text, i)) is not None:
@@ -208,7 +209,7 @@ def check_toml_shape(text: str, origin: str) -> None:
             f"{origin}: values nested {deepest} deep; at most {MAX_NESTING} levels of [ ] "
             "and { } are allowed"
         )
-    if most_dots + 1 > MAX_KEY_PARTS:
+    if keys and most_dots + 1 > MAX_KEY_PARTS:
         raise ScenarioError(
             f"{origin}: a dotted key of {most_dots + 1} parts; at most {MAX_KEY_PARTS} are "
             "allowed (scenario keys have at most 3)"
@@ -261,7 +262,7 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
                 f"{MAX_SET_CHARS:,} are allowed"
             )
         text = f"v = {raw.strip()}"
-        check_toml_shape(text, f"--set {key}")
+        check_toml_shape(text, f"--set {key}", keys=False)  # a bare word is a string value
         try:
             value = tomllib.loads(text)["v"]
         except tomllib.TOMLDecodeError:

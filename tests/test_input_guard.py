@@ -200,6 +200,13 @@ def test_bad_set_value_is_refused_in_one_line(tmp_path, capsys, case):
     assert not out.exists()
 
 
+def test_a_bare_set_word_with_many_dots_is_a_string():
+    """Dotted keys are limited in files; a --set value is never a key (a bare word is a
+    string), so a file name with many dots passes."""
+    name = ".".join("abcdefghijklmnopqrstuvwxyz") + ".graphml"
+    assert load(DEFAULT, [f"world.graphml={name}"])["world.graphml"] == name
+
+
 def test_a_set_value_with_a_newline_never_applies_half_of_it():
     with pytest.raises(ScenarioError, match="line break"):
         load(DEFAULT, ["time.days=1\nseed=99"])
