@@ -492,7 +492,7 @@ def _check_sweep_size(args: argparse.Namespace, exp, shard: tuple[int, int]) -> 
 def cmd_report(args: argparse.Namespace) -> int:
     from sim.report import ReportError, write_report
 
-    check_out_folder(args.out or args.results / "report", "--out")
+    check_out_folder(args.out or args.results / "report", "--out" if args.out else "report folder")
     try:
         where = write_report(args.results, args.out, args.metrics)
     except ReportError as exc:
