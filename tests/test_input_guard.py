@@ -642,3 +642,29 @@ def test_dev_zero_through_the_command_line():
         proc.stderr
         == "error: /dev/zero: not a regular file; a scenario file must be a regular file\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("kind", "samples", "factors"),
+    [
+        ("full_factorial", 16, {"requests.opt_out": [0.0, 0.5], "reporting.bias": [1.0, 2.0, 3.0]}),
+        ("latin_hypercube", 7, {"reporting.bias": {"min": 1.0, "max": 3.0}}),
+        ("sobol", 5, {"reporting.bias": {"min": 1.0, "max": 3.0}, "requests.opt_out": [0.0, 0.5]}),
+        ("morris", 3, {"reporting.bias": {"min": 1.0, "max": 3.0}, "requests.opt_out": [0.0, 0.5]}),
+    ],
+)
+def test_design_size_is_counted_exactly_before_the_design_is_made(tmp_path, kind, samples, factors):
+    """The size refused before planning is the size planning would make."""
+    if kind == "morris":
+        pytest.importorskip("SALib")
+    from sim.experiment import design_size, load_experiment
+    from sim.scenario import toml_value
+
+    lines = [f"[design]\nkind = '{kind}'\nsamples = {samples}\n[factors]"]
+    for key, spec in factors.items():
+        if isinstance(spec, dict):
+            lines.append(f"'{key}' = {{ min = {spec['min']}, max = {spec['max']} }}")
+        else:
+            lines.append(f"'{key}' = {toml_value(spec)}")
+    exp = load_experiment(_experiment(tmp_path, "\n".join(lines) + "\n"))
+    assert design_size(exp.kind, exp.samples, exp.factors) == len(exp.points)
