@@ -478,7 +478,7 @@ def _check_sweep_size(args: argparse.Namespace, exp, shard: tuple[int, int]) -> 
     )
     runs = len(exp.points) * exp.replications // shard[1]
     memory, seconds = limits.sweep_cost(
-        runs, largest, seconds * exp.replications / shard[1], args.workers
+        len(exp.points), runs, largest, seconds * exp.replications / shard[1], args.workers
     )
     what = (
         f"{shown_path(args.experiment)}: {runs:,} runs on {args.workers} worker(s) (--workers), "

@@ -274,7 +274,7 @@ def load_experiment(path: str | Path, force: bool = False) -> Experiment:
     factors = [_factor(path, key, spec, kind) for key, spec in factors_raw.items()]
     points = design_size(kind, samples, factors)
     runs = points * replications
-    memory, seconds = limits.plan_cost(runs)
+    memory, seconds = limits.plan_cost(points, runs)
     note = limits.check(
         f"{path}: {points:,} design points x {replications:,} replications = {runs:,} runs "
         "(factors, design.samples, replications) to plan",
