@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from sim.scenario import ScenarioError, load
+from sim.scenario import ScenarioError, load, shown_path
 from sim.sweep import SweepError, SweepInterrupted
 
 RESULTS_ROOT = Path("results")
@@ -34,8 +36,51 @@ HEADLINE = (
 )
 
 
+FORCE_HELP = (
+    "go ahead although the estimate of memory exceeds what this machine has available (or a "
+    "sweep has over a million runs)"
+)
+
+
 class UsageError(Exception):
     """A command-line problem that is the user's to fix (exit status 2)."""
+
+
+def check_out_folder(path: Path, flag: str, empty: bool = False) -> None:
+    """Refuse, before any work, an output folder that cannot be made or written: a path that
+    is a file (or a device such as /dev/null), under a file, or where nothing may be written
+    (tested by writing a file there and removing it); with ``empty``, an existing folder
+    that is not empty."""
+    shown = f"{flag} {shown_path(path)}"
+    if "\x00" in str(path):
+        raise UsageError(f"{shown}: not a valid path")
+    try:
+        if path.is_dir():
+            if empty and any(path.iterdir()):
+                raise UsageError(f"{shown}: already exists and is not empty; choose a new folder")
+            folder = path
+        elif path.exists() or path.is_symlink():
+            raise UsageError(f"{shown}: exists and is not a folder")
+        else:
+            folder = path.parent
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            if not folder.is_dir():
+                raise UsageError(f"{shown}: {shown_path(folder)} is not a folder")
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".ringsim-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot write there ({exc.strerror or exc})") from None
+
+
+def check_out_file(path: Path, flag: str) -> None:
+    """Refuse, before any work, an output file that is a folder or a special file, or whose
+    folder cannot be written."""
+    shown = f"{flag} {shown_path(path)}"
+    if path.is_dir() or (path.exists() and not path.is_file()):
+        raise UsageError(f"{shown}: exists and is not a regular file")
+    check_out_folder(path.parent, flag)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -83,6 +128,7 @@ def _parser() -> argparse.ArgumentParser:
         "difference (promotion: adoption.promotion_attributable)",
     )
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    r.add_argument("--force", action="store_true", help=FORCE_HELP)
     s = sub.add_parser("sweep", help="run an experiment's design (resumable)")
     s.add_argument("experiment", help="experiment TOML file, e.g. experiments/rules.toml")
     s.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
@@ -116,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
         "with --backend slurm 3600, as jobs may wait in the queue)",
     )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--force", action="store_true", help=FORCE_HELP)
     rep = sub.add_parser("report", help="summarise a sweep's results folder")
     rep.add_argument("results", type=Path, help="a sweep's results folder")
     rep.add_argument("--out", type=Path, help="report folder (default RESULTS/report)")
@@ -315,6 +362,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         overrides.append(f"seed={args.seed}")
     params = load(args.scenario, overrides)
+    if args.out is not None:
+        check_out_folder(args.out, "--out", empty=True)
+    else:
+        check_out_folder(RESULTS_ROOT, "results folder")
+    _check_run_size(args, params)
     name = Path(args.scenario).stem
     started = time.perf_counter()
     # Build the first replicate's world before making a results folder, so that a bad world
@@ -370,6 +422,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_run_size(args: argparse.Namespace, params) -> None:
+    """Estimate the run's memory and time from its sizes before building anything: refuse
+    what cannot fit (unless --force), say so when it will take long."""
+    from sim import limits
+
+    est = limits.scenario_estimate(params, params.base_dir)
+    rows = params["time.days"] * 1440 / params["time.record_minutes"]
+    memory, seconds = limits.run_cost(
+        est, rows, args.replications, args.workers, bool(args.counterfactual)
+    )
+    what = f"{shown_path(args.scenario)}: {est.sizes()}"
+    if args.replications > 1:
+        what += f", {args.replications:,} replications (--replications)"
+    note = limits.check(what, memory, seconds, args.force, args.replications)
+    if note:
+        print(note, file=sys.stderr, flush=True)
+
+
 def _bar(args: argparse.Namespace, total: float, unit: str, name: str):
     if args.quiet:
         return None
@@ -405,7 +475,10 @@ def _results_dir(out: Path | None, name: str, seed: int) -> Path:
         return unique_results_dir(RESULTS_ROOT, f"{name}-seed{seed}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UsageError(f"--out {out}: already exists and is not empty; choose a new folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {shown_path(out)}: cannot make it ({exc.strerror})") from None
     return out
 
 
@@ -424,7 +497,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.slurm and slurm is None:
         raise UsageError("--slurm goes with --backend slurm")
     shard = parse_shard(args.shard)
-    exp = load_experiment(args.experiment)
+    out = args.out or RESULTS_ROOT / Path(args.experiment).stem
+    check_out_folder(out, "--out" if args.out else "results folder")
+    exp = load_experiment(args.experiment, force=args.force)
+    _check_sweep_size(args, exp, shard)
     if exp.metrics:  # check metric names before anything runs
         probe = NeighbourhoodModel(exp.scenario(0).replace({"time.days": 1 / 1440}))
         known = probe.run()
@@ -434,7 +510,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                 f"{args.experiment}: metrics: unknown metric(s) "
                 f"{', '.join(unknown)} (see docs/metrics.md)"
             )
-    out = args.out or RESULTS_ROOT / Path(args.experiment).stem
     bar = None
     if not args.quiet:
         from tqdm import tqdm
@@ -504,9 +579,31 @@ def slurm_options(items: list[str]) -> dict:
     return options
 
 
+def _check_sweep_size(args: argparse.Namespace, exp, shard: tuple[int, int]) -> None:
+    """Estimate the sweep's memory (its largest run on each worker) and time before any
+    world is built; refuse what cannot fit (unless --force), say so when it is long."""
+    from sim import limits
+
+    largest, seconds = limits.design_estimate(
+        exp.base_scenario, exp.points, exp.base_scenario.base_dir
+    )
+    runs = len(exp.points) * exp.replications // shard[1]
+    memory, seconds = limits.sweep_cost(
+        len(exp.points), runs, largest, seconds * exp.replications / shard[1], args.workers
+    )
+    what = (
+        f"{shown_path(args.experiment)}: {runs:,} runs on {args.workers} worker(s) (--workers), "
+        f"the largest of {largest.sizes()}"
+    )
+    note = limits.check(what, memory, seconds, args.force, runs)
+    if note:
+        print(note, file=sys.stderr, flush=True)
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from sim.report import ReportError, write_report
 
+    check_out_folder(args.out or args.results / "report", "--out" if args.out else "report folder")
     try:
         where = write_report(
             args.results,
@@ -599,8 +696,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
-    if args.out.exists() and not args.out.is_dir():
-        raise UsageError(f"--out {args.out}: exists and is not a folder")
+    check_out_folder(args.out, "--out")
     bars: dict = {}
 
     def progress(phase: str, label: str, done: int | None, total: int | None) -> None:
@@ -694,6 +790,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
+    check_out_folder(args.results, "results")  # report.md and the scores are written there
+    if args.preset:
+        check_out_file(args.preset, "--preset")
     try:
         report = calibrate(
             args.results,
@@ -724,6 +823,9 @@ COMMANDS = {
 }
 
 
+BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cat` or `yes` in the same place
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -737,3 +839,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`run.py explain | head -1`): stop quietly. Point stdout at
+        # /dev/null so that flushing it at exit does not fail again.
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):
+            pass
+        return BROKEN_PIPE

@@ -49,6 +49,7 @@ import hashlib
 import itertools
 import json
 import math
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +58,18 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from sim import limits
 from sim.replicate import derive_seed
-from sim.scenario import Scenario, ScenarioError, check_value, load, printable
+from sim.scenario import (
+    Scenario,
+    ScenarioError,
+    check_value,
+    load,
+    parse_toml,
+    printable,
+    read_text,
+    shown_path,
+)
 from sim.schema import BY_KEY, FLOAT, INT
 
 TOP_KEYS = (
@@ -202,17 +213,15 @@ def run_id(scenario: Scenario, seed: int, timeseries: bool, point: int | None = 
     return hashlib.sha256(_canonical(spec).encode()).hexdigest()[:20]
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Read and validate an experiment file; raise ScenarioError (one line) if invalid."""
+def load_experiment(path: str | Path, force: bool = False) -> Experiment:
+    """Read and validate an experiment file; raise ScenarioError (one line) if invalid.
+
+    The design's size (design points times replications) is computed from the file before
+    any point is made; a design whose planning would not fit in the memory available is
+    refused, unless ``force``.
+    """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such experiment file") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
+    data = parse_toml(read_text(path, "experiment file"), shown_path(path))
 
     def bad(key: str, value: Any, allowed: str) -> ScenarioError:
         shown = printable(json.dumps(value, default=str))
@@ -223,11 +232,15 @@ def load_experiment(path: str | Path) -> Experiment:
             near = difflib.get_close_matches(key, TOP_KEYS, n=1, cutoff=0.5)
             hint = f" (did you mean '{near[0]}'?)" if near else f" (allowed: {', '.join(TOP_KEYS)})"
             raise ScenarioError(f"{path}: unknown key '{printable(key)}'{hint}")
-    if "base" not in data or not isinstance(data["base"], str):
-        raise bad("base", data.get("base"), "the path of a scenario file (relative to this file)")
+    base_allowed = "the path of a scenario file (relative to this file)"
+    if "base" not in data or not isinstance(data["base"], str) or "\x00" in data["base"]:
+        raise bad("base", data.get("base"), base_allowed)
     base = (path.parent / data["base"]).resolve()
     if not base.exists():
-        raise ScenarioError(f"{path}: base = {data['base']!r}: no such scenario file ({base})")
+        raise ScenarioError(
+            f"{path}: base = {printable(json.dumps(data['base']))}: no such scenario file "
+            f"({shown_path(base)})"
+        )
 
     def integer(key: str, default: int, low: int, high: int) -> int:
         v = data.get(key, default)
@@ -277,6 +290,19 @@ def load_experiment(path: str | Path) -> Experiment:
         raise bad("factors", factors_raw, "a table with at least one factor")
     factors = [_factor(path, key, spec, kind) for key, spec in factors_raw.items()]
     contrasts = _contrasts(path, data.get("report", {}), factors)
+    points = design_size(kind, samples, factors)
+    runs = points * replications
+    memory, seconds = limits.plan_cost(points, runs)
+    note = limits.check(
+        f"{path}: {points:,} design points x {replications:,} replications = {runs:,} runs "
+        "(factors, design.samples, replications) to plan",
+        memory,
+        seconds,
+        force,
+        runs,
+    )
+    if note:
+        print(note, file=sys.stderr, flush=True)
     return Experiment(
         path,
         base,
@@ -367,7 +393,16 @@ def _factor(path: Path, key: str, spec: Any, kind: str) -> Factor:
     if isinstance(spec, list):
         if not spec:
             raise ScenarioError(f"{path}: {label}: needs at least one value")
-        return Factor(key, values=[_scenario_value(path, label, key, v) for v in spec])
+        values = [_scenario_value(path, label, key, v) for v in spec]
+        kinds = {type(v).__name__ for v in values}
+        if len(kinds) > 1:  # e.g. "regime" and hours: a design's column holds one type
+            shown = printable(json.dumps(spec, default=str))
+            raise ScenarioError(
+                f"{path}: {label} = {shown}: the values mix {' and '.join(sorted(kinds))}; "
+                'give values of one type (a rule\'s "regime" and numbers go in separate '
+                "experiments)"
+            )
+        return Factor(key, values=values)
     if isinstance(spec, dict):
         if kind == "full_factorial":
             raise ScenarioError(
@@ -402,6 +437,19 @@ def _factor(path: Path, key: str, spec: Any, kind: str) -> Factor:
     raise ScenarioError(
         f"{path}: {label}: must be a list of values or a range {{ min = ..., max = ... }}"
     )
+
+
+def design_size(kind: str, samples: int, factors: list[Factor]) -> int:
+    """The number of design points ``design_points`` will make, computed without making
+    them (so that a design too large to plan is refused first)."""
+    d = len(factors)
+    if kind == "full_factorial":
+        return math.prod(len(f.values) for f in factors)
+    if kind == "latin_hypercube":
+        return samples
+    if kind == "sobol":
+        return 2 ** math.ceil(math.log2(max(samples, 2))) * (d + 2)
+    return samples * (d + 1)  # morris: trajectories of d + 1 points
 
 
 def design_points(exp: Experiment) -> tuple[list[dict[str, Any]], dict | None]:

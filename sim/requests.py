@@ -42,23 +42,9 @@ import numpy as np
 from sim.footage import Circle, FootageStore, Sightings
 from sim.rng import Streams
 from sim.scenario import Scenario
-from sim.schema import FROM_REGIME
+from sim.schema import FROM_REGIME, REGIME_RULES, RULE_KEYS
 
 SQ_M_PER_SQ_MI = 1609.344**2
-RULE_KEYS = (
-    "max_window_hours",
-    "min_window_minutes",
-    "max_area_sq_mi",
-    "min_area_sq_mi",
-    "max_per_incident",
-    "public",
-    "allow_protest",
-)
-REGIME_RULES = {
-    "portal": (12.0, 0.0, math.pi * 0.5**2, 0.0, 0, False, True),
-    "rfa": (12.0, 15.0, 0.5, 0.025, 2, True, False),
-    "none": (12.0, 0.0, 0.5, 0.0, 0, False, False),
-}
 VOLUNTARY, LEGAL, EMERGENCY = "voluntary", "legal", "emergency"
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import difflib
 import json
 import math
+import re
+import stat
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -26,13 +28,27 @@ from sim.schema import (
     INT,
     PARAMS,
     PROFILE24,
+    PROFILE_MAX,
+    PROFILE_MIN_PEAK,
+    REGIME_RULES,
     RULE_BASE,
+    RULE_KEYS,
     SHARE_SETS,
+    SHARE_TOLERANCE,
     SHARES,
     STR,
     Param,
     defaults,
 )
+
+# Limits on what is read before parsing it (tomllib recurses into nested values, and deep
+# dotted keys cost it gigabytes): far above any real scenario or experiment file, whose
+# keys have at most 3 parts and whose values nest 2 deep.
+MAX_FILE_BYTES = 1_000_000
+MAX_NESTING = 16
+MAX_KEY_PARTS = 16
+MAX_SET_CHARS = 10_000
+_TOML_MARK = re.compile(r"[#\"'\[\]{}\n=,.]")
 
 
 class ScenarioError(ValueError):
@@ -102,27 +118,133 @@ class Scenario(Mapping[str, Any]):
 def load(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read a scenario file and apply ``key=value`` overrides; raise ScenarioError if invalid."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc})") from None
-    flat = flatten(data, str(path))
-    scenario = Scenario(flat, origin=str(path), base_dir=path.parent.resolve())
+    text = read_text(path, "scenario file")
+    data = parse_toml(text, shown_path(path))
+    flat = flatten(data, shown_path(path))
+    scenario = Scenario(flat, origin=shown_path(path), base_dir=path.parent.resolve())
     if overrides:
         scenario = scenario.replace(parse_overrides(overrides))
     return scenario
 
 
+def shown_path(path: str | Path) -> str:
+    """A path as messages show it: on one line, escapes for control characters."""
+    return printable(str(path), 300)
+
+
+def read_text(path: Path, what: str, limit: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a small regular file; anything else (a directory, a FIFO, a device
+    such as /dev/zero, a file over ``limit`` bytes) is refused before it is read."""
+    check_file(path, what, limit)
+    shown = shown_path(path)
+    too_big = f"{shown}: larger than {limit:,} bytes, the most a {what} may have"
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise ScenarioError(f"{shown}: cannot read ({exc.strerror})") from None
+    if len(data) > limit:
+        raise ScenarioError(too_big)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{shown}: not UTF-8 text") from None
+
+
+def check_file(path: Path, what: str, limit: int, prefix: str = "") -> None:
+    """Refuse, before opening it, a path that is not a regular file of at most ``limit``
+    bytes (a folder, a FIFO, a device such as /dev/zero, a missing or huge file)."""
+    shown = prefix + shown_path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise ScenarioError(f"{shown}: no such {what}") from None
+    except ValueError:  # e.g. an embedded NUL character
+        raise ScenarioError(f"{shown}: not a valid path for a {what}") from None
+    except OSError as exc:
+        raise ScenarioError(f"{shown}: cannot read ({exc.strerror})") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ScenarioError(f"{shown}: {kind}; a {what} must be a regular file")
+    if info.st_size > limit:
+        raise ScenarioError(f"{shown}: larger than {limit:,} bytes, the most a {what} may have")
+
+
+def parse_toml(text: str, origin: str) -> dict[str, Any]:
+    """Parse TOML text after checking its shape (nesting depth, dotted-key length)."""
+    check_toml_shape(text, origin)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{origin}: not valid TOML ({printable(str(exc), 200)})") from None
+    except RecursionError:  # a backstop: the scan above should have refused it
+        raise ScenarioError(f"{origin}: values nested too deeply") from None
+
+
+def check_toml_shape(text: str, origin: str, keys: bool = True) -> None:
+    """Refuse TOML whose brackets and braces nest more than MAX_NESTING deep, or (with
+    ``keys``) with a dotted key of more than MAX_KEY_PARTS parts, by one pass over the text
+    that skips strings and comments (cheap; the parser would recurse or take gigabytes
+    first)."""
+    depth = deepest = dots = most_dots = 0
+    i = 0
+    while (m := _TOML_MARK.search(text, i)) is not None:
+        c, i = m.group(), m.end()
+        if c == "#":
+            i = _end_of(text, "\n", i)
+        elif c in "\"'":
+            i = _after_string(text, i - 1)
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            dots = 0
+        elif c in "]}":
+            depth -= 1
+            dots = 0
+        elif c == ".":
+            dots += 1
+            most_dots = max(most_dots, dots)
+        else:  # a line break, = or , ends a key
+            dots = 0
+    if deepest > MAX_NESTING:
+        raise ScenarioError(
+            f"{origin}: values nested {deepest} deep; at most {MAX_NESTING} levels of [ ] "
+            "and { } are allowed"
+        )
+    if keys and most_dots + 1 > MAX_KEY_PARTS:
+        raise ScenarioError(
+            f"{origin}: a dotted key of {most_dots + 1} parts; at most {MAX_KEY_PARTS} are "
+            "allowed (scenario keys have at most 3)"
+        )
+
+
+def _end_of(text: str, what: str, start: int) -> int:
+    end = text.find(what, start)
+    return len(text) if end < 0 else end
+
+
+def _after_string(text: str, i: int) -> int:
+    """The index just after the TOML string that starts at ``text[i]`` (a quote)."""
+    quote = text[i]
+    delim = quote * 3 if text.startswith(quote * 3, i) else quote
+    j = i + len(delim)
+    if quote == "'":  # literal strings have no escapes
+        return _end_of(text, delim, j) + len(delim)
+    while j < len(text):
+        if text[j] == "\\":
+            j += 2
+        elif text.startswith(delim, j):
+            return j + len(delim)
+        elif text[j] == "\n" and len(delim) == 1:
+            return j  # an unterminated string: the parser will say so
+        else:
+            j += 1
+    return j
+
+
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """Parse ``dotted.key=value`` strings; values are TOML values, or bare strings."""
+    """Parse ``dotted.key=value`` strings; values are TOML values on one line, or bare
+    strings."""
     out: dict[str, Any] = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -131,8 +253,20 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             raise ScenarioError(f"--set {item!r}: expected dotted.key=value")
         if key not in BY_KEY:
             raise ScenarioError(f"--set: {unknown_key_message(key)}")
+        if "\n" in raw or "\r" in raw:
+            raise ScenarioError(
+                f"--set {key}: the value has a line break; give one key=value per --set, "
+                "its value on one line"
+            )
+        if len(raw) > MAX_SET_CHARS:
+            raise ScenarioError(
+                f"--set {key}: the value has {len(raw):,} characters; at most "
+                f"{MAX_SET_CHARS:,} are allowed"
+            )
+        text = f"v = {raw.strip()}"
+        check_toml_shape(text, f"--set {key}", keys=False)  # a bare word is a string value
         try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+            value = tomllib.loads(text)["v"]
         except tomllib.TOMLDecodeError:
             value = raw.strip()
         if key in PATH_KEYS and isinstance(value, str) and value and not is_path_alias(value):
@@ -218,13 +352,15 @@ def _check(p: Param, value: Any, origin: str, allowed: str = "") -> Any:
         if not p.low <= value <= p.high:  # exact: large integers must not round via float
             raise bad()
         return value
-    if p.kind in (INT, FLOAT):
+    if p.kind == INT:  # an integer, not a float that happens to be whole (nor a bool)
+        raise bad()
+    if p.kind == FLOAT:
         x = _number(value)
-        if x is None or (p.kind == INT and not x.is_integer()) or not p.low <= x <= p.high:
+        if x is None or not p.low <= x <= p.high:
             raise bad()
-        return int(x) if p.kind == INT else x
+        return x
     if p.kind == STR:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "\x00" in value:
             raise bad()
         return value
     if p.kind == CHOICE:
@@ -247,7 +383,9 @@ def _check(p: Param, value: Any, origin: str, allowed: str = "") -> Any:
         if not isinstance(value, list) or len(value) != 24:
             raise bad()
         weights = [_number(v) for v in value]
-        if any(w is None or w < 0 for w in weights) or sum(weights) <= 0:
+        if any(w is None or not 0 <= w <= PROFILE_MAX for w in weights):
+            raise bad()
+        if max(weights) < PROFILE_MIN_PEAK:
             raise bad()
         return weights
     raise AssertionError(f"unhandled kind {p.kind}")  # pragma: no cover
@@ -265,13 +403,24 @@ def _check_shares(p: Param, value: Any, bad) -> dict[str, float]:
         if not (p.low <= share <= p.high):
             raise bad()
         out[name] = float(share)
-    if abs(sum(out.values()) - 1.0) > 1e-6:
-        raise bad(f"they sum to {sum(out.values()):g}")
-    return out
+    total = math.fsum(out.values())
+    if abs(total - 1.0) > SHARE_TOLERANCE:
+        raise bad(f"they sum to {total:g}")
+    return dict(zip(out, _normalised(list(out.values())), strict=True))
 
 
-def check_share_sets(values: Mapping[str, Any], origin: str) -> None:
-    """Cross-key checks: share sets sum to 1; group tables name existing groups."""
+def _normalised(shares: list[float]) -> list[float]:
+    """Shares within SHARE_TOLERANCE of 1, rescaled to sum to 1 as exactly as floats allow
+    (what numpy's samplers require). Unchanged if they already sum to within 1e-12, so that
+    rescaled shares, written out and read back, stay the same."""
+    total = math.fsum(shares)
+    return shares if abs(total - 1.0) <= 1e-12 else [x / total for x in shares]
+
+
+def check_share_sets(values: dict[str, Any], origin: str) -> None:
+    """Cross-key checks: share sets sum to 1 (rescaled in ``values`` when they are within
+    SHARE_TOLERANCE); group tables name existing groups; a request rule's minimum is not
+    above its maximum."""
     groups = values["population.groups"]
     for p in PARAMS:
         if p.kind == GROUP_TABLE:
@@ -282,10 +431,37 @@ def check_share_sets(values: Mapping[str, Any], origin: str) -> None:
                         f"{', '.join(groups)})"
                     )
     for name, keys in SHARE_SETS.items():
-        total = sum(values[k] for k in keys)
-        if abs(total - 1.0) > 1e-6:
+        total = math.fsum(values[k] for k in keys)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
             parts = ", ".join(f"{k.rsplit('.', 1)[1]}={values[k]:g}" for k in keys)
             raise ScenarioError(f"{origin}: {name}.* must sum to 1 (got {total:g}: {parts})")
+        for k, share in zip(keys, _normalised([values[k] for k in keys]), strict=True):
+            values[k] = share
+    check_rule_bounds(values, origin)
+
+
+def check_rule_bounds(values: Mapping[str, Any], origin: str) -> None:
+    """A request rule's minimum (window, area) must not exceed its maximum, each taken from
+    the regime when it is "regime"."""
+    regime = dict(zip(RULE_KEYS, REGIME_RULES[values["requests.regime"]], strict=True))
+
+    def rule(leaf: str) -> tuple[float, str]:
+        v = values[f"requests.{leaf}"]
+        if v == FROM_REGIME:
+            return regime[leaf], f"{regime[leaf]:g} (the {values['requests.regime']} regime's)"
+        return v, f"{v:g}"
+
+    for low, high, scale, unit in (
+        ("min_window_minutes", "max_window_hours", 60.0, "min"),
+        ("min_area_sq_mi", "max_area_sq_mi", 1.0, "sq mi"),
+    ):
+        (lo, lo_text), (hi, hi_text) = rule(low), rule(high)
+        if lo > hi * scale:
+            raise ScenarioError(
+                f"{origin}: requests.{low} = {lo_text} is above requests.{high} = {hi_text}"
+                + (f" ({hi * scale:g} {unit})" if scale != 1 else "")
+                + "; a minimum must not exceed its maximum"
+            )
 
 
 def toml_value(value: Any) -> str:

@@ -7,6 +7,7 @@ parameter tables in the docs. A key that is not here does not exist.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,23 @@ INCIDENT_KINDS = ("package_theft", "car_break_in", "burglary")
 ALERT_SETTINGS = ("all_motion", "people_only", "muted")
 ALLOCATIONS = ("posts", "incidents", "debiased", "uniform")
 REGIMES = ("portal", "rfa", "none")
+# Each regime's values of the request rules (requests.<key>; a rule set to "regime" takes the
+# value of requests.regime's regime). Here, not in sim/requests.py, so that validation can
+# compare a rule's minimum with its maximum without importing the model.
+RULE_KEYS = (
+    "max_window_hours",
+    "min_window_minutes",
+    "max_area_sq_mi",
+    "min_area_sq_mi",
+    "max_per_incident",
+    "public",
+    "allow_protest",
+)
+REGIME_RULES = {
+    "portal": (12.0, 0.0, math.pi * 0.5**2, 0.0, 0, False, True),
+    "rfa": (12.0, 15.0, 0.5, 0.025, 2, True, False),
+    "none": (12.0, 0.0, 0.5, 0.0, 0, False, False),
+}
 
 # Sources cited by short tag; docs/sources.md expands them.
 SRC_ASSUMPTION = "modelling assumption (free parameter: sweep it)"
@@ -52,6 +70,13 @@ SRC_PRIVACY = "CONTEXT.md: E2EE from 2021, hijacked accounts, stronger password 
 SRC_LAPD = "CONTEXT.md / EFF 2021: LAPD 2016 emails (codes, free devices, 1 per 10 uses)"
 SRC_PARTNERS = "CONTEXT.md: partner agencies 40 (2018), 405 (8/2019), 2,014 (2020), ~2,600 (2023)"
 NETWORKS = ("neighbours", "complete")
+# Hourly profiles are relative weights: bounded so that their sums and means stay finite and
+# normal floats (a weight of 1e308 overflowed the sum; all-subnormal weights a mean of 0).
+PROFILE_MAX = 1e6
+PROFILE_MIN_PEAK = 1e-6
+# Share sets within this of 1 are accepted and rescaled to sum to 1 as exactly as floats
+# allow (the samplers accept only about 1.5e-8).
+SHARE_TOLERANCE = 1e-6
 
 
 @dataclass(frozen=True)
@@ -86,11 +111,14 @@ class Param:
         if self.kind == BOOL:
             return "true or false"
         if self.kind == STR:
-            return "a string"
+            return "a string (no NUL character)"
         if self.kind == SHARES:
             return f"a table of name = share (each in [{self.low}, {self.high}], summing to 1)"
         if self.kind == PROFILE24:
-            return "a list of 24 non-negative hourly weights, not all zero"
+            return (
+                f"a list of 24 non-negative hourly weights of at most {PROFILE_MAX:g}, not all "
+                f"zero (the largest at least {PROFILE_MIN_PEAK:g})"
+            )
         if self.kind == GROUP_TABLE:
             return (
                 f"a table of group name = value in [{self.low:g}, {self.high:g}] "

@@ -18,9 +18,23 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import ConvexHull, QhullError
 
-from sim.scenario import Scenario, ScenarioError
+from sim.scenario import Scenario, ScenarioError, check_file, printable, shown_path
 
 EARTH_RADIUS_M = 6_371_008.8
+# Limits on a GraphML street graph, checked as it is read: an area and a street longer than
+# any town's (the city benchmark's grid is 19 by 9 km) would give absurd numbers of homes;
+# the file and graph sizes bound what reading it costs (networkx holds the whole document).
+MAX_GRAPHML_BYTES = 100_000_000
+MAX_GRAPHML_NODES = 1_000_000
+MAX_GRAPHML_EDGES = 4_000_000
+MAX_EXTENT_M = 100_000.0
+MAX_STREET_M = 20_000.0
+# Streets per area: dense city grids have 20 to 30 km per km2; more than this (counting at
+# least MIN_AREA_M2 of area) is not a street network (a 10,000-spoke star in a 100 m circle
+# stacked 80,000 homes into it and took 5 GB).
+MAX_STREET_DENSITY = 0.1  # m of street per m2 (100 km per km2)
+MIN_AREA_M2 = 1e6
+HULL_CHUNK = 4_000_000  # point-vertex pairs measured at once in _distance_to_hull
 
 
 @dataclass
@@ -170,26 +184,56 @@ def load_graphml(path: Path) -> nx.Graph:
     and directions are merged into one undirected street per node pair (the shortest). A
     street's length is its ``length`` attribute, but never less than the straight line
     between its ends (homes and views are laid out along that line).
+
+    Refused with one line (ScenarioError): a file that is not a regular file of at most
+    MAX_GRAPHML_BYTES, more than MAX_GRAPHML_NODES nodes or MAX_GRAPHML_EDGES edges,
+    coordinates that are not finite (or not degrees under a longitude/latitude crs), an area
+    wider than MAX_EXTENT_M, a length that is not a finite number of metres up to
+    MAX_STREET_M, and more than MAX_STREET_DENSITY of street per square metre.
     """
+    where = f"world.graphml: {shown_path(path)}"
+    check_file(path, "GraphML file", MAX_GRAPHML_BYTES, prefix="world.graphml: ")
     try:
         raw = nx.read_graphml(path)
-    except FileNotFoundError:
-        raise ScenarioError(f"world.graphml: no such file {path}") from None
     except Exception as exc:  # networkx raises several parser errors
-        raise ScenarioError(f"world.graphml: cannot read {path} as GraphML ({exc})") from None
+        detail = printable(str(exc), 160)
+        raise ScenarioError(f"{where}: cannot read it as GraphML ({detail})") from None
+    if raw.number_of_nodes() > MAX_GRAPHML_NODES or raw.number_of_edges() > MAX_GRAPHML_EDGES:
+        raise ScenarioError(
+            f"{where}: {raw.number_of_nodes():,} nodes and {raw.number_of_edges():,} edges; "
+            f"at most {MAX_GRAPHML_NODES:,} and {MAX_GRAPHML_EDGES:,} are allowed"
+        )
     try:
         xs = np.array([float(d["x"]) for _, d in raw.nodes(data=True)])
         ys = np.array([float(d["y"]) for _, d in raw.nodes(data=True)])
-    except (KeyError, ValueError):
-        raise ScenarioError(f"world.graphml: {path}: every node needs numeric x and y") from None
+    except (KeyError, ValueError, TypeError):
+        raise ScenarioError(f"{where}: every node needs numeric x and y") from None
+    names = list(raw.nodes)
+    bad = np.flatnonzero(~(np.isfinite(xs) & np.isfinite(ys)))
+    if len(bad):
+        k = bad[0]
+        raise ScenarioError(
+            f"{where}: node {printable(str(names[k]))} has x = {xs[k]:g}, y = {ys[k]:g}: "
+            "coordinates must be finite numbers"
+        )
     crs = str(raw.graph.get("crs", "")).lower()
-    lonlat = (
-        "4326" in crs
-        or "longlat" in crs
-        or (not crs and np.all(np.abs(xs) <= 180) and np.all(np.abs(ys) <= 90))
-    )
+    degrees = (np.abs(xs) <= 180) & (np.abs(ys) <= 90)
+    lonlat = "4326" in crs or "longlat" in crs or (not crs and bool(np.all(degrees)))
     if lonlat:
+        if not np.all(degrees):
+            k = int(np.flatnonzero(~degrees)[0])
+            raise ScenarioError(
+                f"{where}: crs {printable(crs)!r} is longitude/latitude, but node "
+                f"{printable(str(names[k]))} has x = {xs[k]:g}, y = {ys[k]:g}: longitudes "
+                "must be in [-180, 180] and latitudes in [-90, 90] (metres need a projected crs)"
+            )
         xs, ys = lonlat_to_metres(xs, ys, (xs.mean(), ys.mean()))
+    extent = max(np.ptp(xs), np.ptp(ys)) if len(xs) else 0.0
+    if extent > MAX_EXTENT_M:
+        raise ScenarioError(
+            f"{where}: the streets span {extent:,.0f} m; at most {MAX_EXTENT_M:,.0f} m "
+            "(a town, or part of a city) is allowed"
+        )
     index = {n: k for k, n in enumerate(raw.nodes)}
     g = nx.Graph()
     for k in range(len(xs)):
@@ -199,16 +243,37 @@ def load_graphml(path: Path) -> nx.Graph:
         if ia == ib:
             continue
         straight = float(np.hypot(xs[ia] - xs[ib], ys[ia] - ys[ib]))
-        try:
-            length = float(d.get("length", straight))
-        except ValueError:
-            length = straight
-        length = max(length, straight, 0.1)
+        length = _length(d.get("length", straight), straight, where, a, b)
         if not g.has_edge(ia, ib) or g[ia][ib]["length"] > length:
             g.add_edge(ia, ib, length=length)
     if g.number_of_edges() == 0:
-        raise ScenarioError(f"world.graphml: {path} has no streets")
+        raise ScenarioError(f"{where}: has no streets")
+    total = g.size(weight="length")
+    area = max(float(np.ptp(xs) * np.ptp(ys)), MIN_AREA_M2)
+    if total > MAX_STREET_DENSITY * area:
+        raise ScenarioError(
+            f"{where}: {total / 1000:,.0f} km of streets in {area / 1e6:,.3g} km2 (its extent, "
+            f"at least {MIN_AREA_M2 / 1e6:g} km2 counted): at most "
+            f"{MAX_STREET_DENSITY * 1000:g} km of street per km2 is plausible"
+        )
     return g
+
+
+def _length(value, straight: float, where: str, a, b) -> float:
+    """A street's length in metres: its attribute, at least the straight line; refused when
+    it is not a finite number in [0, MAX_STREET_M]."""
+    try:
+        length = float(value)
+    except (TypeError, ValueError):
+        length = math.nan
+    if not 0 <= length <= MAX_STREET_M or straight > MAX_STREET_M:
+        shown = printable(str(value), 40)
+        raise ScenarioError(
+            f"{where}: the street from node {printable(str(a))} to node {printable(str(b))} "
+            f"has length {shown} (straight line {straight:,.0f} m): lengths must be finite "
+            f"numbers of metres in [0, {MAX_STREET_M:,.0f}]"
+        )
+    return max(length, straight, 0.1)
 
 
 def save_graphml(g: nx.Graph, path: Path, lonlat_origin: tuple[float, float] | None = None):
@@ -323,9 +388,14 @@ def _distance_to_hull(xy: np.ndarray) -> np.ndarray:
     a = xy[hull.vertices]
     b = np.roll(a, -1, axis=0)
     ab = b - a
-    t = np.clip(np.einsum("pkd,kd->pk", xy[:, None, :] - a[None], ab) / (ab**2).sum(1), 0, 1)
-    closest = a[None] + t[..., None] * ab[None]
-    return np.hypot(*(xy[:, None, :] - closest).transpose(2, 0, 1)).min(axis=1)
+    out = np.empty(len(xy))
+    step = max(1, HULL_CHUNK // len(a))  # points x hull vertices: bounded memory
+    for lo in range(0, len(xy), step):
+        p = xy[lo : lo + step]
+        t = np.clip(np.einsum("pkd,kd->pk", p[:, None, :] - a[None], ab) / (ab**2).sum(1), 0, 1)
+        closest = a[None] + t[..., None] * ab[None]
+        out[lo : lo + step] = np.hypot(*(p[:, None, :] - closest).transpose(2, 0, 1)).min(axis=1)
+    return out
 
 
 def build_world(params: Scenario, rng: np.random.Generator) -> World:

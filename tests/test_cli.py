@@ -238,7 +238,7 @@ BAD_CASES: dict[str, tuple[str | None, str | bytes | None, list[str], list[str]]
     "nonexistent_file": ("missing.toml", None, [], ["missing.toml", "no such scenario file"]),
     "invalid_toml": ("bad.toml", "[world\nblocks_x = \n", [], ["bad.toml", "not valid TOML"]),
     "out_not_empty": (None, None, [], ["already exists and is not empty"]),
-    "out_is_a_file": (None, None, [], ["already exists and is not empty"]),
+    "out_is_a_file": (None, None, [], ["exists and is not a folder"]),
     # Known bugs (see the xfail tests below).
     "non_utf8_file": ("latin1.toml", b"# caf\xe9\nseed = 2\n", [], ["latin1.toml"]),
     "huge_integer": (

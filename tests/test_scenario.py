@@ -498,17 +498,19 @@ def invalid_values(p) -> st.SearchStrategy:
     wrong_type = st.one_of(TEXT, st.lists(st.integers(), max_size=3), st.lists(TEXT, max_size=2))
     if p.kind in NUMERIC:
         bad = [_outside(p), wrong_type, st.booleans()]
-        if p.kind == INT:
-            bad.append(
-                st.floats(min_value=float(p.low), max_value=float(p.high), **FINITE).filter(
-                    lambda x: not x.is_integer()
-                )
-            )
+        if p.kind == INT:  # any float, whole ones (seed = 1.0) too: integers are required
+            bad.append(st.floats(min_value=float(p.low), max_value=float(p.high), **FINITE))
         return st.one_of(*bad)
     if p.kind == BOOL:
         return st.one_of(st.integers(), st.floats(), TEXT)
     if p.kind == STR:
-        return st.one_of(st.integers(), st.floats(), st.booleans(), st.lists(TEXT, max_size=2))
+        return st.one_of(
+            st.integers(),
+            st.floats(),
+            st.booleans(),
+            st.lists(TEXT, max_size=2),
+            TEXT.map(lambda t: t + "\x00"),  # a NUL cannot be in a path
+        )
     if p.kind == CHOICE:
         return st.one_of(
             TEXT.filter(lambda s: s not in p.choices),
@@ -544,6 +546,9 @@ def invalid_values(p) -> st.SearchStrategy:
             st.lists(weights, min_size=23, max_size=23).map(lambda xs: [*xs, "x"]),
             st.lists(weights, min_size=23, max_size=23).map(lambda xs: [*xs, True]),
             st.lists(weights, min_size=23, max_size=23).map(lambda xs: [*xs, math.nan]),
+            # a weight too large for sums to stay finite, or all weights vanishingly small
+            st.lists(weights, min_size=23, max_size=23).map(lambda xs: [*xs, 1e308]),
+            st.just([5e-324] * 24),
             st.floats(),
         )
     if p.kind == GROUP_TABLE:
@@ -571,7 +576,7 @@ def valid_values(p) -> st.SearchStrategy:
     if p.kind == BOOL:
         return st.booleans()
     if p.kind == STR:
-        return st.text(max_size=20)
+        return st.text(max_size=20).filter(lambda t: "\x00" not in t)
     if p.kind == CHOICE:
         return st.sampled_from(p.choices)
     if p.kind == SHARES:
@@ -596,7 +601,7 @@ def valid_values(p) -> st.SearchStrategy:
     if p.kind == PROFILE24:
         return st.lists(
             st.one_of(st.floats(0, 1e6), st.integers(0, 1000)), min_size=24, max_size=24
-        ).filter(lambda xs: sum(xs) > 0)
+        ).filter(lambda xs: max(xs) >= 1e-6)
     if p.kind == GROUP_TABLE:
         return st.dictionaries(
             NAME,
@@ -630,7 +635,12 @@ def test_check_value_accepts_valid_values(data):
     p = data.draw(KEYS, label="param")
     value = data.draw(valid_values(p), label="value")
     got = check_value(p.key, value, "origin.toml")
-    assert got == value
+    if p.kind == SHARES:  # rescaled to sum to 1 as exactly as floats allow
+        assert list(got) == list(value)
+        assert list(got.values()) == pytest.approx(list(value.values()), rel=1e-8)
+        assert math.fsum(got.values()) == pytest.approx(1.0, abs=1e-12)
+    else:
+        assert got == value
     if p.kind == FLOAT:
         assert type(got) is float
     if p.kind == INT:
