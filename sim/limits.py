@@ -82,8 +82,8 @@ class Estimate:
 
     def sizes(self) -> str:
         return (
-            f"{self.homes:,} homes, {self.pedestrians:,} pedestrians (population.pedestrians), "
-            f"{self.days:g} days (time.days)"
+            f"{self.homes:,} homes, {self.pedestrians:,} pedestrians (population.pedestrians, "
+            f"or population.per_household x homes), {self.days:g} days (time.days)"
         )
 
 
