@@ -533,7 +533,7 @@ def test_bad_experiment_is_refused_at_load(tmp_path, capsys, case):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (["population.pedestrians=50000000"], "50,000,000 pedestrians (population.pedestrians)"),
+        (["population.pedestrians=50000000"], "50,000,000 pedestrians (population.pedestrians"),
         (["world.blocks_x=1000", "world.blocks_y=1000"], "14,414,400 homes"),
     ],
     ids=["50-million-pedestrians", "1000x1000-blocks"],
