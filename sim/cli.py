@@ -369,11 +369,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     _check_run_size(args, params)
     name = Path(args.scenario).stem
     started = time.perf_counter()
-    # Build the first replicate's world before making a results folder, so that a bad world
-    # (e.g. a missing GraphML file) leaves nothing behind.
+    # Build the first replicate's world first, so that a bad world (e.g. a missing GraphML
+    # file) leaves nothing behind; the results are written only once the run has ended.
     first_seed = params["seed"] if args.replications == 1 else derive_seed(params["seed"], 0)
     model = NeighbourhoodModel(params, rng=first_seed)
-    out = _results_dir(args.out, name, params["seed"])
     bar = _bar(
         args,
         params["time.days"] if args.replications == 1 else args.replications,
@@ -385,13 +384,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if bar is not None:
             bar.update(done - bar.n)
 
+    runs = None
     if args.replications == 1:
         metrics = model.run(progress)
         if args.counterfactual:
             metrics = counterfactual_metrics(params, first_seed, metrics, args.counterfactual)
         series = [model.recorder.timeseries()]
-        outputs.write_timeseries(out / "timeseries.parquet", series[0])
-        rerun = f"python run.py run {out / 'scenario.toml'}"
     else:
         runs = run_replications(
             params,
@@ -403,19 +401,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         metrics = summarize([m for _, m, _ in runs], params["seed"])
         series = [ts for _, _, ts in runs]
-        outputs.write_replications(
-            out, runs, dict(params)
-        )  # the map shows replicate 0 at the start
-        rerun = f"python run.py run {out / 'scenario.toml'} --replications {args.replications}"
     if bar is not None:
         bar.close()
-    outputs.atomic_write(out / "metrics.json", outputs.metrics_json(metrics))
+    out = _results_dir(args.out, name, params["seed"])
+    rerun = f"python run.py run {out / 'scenario.toml'}"
+    if runs is not None:
+        rerun += f" --replications {args.replications}"
     header = f"Resolved scenario of a run (from {args.scenario}); rerun it with\n  {rerun}"
-    outputs.atomic_write(out / "scenario.toml", params.to_toml(header))
-    plots.save_map(model, out / "map.png")
-    plots.save_timeseries(series, model.world.group_names, out / "timeseries.png")
-    info = outputs.run_info(time.perf_counter() - started, sys.argv)
-    outputs.atomic_write(out / "run_info.json", json.dumps(info, indent=2) + "\n")
+    # Every file goes into a hidden folder beside ``out``, renamed onto it at the end: a run
+    # stopped while writing leaves ``out`` empty (a rerun accepts it), never half-written.
+    try:
+        with outputs.staged_folder(out) as stage:
+            if runs is None:
+                outputs.write_timeseries(stage / "timeseries.parquet", series[0])
+            else:  # the map shows replicate 0 at the start
+                outputs.write_replications(stage, runs, dict(params))
+            outputs.atomic_write(stage / "metrics.json", outputs.metrics_json(metrics))
+            outputs.atomic_write(stage / "scenario.toml", params.to_toml(header))
+            plots.save_map(model, stage / "map.png")
+            plots.save_timeseries(series, model.world.group_names, stage / "timeseries.png")
+            info = outputs.run_info(time.perf_counter() - started, sys.argv)
+            outputs.atomic_write(stage / "run_info.json", json.dumps(info, indent=2) + "\n")
+    except OSError as exc:
+        raise UsageError(
+            f"{shown_path(out)}: cannot write the results: {outputs.os_error_reason(exc)}; "
+            "nothing was kept, run the same command again"
+        ) from None
     if not args.quiet:
         _print_summary(metrics, args.replications > 1)
         print(f"results: {out}  ({info['wall_seconds']:.1f} s)")

@@ -17,8 +17,10 @@ import os
 import platform
 import re
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
@@ -126,6 +128,16 @@ def write_parquet(path: Path, table: pa.Table) -> None:
         pq.write_table(table, tmp)
 
 
+def os_error_reason(exc: OSError) -> str:
+    """An OSError in words, with what to do for the usual ones."""
+    what = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{what} (the disk or quota is full: free space)"
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{what} (not writable: check the folder's permissions)"
+    return what
+
+
 def clean_number(v):
     """JSON-safe scalar: numpy types to Python, NaN and infinities to None."""
     if v is None or isinstance(v, bool | str):
@@ -163,6 +175,20 @@ def write_replications(out: Path, runs: list[tuple[int, dict, dict]], params: di
         for k, v in {"replicate": np.full(len(ts["time_min"]), r), **ts}.items():
             series.setdefault(k, []).append(v)
     write_timeseries(out / "timeseries.parquet", {k: np.concatenate(v) for k, v in series.items()})
+
+
+@contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A hidden folder beside the (empty) folder ``out`` to write a run's files into, renamed
+    onto ``out`` when the block ends; removed if the block fails. A folder left by a killed
+    process is hidden and never blocks ``out``."""
+    stage = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        yield stage
+        os.replace(stage, out)  # onto an empty folder: one step
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
 
 
 def unique_results_dir(root: Path, name: str) -> Path:

@@ -82,6 +82,7 @@ from sim.outputs import (
     code_version,
     create_new,
     is_temp,
+    os_error_reason,
     temp_owner,
     write_parquet,
 )
@@ -237,7 +238,7 @@ class Store:
                 self.ts_dir.mkdir(exist_ok=True)
         except OSError as exc:
             raise SweepError(
-                f"{self.root}: cannot write the results folder: {_reason(exc)}"
+                f"{self.root}: cannot write the results folder: {os_error_reason(exc)}"
             ) from None
         self.timeseries = exp.timeseries
 
@@ -459,16 +460,6 @@ def _abandoned(path: Path, after: float = 86400.0) -> bool:
         return False
 
 
-def _reason(exc: OSError) -> str:
-    """An OSError in words, with what to do for the usual ones."""
-    what = exc.strerror or (str(exc).splitlines() or [type(exc).__name__])[0]
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"{what} (the disk or quota is full: free space)"
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return f"{what} (not writable: check the folder's permissions)"
-    return what
-
-
 class _Claims:
     """The folder's ``.lock`` file and its record locks (see the module's docstring).
 
@@ -609,7 +600,7 @@ def sweep(
             store.write_batch(results)
         except OSError as exc:
             raise SweepError(
-                f"{store.root}: cannot write results: {_reason(exc)}; {finished()} of "
+                f"{store.root}: cannot write results: {os_error_reason(exc)}; {finished()} of "
                 f"{len(mine)} runs done, rerun the same command to resume"
             ) from None
         for k in ks:
@@ -643,7 +634,7 @@ def sweep(
             try:
                 claims = _Claims(store.root / ".lock")
             except OSError as exc:
-                raise SweepError(f"{store.root}: cannot write: {_reason(exc)}") from None
+                raise SweepError(f"{store.root}: cannot write: {os_error_reason(exc)}") from None
             try:
                 if claims.enter():
                     store.tidy()
@@ -677,13 +668,15 @@ def sweep(
                     try:
                         store.finish()
                     except OSError as exc:
-                        raise SweepError(f"{store.root}: cannot write: {_reason(exc)}") from None
+                        raise SweepError(
+                            f"{store.root}: cannot write: {os_error_reason(exc)}"
+                        ) from None
             finally:
                 claims.close()
         except _Interrupt as stop:
             raise SweepInterrupted(stop.signum, finished(), len(mine)) from None
         except OSError as exc:  # reading or tidying the folder
-            raise SweepError(f"{store.root}: {_reason(exc)}") from None
+            raise SweepError(f"{store.root}: {os_error_reason(exc)}") from None
     report()
     counts["set_aside"] = len(store.set_aside)
     return counts

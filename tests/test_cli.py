@@ -325,3 +325,26 @@ def test_non_utf8_scenario_file_is_a_one_line_error(bad_runs):
 
 def test_huge_integer_override_is_a_one_line_error(bad_runs):
     check_bad_case(bad_runs, "huge_integer")
+
+
+def test_a_run_stopped_while_writing_leaves_a_folder_a_rerun_accepts(tmp_path, monkeypatch, capsys):
+    """A run's files are staged in a hidden folder and renamed onto --out at the end: a full
+    disk while writing (here: the map) is one line, leaves --out empty, and the same command
+    then succeeds."""
+    from sim import cli, plots
+
+    out = tmp_path / "out"
+    args = ["run", str(DEFAULT_TOML), *SMALL, "--out", str(out), "--quiet"]
+
+    def broken(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plots, "save_map", broken)
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "No space left on device" in err[0] and "disk" in err[0], err
+    assert not out.exists() or not any(out.iterdir())
+    assert not any(p.name.startswith(".out.tmp-") for p in tmp_path.iterdir())
+    monkeypatch.undo()
+    assert cli.main(args) == 0
+    assert {"metrics.json", "map.png", "scenario.toml"} <= {p.name for p in out.iterdir()}

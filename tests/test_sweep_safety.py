@@ -294,7 +294,8 @@ def test_a_sweep_with_failed_runs_exits_1_and_says_how_many(tmp_path, capsys):
     path = experiment(tmp_path, reps=1, ts=False)
     text = path.read_text().replace(
         '"cameras.adoption" = [0.1, 0.4]',
-        '"world.kind" = ["grid", "graphml"]\n"world.graphml" = ["missing.graphml"]',
+        # a lot wider than any street: that point's world has no home, its run fails
+        '"world.home_spacing_m" = [18.0, 200.0]',
     )
     path.write_text(text)
     args = ["sweep", str(path), "--out", str(tmp_path / "out"), "--quiet"]
