@@ -302,8 +302,19 @@ def request_metrics(model) -> dict[str, float | int | None]:
             sum(r.kind == VOLUNTARY for r in issued) if platform.rules.public else 0
         ),
         "requests.recipients": int(platform.recipients),
+        "requests.owners_asked": int(platform.asked.sum()),
+        "requests.community": (
+            sum(r.kind == VOLUNTARY for r in issued) if platform.rules.reminders else 0
+        ),
+        "requests.reminders": platform.reminders_sent(int(model.time)),
+        "requests.from_posts": sum(r.kind == VOLUNTARY and r.post >= 0 for r in issued),
+        "requests.deterred": int(police.deterred),
+        "police.investigations_from_posts": int(police.investigations_from_posts),
         "requests.response_rate": ratio(platform.responders, platform.recipients),
         "footage.clips_shared": int(sum(len(h.cameras) for h in voluntary)),
+        "footage.clips_from_posts": int(
+            sum(len(h.cameras) for h in voluntary if h.request.post >= 0)
+        ),
         "footage.legal_clips": int(sum(len(h.cameras) for h in legal)),
     }
     n_legal = out["requests.legal"]
@@ -326,6 +337,10 @@ def request_metrics(model) -> dict[str, float | int | None]:
                 if u < model.params["police.identification_probability"]:
                     cleared.add(inc)
             people = people[people != offender]
+        elif h.request.post >= 0:  # the person posted: exposed unless an offender
+            subject = h.request.post % len(group)
+            if model.population.offender[subject]:
+                people = people[people != subject]
         if h.request.protest >= 0:
             protesters[np.intersect1d(people, participants[h.request.protest])] = True
         bystanders[people] = True

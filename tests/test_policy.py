@@ -1,0 +1,195 @@
+"""The policy comparison (issue 18): rules that bind in a designed run, Community Requests'
+reminders, posts that lead to police work, public requests, and the attention loop. Paired
+comparisons use the same seed: every decision is a keyed draw, so two settings differ only
+where the setting acts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.model import NeighbourhoodModel
+from sim.police import gini
+from sim.requests import VOLUNTARY
+from sim.scenario import Scenario
+
+# A world wider than a portal disc (half-mile radius, 805 m) and than an RFA's largest
+# (0.5 sq mi, 642 m), where police always ask for the portal's area and a too-long window, and
+# ask again and again about each incident; protests every day.
+BINDING = {
+    "world.blocks_x": 20,
+    "world.blocks_y": 12,
+    "world.gateways": 16,
+    "time.days": 1.5,
+    "population.pedestrians": 3000,
+    "population.offender_fraction": 0.1,
+    "incidents.victim_reporting": 1.0,
+    "police.request_probability": 1.0,
+    "police.extra_requests": 2.0,
+    "police.request_area_sq_mi": np.pi * 0.5**2,
+    "police.request_window_hours": 14.0,
+    "police.request_spread": 0.0,
+    "police.request_delay_hours": 3.0,
+    "protest.per_30_days": 30.0,
+    "legal.demand_probability": 0.0,
+}
+
+
+def run(overrides: dict, seed: int = 1) -> NeighbourhoodModel:
+    model = NeighbourhoodModel(Scenario().replace(overrides), rng=seed)
+    model.metrics_ = model.run()
+    return model
+
+
+def test_portal_radius_and_rfa_area_select_different_owners_and_rules_hold():
+    portal = run({**BINDING, "requests.regime": "portal"})
+    rfa = run({**BINDING, "requests.regime": "rfa"})
+    pm, rm = portal.metrics_, rfa.metrics_
+    # the same incidents, asked about from the same places: the RFA's smaller disc asks a
+    # strict subset of the owners the portal's half-mile radius asks
+    assert pm["incidents.total"] == rm["incidents.total"] > 5
+    assert np.all(portal.platform.asked >= rfa.platform.asked)
+    assert pm["requests.owners_asked"] > rm["requests.owners_asked"] > 0
+    assert pm["requests.recipients"] > 1.2 * rm["requests.recipients"]
+    assert pm["footage.clips_shared"] >= rm["footage.clips_shared"]
+    # the rules hold: windows and areas within the caps, at most two per incident, no protests
+    for model in (portal, rfa):
+        rules = model.platform.rules
+        voluntary = [r for r in model.police.issued if r.kind == VOLUNTARY]
+        assert voluntary
+        for r in voluntary:
+            assert rules.min_window_minutes / 60 - 1e-9 <= r.window_hours
+            assert r.window_hours <= rules.max_window_hours + 1e-9
+            assert rules.min_area_sq_mi - 1e-12 <= r.area_sq_mi <= rules.max_area_sq_mi + 1e-12
+        per_incident = np.bincount([r.incident for r in voluntary if r.incident >= 0])
+        if rules.max_per_incident:
+            assert per_incident.max() <= rules.max_per_incident
+        else:
+            assert per_incident.max() > 2  # the portal has no cap
+        protest = sum(r.protest >= 0 for r in voluntary)
+        assert (protest > 0) == rules.allow_protest
+    assert rfa.police.refused["per-incident cap"] > 0 and rfa.police.refused["protest"] > 0
+    # every request asked for the portal's area: the RFA re-issued each at its cap
+    assert {round(r.area_sq_mi, 6) for r in rfa.police.issued if r.kind == VOLUNTARY} == {0.5}
+
+
+# Requests early in the run, reminders (24 h, 72 h) within it.
+REMINDED = {
+    **BINDING,
+    "time.days": 4.0,
+    "protest.per_30_days": 0.0,
+    "police.request_area_sq_mi": 0.3,
+    "police.request_window_hours": 6.0,
+    "privacy.e2ee": 0.0,
+    "privacy.subscription": 1.0,
+    "requests.opt_out": 0.0,
+}
+
+
+def _shares(model) -> set:
+    return {
+        (h.request.incident, h.request.t0, int(c))
+        for h in model.police.handovers
+        if h.request.kind == VOLUNTARY
+        for c in h.cameras
+    }
+
+
+def test_community_reminders_raise_responses_paired():
+    base = {**REMINDED, "requests.regime": "community"}
+    none = run({**base, "requests.reminder_effect": 0.0}, seed=3)
+    some = run({**base, "requests.reminder_effect": 1.0}, seed=3)
+    rfa = run({**REMINDED, "requests.regime": "rfa"}, seed=3)
+    n, s, r = none.metrics_, some.metrics_, rfa.metrics_
+    assert s["requests.reminders"] > 0 and r["requests.reminders"] == 0
+    assert s["requests.community"] == s["requests.voluntary"] > 0 and r["requests.community"] == 0
+    # reminders that do nothing: community asks and obtains exactly what the RFA does
+    assert _shares(none) == _shares(rfa)
+    # reminders add responses to those of the first notice, never remove any
+    assert _shares(none) < _shares(some)
+    assert s["footage.clips_shared"] > n["footage.clips_shared"]
+    assert s["requests.response_rate"] > n["requests.response_rate"]
+    # a response after a reminder reaches police when the reminder is sent, not before
+    later = [h for h in some.police.handovers if h.minute > h.request.issued]
+    assert later and all((h.minute - h.request.issued) % 60 == 0 for h in later)
+
+
+# Posts are the only way to footage: no incident becomes known, many posts, a biased public.
+POSTS_ONLY = {
+    "world.blocks_x": 10,
+    "world.blocks_y": 6,
+    "time.days": 2.0,
+    "incidents.victim_reporting": 0.0,
+    "police.patrol_discovery": 0.0,
+    "police.allocation": "uniform",
+    "police.request_probability": 1.0,
+    "police.request_delay_hours": 2.0,
+    "reporting.base_rate": 0.0005,
+    "reporting.bias_spread": 0.0,
+    "requests.share_probability": 0.3,
+    "police.post_investigation_probability": 0.2,
+    "police.request_area_sq_mi": 0.005,  # a few doors: footage far from covering everyone
+    "police.request_window_hours": 0.5,
+    "police.request_spread": 0.0,
+    "requests.regime": "portal",
+}
+
+
+def _bystanders(overrides: dict, seeds=(1, 2, 3)) -> np.ndarray:
+    out = np.zeros(3)
+    for seed in seeds:
+        m = run({**POSTS_ONLY, **overrides}, seed).metrics_
+        out += [m["footage.bystanders.majority"], m["footage.bystanders.minority"], 0]
+        out[2] += m["requests.from_posts"]
+        assert m["incidents.known_to_police"] == 0
+    return out
+
+
+def test_bias_raises_minority_bystanders_through_posts_paired():
+    low = _bystanders({"reporting.bias": 1.0})
+    high = _bystanders({"reporting.bias": 4.0})
+    assert low[2] > 0 and high[2] > low[2]  # more posts, more investigations and requests
+    assert high[1] > 1.2 * low[1]  # more minority bystanders
+    assert high[1] / high[:2].sum() > low[1] / low[:2].sum()  # and a larger minority share
+    # without investigations from posts, the bias reaches no footage at all
+    off = _bystanders({"reporting.bias": 4.0, "police.post_investigation_probability": 0.0})
+    assert off.sum() == 0
+
+
+# Many posts a day, three zones in a row; police presence encourages posting.
+LOOP = {
+    "time.days": 16.0,
+    "population.pedestrians": 2000,
+    "reporting.base_rate": 0.003,
+    "reporting.bias": 1.0,
+    "feed.posts_feedback": False,
+    "feed.alerts_feedback": False,
+    "police.zones_x": 3,
+    "police.zones_y": 1,
+    "police.attention_memory_days": 3.0,
+    "police.attention_prior": 5.0,
+    "reporting.police_presence": 1.0,
+}
+
+
+def _daily_gini(overrides: dict, seed: int = 5) -> np.ndarray:
+    model = run({**LOOP, **overrides}, seed)
+    return np.array([gini(a) for a in model.police._attention_days])
+
+
+def test_attention_runs_away_under_posts_with_feedback_only_when_posts_are_received():
+    posts = _daily_gini({"police.allocation": "posts"})
+    debiased = _daily_gini({"police.allocation": "debiased"})
+    first, last = slice(1, 4), slice(-4, None)
+    # under posts, attention concentrates over time ...
+    assert posts[last].mean() > 1.5 * posts[first].mean()
+    assert posts[last].mean() > 0.15
+    # ... and far more than when each post is weighted by what presence added to it
+    assert posts[last].mean() > 2 * debiased[last].mean()
+    # with no feedback, the same posts give much less concentration
+    no_loop = _daily_gini({"police.allocation": "posts", "reporting.police_presence": 0.0})
+    assert posts[last].mean() > 1.5 * no_loop[last].mean()
+    # an agency that receives no posts cannot follow them: attention stays even
+    for switch in ("police.partnered", "police.forwarding"):
+        alone = _daily_gini({"police.allocation": "posts", switch: False})
+        assert alone.max() == pytest.approx(0.0, abs=1e-12)
