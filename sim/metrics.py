@@ -324,6 +324,7 @@ def request_metrics(model) -> dict[str, float | int | None]:
     offender_of = dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
     with_footage, cleared = set(), set()
     bystanders = np.zeros(len(group), bool)
+    from_posts = np.zeros(len(group), bool)  # in footage asked for posts' investigations
     protesters = np.zeros(len(group), bool)
     participants = {p.id: p.participants for p in model.protests.protests}
     for h in handovers:
@@ -341,6 +342,7 @@ def request_metrics(model) -> dict[str, float | int | None]:
             subject = h.request.post % len(group)
             if model.population.offender[subject]:
                 people = people[people != subject]
+            from_posts[people] = True
         if h.request.protest >= 0:
             protesters[np.intersect1d(people, participants[h.request.protest])] = True
         bystanders[people] = True
@@ -350,8 +352,10 @@ def request_metrics(model) -> dict[str, float | int | None]:
     out["incidents.cleared_fraction"] = ratio(len(cleared), len(log.id))
     counts = np.bincount(group[bystanders], minlength=G)
     size = np.bincount(group, minlength=G)
+    posted = np.bincount(group[from_posts], minlength=G)
     for g, name in enumerate(names):
         out[f"footage.bystanders.{name}"] = int(counts[g])
+        out[f"footage.bystanders_from_posts.{name}"] = int(posted[g])
     out["footage.bystander_disparity_ratio"] = ratio(
         ratio(counts[1:].sum(), size[1:].sum()), ratio(counts[0], size[0])
     )

@@ -5,6 +5,8 @@ where the setting acts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,6 +14,8 @@ from sim.model import NeighbourhoodModel
 from sim.police import gini
 from sim.requests import VOLUNTARY
 from sim.scenario import Scenario
+
+ROOT = Path(__file__).resolve().parents[1]
 
 # A world wider than a portal disc (half-mile radius, 805 m) and than an RFA's largest
 # (0.5 sq mi, 642 m), where police always ask for the portal's area and a too-long window, and
@@ -193,3 +197,92 @@ def test_attention_runs_away_under_posts_with_feedback_only_when_posts_are_recei
     for switch in ("police.partnered", "police.forwarding"):
         alone = _daily_gini({"police.allocation": "posts", switch: False})
         assert alone.max() == pytest.approx(0.0, abs=1e-12)
+
+
+# Public requests: few posts, so that a request read in the feed is not lost among them.
+PUBLIC = {
+    **BINDING,
+    "time.days": 2.0,
+    "protest.per_30_days": 0.0,
+    "police.request_area_sq_mi": 0.3,
+    "police.request_window_hours": 6.0,
+    "police.request_spread": 0.3,
+    "reporting.base_rate": 1e-6,
+    "feed.alerts_feedback": False,
+    "requests.regime": "rfa",
+}
+
+
+def test_public_requests_are_read_in_the_feed_and_may_change_sharing_and_asking():
+    public = run(PUBLIC).metrics_
+    private = run({**PUBLIC, "requests.public": False}).metrics_
+    assert public["requests.public_posts"] == public["requests.voluntary"] > 0
+    assert private["requests.public_posts"] == 0
+    # the same requests; read in the feed, they raise app users' fear
+    assert public["requests.voluntary"] == private["requests.voluntary"]
+    assert (
+        public["feed.mean_fear"] > private["feed.mean_fear"] > 0 or private["feed.mean_fear"] == 0
+    )
+    assert public["feed.mean_fear"] > 0
+    # owners asked publicly may share less (or more): a parameter, paired
+    wary = run({**PUBLIC, "requests.public_share_multiplier": 0.3})
+    assert wary.metrics_["footage.clips_shared"] < public["footage.clips_shared"]
+    assert wary.metrics_["requests.recipients"] == public["requests.recipients"]
+    # ... and a private request is not affected by it
+    assert (
+        run({**PUBLIC, "requests.public": False, "requests.public_share_multiplier": 0.3}).metrics_[
+            "footage.clips_shared"
+        ]
+        == private["footage.clips_shared"]
+    )
+    # publicity may deter requests about minor incidents: only burglaries are asked about
+    deterred = run({**PUBLIC, "police.public_deterrence": 1.0})
+    assert deterred.metrics_["requests.deterred"] > 0
+    assert deterred.metrics_["requests.voluntary"] < public["requests.voluntary"]
+    kinds = deterred.incidents.log().kind
+    asked = {r.incident for r in deterred.police.issued if r.kind == VOLUNTARY}
+    assert all(kinds[i] == 2 for i in asked)  # burglary
+    assert (
+        run({**PUBLIC, "requests.public": False, "police.public_deterrence": 1.0}).metrics_[
+            "requests.deterred"
+        ]
+        == 0
+    )
+
+
+def test_quick_request_rules_study_separates_portal_and_rfa():
+    """The shipped study's design and seeds on a tiny but binding world (wider than a
+    portal disc, a few days): portal - rfa, paired, excludes 0 in owner-requests, clips and
+    bystanders."""
+    from sim.experiment import load_experiment
+    from sim.policy_figure import paired_ci
+
+    exp = load_experiment(ROOT / "experiments" / "request_rules.toml")
+    tiny = {
+        "world.blocks_x": 20,
+        "world.blocks_y": 12,
+        "world.gateways": 16,
+        "population.pedestrians": 3500,
+        "population.offender_fraction": 0.1,
+        "time.days": 3.0,
+        "incidents.victim_reporting": 0.8,  # more known incidents, each investigated
+        "police.request_probability": 1.0,
+    }
+    points = {
+        p["requests.regime"]: i
+        for i, p in enumerate(exp.points)
+        if p["requests.opt_out"] == 0.0 and p["reporting.bias"] == 1.0
+    }
+    keys = ("requests.recipients", "footage.clips_shared", "footage.bystanders.majority")
+    diffs = {k: [] for k in keys}
+    for r in range(5):
+        out = {}
+        for regime in ("portal", "rfa"):
+            i = points[regime]
+            model = NeighbourhoodModel(exp.scenario(i).replace(tiny), rng=exp.run_seed(i, r))
+            out[regime] = model.run()
+        for k in keys:
+            diffs[k].append(out["portal"][k] - out["rfa"][k])
+    for k in keys:
+        mean, low, high = paired_ci(np.array(diffs[k]))
+        assert low > 0, (k, mean, low, high)
