@@ -126,7 +126,7 @@ class PoliceAgency(mesa.Agent):
         self.post_investigation = params["police.post_investigation_probability"]
         public = Rules.of(params).public
         self.public_deterrence = params["police.public_deterrence"] if public else 0.0
-        self.n_people = len(model.population.group) if hasattr(model, "population") else 0
+        self.n_people = model.population.count  # posts' investigations are keyed by person
         # (due, kind, incident, protest, post, x, y, t_event, w, a)
         self._plans: list[tuple] = []
         self._per_case: dict[tuple[int, int], int] = {}  # voluntary requests per incident/post

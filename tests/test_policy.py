@@ -286,3 +286,23 @@ def test_quick_request_rules_study_separates_portal_and_rfa():
     for k in keys:
         mean, low, high = paired_ci(np.array(diffs[k]))
         assert low > 0, (k, mean, low, high)
+
+
+def test_opt_out_scales_voluntary_clips_and_leaves_legal_outcomes():
+    """Opting out is a keyed draw per home: owners who opt out at 0.5 are a random half, so the
+    clips shared are a subset of those at 0, about half of them; legal demands ignore it."""
+    base = {
+        **REMINDED,
+        "requests.regime": "portal",
+        "requests.share_probability": 0.3,
+        "legal.demand_probability": 0.5,
+    }
+    full = run({**base, "requests.opt_out": 0.0}, seed=2)
+    half = run({**base, "requests.opt_out": 0.5}, seed=2)
+    kept, every = _shares(half), _shares(full)
+    assert kept <= every and len(every) > 100
+    ratio = len(kept) / len(every)
+    assert abs(ratio - 0.5) < 4 * np.sqrt(0.25 / len(every)), ratio
+    for key in ("requests.legal", "footage.legal_clips", "footage.legal_content_fraction"):
+        assert half.metrics_[key] == full.metrics_[key], key
+    assert full.metrics_["requests.legal"] > 0
