@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.movement import Walked
+from sim.police import gini
 from sim.schema import INCIDENT_KINDS
 
 EVENT_COLUMNS = ("posts", "incidents", "stops")  # counted per time-series interval
@@ -275,6 +276,7 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     out["police.stops_offender_fraction"] = ratio(np.count_nonzero(offender[stopped]), len(stopped))
     out["police.posts_forwarded"] = int(model.police.posts_forwarded)
     out["police.attention_gini"] = model.police.attention_gini()
+    out["police.attention_gini_final"] = gini(model.police.attention)
     out["feed.mean_fear"] = float(model.reporting.fear.mean())
     return out
 

@@ -349,3 +349,17 @@ def test_policy_figure_pairs_regimes_by_replicate(tmp_path):
     assert "reporting.bias 3 - 1" in (tmp_path / "policy" / "policy_pairs.md").read_text()
     assert main([str(tmp_path / "nowhere")]) == 2
     assert replications_needed(sd=10.0, effect=10.0) == 9  # (2.80 x 1)^2 + 1, rounded up
+
+
+EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.stem)
+def test_experiment_files_load(path):
+    """Every shipped experiment is valid (its base, factors and overrides) and states in its
+    header what it asks."""
+    from sim.experiment import load_experiment
+
+    exp = load_experiment(path)
+    assert exp.points and exp.replications >= 1
+    assert path.read_text(encoding="utf-8").startswith("#")
