@@ -26,8 +26,9 @@ makes a superset of the posts of a run with less.
 app user's fear grows by ``feed.fear_per_post`` for every post made within
 ``feed.radius_miles`` of their home in the past hour that they read (at most
 ``feed.posts_read_per_day`` a day: a 5-mile feed covers a whole town, and unlimited reading
-would make fear grow with the size of the world; a public footage request is read like a
-post, ``public_request``), and each owner's by
+would make fear grow with the size of the world; a public footage request is read before the
+posts, within the same budget, adding ``feed.fear_per_request``: ``public_request``), and
+each owner's by
 ``feed.fear_per_alert`` for each alert. Both feedbacks can be switched off.
 """
 
@@ -144,6 +145,7 @@ class Reporting:
         self.posts_feedback = params["feed.posts_feedback"]
         self.alerts_feedback = params["feed.alerts_feedback"]
         self.fear_per_post = params["feed.fear_per_post"]
+        self.fear_per_request = params["feed.fear_per_request"]
         self.fear_per_alert = params["feed.fear_per_alert"]
         self.hourly_decay = 0.5 ** (1 / (24 * params["feed.fear_half_life_days"]))
         self.read_per_day = params["feed.posts_read_per_day"]
@@ -327,7 +329,8 @@ class Reporting:
             return np.full(len(has_camera), np.inf)
         fear = self.fear
         if self.posts_feedback:
-            fear = fear + self.fear_per_post * (self._read_left + midnights * self.read_per_day)
+            per_item = max(self.fear_per_post, self.fear_per_request)
+            fear = fear + per_item * (self._read_left + midnights * self.read_per_day)
         _, rate, bias_max, _, fear_mult, incident = self._bound_args()
         if midnights > 0 and self.presence_max > 1.0:  # presence may change at a midnight
             bias_max = self.bias.max(axis=1) * np.maximum(self.presence, self.presence_max)
@@ -337,9 +340,15 @@ class Reporting:
     def hourly(self, has_camera: np.ndarray) -> None:
         """Fear: decay, then what the past hour's posts and alerts added."""
         self.fear *= self.hourly_decay
-        if self.posts_feedback and (self._posts_hour or self._requests_hour):
-            posters = np.concatenate([np.zeros(0, np.int64), *self._posts_hour])
-            seen = self._grid.visible_counts(posters, np.array(self._requests_hour).reshape(-1, 2))
+        if self.posts_feedback and self._requests_hour and self.fear_per_request > 0:
+            points = np.array(self._requests_hour).reshape(-1, 2)  # read first: salient
+            seen = self._grid.visible_counts(np.zeros(0, np.int64), points)
+            read = np.minimum(seen, self._read_left) * self.app_user(has_camera)
+            self._read_left -= read
+            self.fear += self.fear_per_request * read
+        if self.posts_feedback and self._posts_hour:
+            posters = np.concatenate(self._posts_hour)
+            seen = self._grid.visible_counts(posters)
             read = np.minimum(seen, self._read_left) * self.app_user(has_camera)
             self._read_left -= read
             self.fear += self.fear_per_post * read

@@ -31,8 +31,9 @@ the model's agency is local. Video of the lost-pet search is excluded: the model
 people, never that feature's clips, so the exclusion removes nothing here.
 
 **Public requests** (rfa, community) appear in the feed of every app user within the feed's
-radius, read like a post (``Reporting.public_request``); an owner asked publicly shares with
-probability ``requests.share_probability x requests.public_share_multiplier``.
+radius (``Reporting.public_request``; the fear each adds is ``feed.fear_per_request``); an
+owner asked publicly shares with probability ``requests.share_probability x
+requests.public_share_multiplier``.
 
 A request that breaks a rule is refused and counted, never clipped silently; police may then
 re-issue it within the rules (``police.reissue``): the window and the area are brought to the

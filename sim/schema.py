@@ -905,6 +905,18 @@ PARAMS: tuple[Param, ...] = (
         1e6,
     ),
     Param(
+        "feed.fear_per_request",
+        FLOAT,
+        0.0,
+        "fear/request",
+        "Fear added by each public footage request (rfa, community) a user reads in the feed, "
+        "read before posts within the same daily budget; 0: requests add no fear; "
+        "feed.fear_per_post's value reads them like a post.",
+        SRC_PUBLIC,
+        0,
+        10,
+    ),
+    Param(
         "feed.fear_per_alert",
         FLOAT,
         0.002,
@@ -1093,8 +1105,8 @@ PARAMS: tuple[Param, ...] = (
         RULE_BOOL,
         FROM_REGIME,
         "-",
-        "Requests are public posts every app user in the feed's radius sees, read like a post "
-        "(portal false, rfa true, community true).",
+        "Requests are public posts every app user in the feed's radius sees (fear: "
+        "feed.fear_per_request) (portal false, rfa true, community true).",
         SRC_RFA,
     ),
     Param(

@@ -209,6 +209,7 @@ PUBLIC = {
     "police.request_spread": 0.3,
     "reporting.base_rate": 1e-6,
     "feed.alerts_feedback": False,
+    "feed.fear_per_request": 0.02,  # read like a post
     "requests.regime": "rfa",
 }
 
