@@ -364,3 +364,29 @@ def test_experiment_files_load(path):
     exp = load_experiment(path)
     assert exp.points and exp.replications >= 1
     assert path.read_text(encoding="utf-8").startswith("#")
+
+
+def test_attention_settles_at_the_urn_fixed_point():
+    """Ensign et al. 2018's urn, in this model's terms: with the zones' posting rates R_z
+    measured under even attention, expected daily counts R_z m_z(A) (m_z = 1 + e (Z A_z - 1)),
+    decayed counts C_z = X_z / (1 - d) and attention (C_z + prior) / sum, the fixed point of
+    that map is where attention settles under posts allocation (e = 0.5: an interior point,
+    further from even than without the loop)."""
+    e, days = 0.5, 30.0
+    kv = {**LOOP, "time.days": days, "reporting.police_presence": e}
+    even = run({**kv, "police.allocation": "uniform"}, seed=5)
+    Z = even.zones.count
+    R = np.bincount(even.home_zone[even.reporting.log().poster], minlength=Z) / days
+    d = 0.5 ** (1 / kv["police.attention_memory_days"])
+
+    def fixed_point(effect: float) -> np.ndarray:
+        A = np.full(Z, 1 / Z)
+        for _ in range(500):
+            C = R * np.maximum(0, 1 + effect * (Z * A - 1)) / (1 - d)
+            A = (C + kv["police.attention_prior"]) / (C + kv["police.attention_prior"]).sum()
+        return A
+
+    posts = run({**kv, "police.allocation": "posts"}, seed=5)
+    observed = np.mean(posts.police._attention_days[10:], axis=0)
+    assert np.abs(observed - fixed_point(e)).max() < 0.04
+    assert np.abs(observed - fixed_point(0.0)).max() > 0.06  # the loop moved it
