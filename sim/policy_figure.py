@@ -148,9 +148,15 @@ def factor_contrast(df: pd.DataFrame, factor: str, metrics) -> pd.DataFrame:
 BIAS_METRICS = ("requests.from_posts", "footage.clips_from_posts")  # and every bystander count
 
 
+def _errors(r: pd.Series) -> list[list[float]]:
+    """Error bar lengths from a row's paired interval (below, above its mean difference)."""
+    return [[r["diff"] - r["low"]], [r["high"] - r["diff"]]]
+
+
 def figure(table: pd.DataFrame, path: Path, groups: tuple[str, ...]) -> None:
-    """Footage (clips shared) against bystanders by group, per regime, a panel per opt-out
-    and bias; error bars: 95 % paired intervals of the difference from the reference."""
+    """Per opt-out rate (rows) and bias (column pairs): footage (clips shared) against
+    bystanders by group, per regime, and the share of known incidents with footage per regime;
+    error bars: 95 % paired intervals of the difference from the reference."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -159,19 +165,24 @@ def figure(table: pd.DataFrame, path: Path, groups: tuple[str, ...]) -> None:
     rows = sorted(table["requests.opt_out"].unique()) if "requests.opt_out" in table else [None]
     cols = sorted(table["reporting.bias"].unique()) if "reporting.bias" in table else [None]
     fig, axes = plt.subplots(
-        len(rows), len(cols), figsize=(4.2 * len(cols), 3.6 * len(rows)), squeeze=False
+        len(rows),
+        2 * len(cols),
+        figsize=(6.0 * len(cols), 3.6 * len(rows)),
+        squeeze=False,
+        gridspec_kw={"width_ratios": [3, 1.4] * len(cols)},
     )
     markers = ("o", "^", "s", "D")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, o in enumerate(rows):
         for j, b in enumerate(cols):
-            ax = axes[i, j]
+            ax, bars = axes[i, 2 * j], axes[i, 2 * j + 1]
             sel = table
             if o is not None:
                 sel = sel[sel["requests.opt_out"] == o]
             if b is not None:
                 sel = sel[sel["reporting.bias"] == b]
-            for k, regime in enumerate(dict.fromkeys(sel["regime"])):
+            regimes = list(dict.fromkeys(sel["regime"]))
+            for k, regime in enumerate(regimes):
                 r = sel[sel["regime"] == regime].set_index("metric")
                 x = r.loc[FOOTAGE[0]]
                 for g, group in enumerate(groups):
@@ -179,13 +190,16 @@ def figure(table: pd.DataFrame, path: Path, groups: tuple[str, ...]) -> None:
                     ax.errorbar(
                         x["level"],
                         y["level"],
-                        xerr=[[x["diff"] - x["low"]], [x["high"] - x["diff"]]],
-                        yerr=[[y["diff"] - y["low"]], [y["high"] - y["diff"]]],
+                        xerr=_errors(x),
+                        yerr=_errors(y),
                         fmt=markers[g % len(markers)],
                         color=colours[k % len(colours)],
                         capsize=3,
                         label=f"{regime}, {group}",
                     )
+                w = r.loc[FOOTAGE[1]]
+                bars.bar(k, w["level"], color=colours[k % len(colours)], alpha=0.8)
+                bars.errorbar(k, w["level"], yerr=_errors(w), fmt="none", color="k", capsize=3)
             title = []
             if o is not None:
                 title.append(f"opt-out {o:g}")
@@ -195,6 +209,10 @@ def figure(table: pd.DataFrame, path: Path, groups: tuple[str, ...]) -> None:
             ax.set_xlabel("clips shared (voluntary)")
             ax.set_ylabel("bystanders exposed")
             ax.grid(alpha=0.3)
+            bars.set_xticks(range(len(regimes)), regimes, rotation=45, fontsize=7)
+            bars.set_ylabel("incidents with footage", fontsize=8)
+            bars.set_ylim(0, 1)
+            bars.grid(alpha=0.3, axis="y")
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=8)
     reference = table["reference"].iloc[0]
