@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.movement import Walked
+from sim.police import gini
 from sim.schema import INCIDENT_KINDS
 
 EVENT_COLUMNS = ("posts", "incidents", "stops")  # counted per time-series interval
@@ -275,6 +276,7 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     out["police.stops_offender_fraction"] = ratio(np.count_nonzero(offender[stopped]), len(stopped))
     out["police.posts_forwarded"] = int(model.police.posts_forwarded)
     out["police.attention_gini"] = model.police.attention_gini()
+    out["police.attention_gini_final"] = gini(model.police.attention)
     out["feed.mean_fear"] = float(model.reporting.fear.mean())
     return out
 
@@ -302,8 +304,19 @@ def request_metrics(model) -> dict[str, float | int | None]:
             sum(r.kind == VOLUNTARY for r in issued) if platform.rules.public else 0
         ),
         "requests.recipients": int(platform.recipients),
+        "requests.owners_asked": int(platform.asked.sum()),
+        "requests.community": (
+            sum(r.kind == VOLUNTARY for r in issued) if platform.rules.reminders else 0
+        ),
+        "requests.reminders": platform.reminders_sent(int(model.time)),
+        "requests.from_posts": sum(r.kind == VOLUNTARY and r.post >= 0 for r in issued),
+        "requests.deterred": int(police.deterred),
+        "police.investigations_from_posts": int(police.investigations_from_posts),
         "requests.response_rate": ratio(platform.responders, platform.recipients),
         "footage.clips_shared": int(sum(len(h.cameras) for h in voluntary)),
+        "footage.clips_from_posts": int(
+            sum(len(h.cameras) for h in voluntary if h.request.post >= 0)
+        ),
         "footage.legal_clips": int(sum(len(h.cameras) for h in legal)),
     }
     n_legal = out["requests.legal"]
@@ -313,6 +326,7 @@ def request_metrics(model) -> dict[str, float | int | None]:
     offender_of = dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
     with_footage, cleared = set(), set()
     bystanders = np.zeros(len(group), bool)
+    from_posts = np.zeros(len(group), bool)  # in footage asked for posts' investigations
     protesters = np.zeros(len(group), bool)
     participants = {p.id: p.participants for p in model.protests.protests}
     for h in handovers:
@@ -326,6 +340,11 @@ def request_metrics(model) -> dict[str, float | int | None]:
                 if u < model.params["police.identification_probability"]:
                     cleared.add(inc)
             people = people[people != offender]
+        elif h.request.post >= 0:  # the person posted: exposed unless an offender
+            subject = h.request.post % len(group)
+            if model.population.offender[subject]:
+                people = people[people != subject]
+            from_posts[people] = True
         if h.request.protest >= 0:
             protesters[np.intersect1d(people, participants[h.request.protest])] = True
         bystanders[people] = True
@@ -335,8 +354,10 @@ def request_metrics(model) -> dict[str, float | int | None]:
     out["incidents.cleared_fraction"] = ratio(len(cleared), len(log.id))
     counts = np.bincount(group[bystanders], minlength=G)
     size = np.bincount(group, minlength=G)
+    posted = np.bincount(group[from_posts], minlength=G)
     for g, name in enumerate(names):
         out[f"footage.bystanders.{name}"] = int(counts[g])
+        out[f"footage.bystanders_from_posts.{name}"] = int(posted[g])
     out["footage.bystander_disparity_ratio"] = ratio(
         ratio(counts[1:].sum(), size[1:].sum()), ratio(counts[0], size[0])
     )

@@ -7,7 +7,8 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
    trips replace their others, police may plan a request); expire footage older than the
    store's horizon; adoption's daily work (officers' contacts, churn, subscription lapses,
    giveaways, download credit, installing the cameras bought since yesterday); account
-   takeovers; and (from day 1) the police agency re-allocates its attention across zones.
+   takeovers; and (from day 1) the police agency re-allocates its attention across zones
+   (and, with ``reporting.police_presence``, residents' posting follows it).
 2. Each minute (the Mesa step), whether or not anyone walks:
    a. the trips that depart this minute start; offenders' walks may include attempts;
    b. walk the minute: the passes reached in it; cameras in view record the walkers (with the
@@ -19,7 +20,8 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
       victims who use the app may post about them (posts reach the police as in e);
    e. owners get alerts and, when a clip ends, may post the person as suspicious; so may
       app users without a camera who see someone pass their window; posts reach the police,
-      who may stop the person; update the counters.
+      who may stop the person and may open an investigation (planning a footage request);
+      update the counters.
    Cameras change only between days and fear only between hours, so the code does a to c
    ahead, whole hours at a time (``_walk_ahead``, after bringing the pass table up to date
    and planning the trips), and most of e at each hour's first minute (``_plan_hour``); it
@@ -27,7 +29,8 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
    (``_interact``) only when an attempt falls due or a post may be made (docs/ODD.md,
    section 3.2).
 3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts;
-   households may buy cameras; police make the footage requests that are due.
+   households may buy cameras; police make the footage requests that are due (public ones
+   reach the feed) and receive footage shared after reminders.
 4. Every ``time.record_minutes`` (a scheduled event): write one time-series row.
 
 ``model.time`` counts minutes elapsed; the step executed at time t simulates minute t - 1.
@@ -191,12 +194,19 @@ class NeighbourhoodModel(mesa.Model):
         )
         if day > 0:
             self.police.step()
+            if self.police.presence_effect > 0:
+                self.reporting.set_presence(
+                    self.police.presence()[self.home_zone],
+                    1 + self.police.presence_effect * (self.zones.count - 1),
+                )
 
     def _hourly(self) -> None:
         self._settle(self._minute)
         self.reporting.hourly(self.cameras.owners())
         self.adoption.hourly(int(self.time), self.reporting.fear)
-        self.police.make_requests(int(self.time), self.platform, self.cameras.active)
+        self.police.make_requests(
+            int(self.time), self.platform, self.cameras.active, self.reporting.public_request
+        )
 
     def _check_footage_horizon(self) -> None:
         """Requests look back at most delay + window: the footage store must reach that far."""
@@ -387,17 +397,14 @@ class NeighbourhoodModel(mesa.Model):
                 happened.id[known],
                 self.world.homes.xy[happened.home[known]],
                 happened.minute[known],
+                happened.kind[known],
             )
             if self.adoption.officers:
                 self.adoption.on_investigations(happened.home[known])
             self._post_victims(now, happened, has_camera)
         posts = self.reporting.review(now, self.incidents.seen_offending)
         if posts is not None:
-            self.recorder.count("posts", len(posts))
-            stops = self.police.on_posts(
-                now, self.home_zone[posts.poster], posts.poster, posts.person, self.population.group
-            )
-            self.recorder.count("stops", stops)
+            self._forward(now, posts)
 
     def run_for(self, duration: float | int) -> None:
         super().run_for(duration)
@@ -416,11 +423,20 @@ class NeighbourhoodModel(mesa.Model):
         """Victims who use the app post about the incidents that just happened to them; the
         posts count, and reach the police, like every other post."""
         posts = self.reporting.post_victims(now, happened.home, happened.person, has_camera)
-        if posts is None:
-            return
+        if posts is not None:
+            self._forward(now, posts)
+
+    def _forward(self, now: int, posts) -> None:
+        """Posts made this minute: counted, and passed to the police (who receive them only
+        with a partnership and forwarding on)."""
         self.recorder.count("posts", len(posts))
         stops = self.police.on_posts(
-            now, self.home_zone[posts.poster], posts.poster, posts.person, self.population.group
+            now,
+            self.home_zone[posts.poster],
+            posts.poster,
+            posts.person,
+            self.population.group,
+            self.world.homes.xy[posts.poster],
         )
         self.recorder.count("stops", stops)
 

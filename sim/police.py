@@ -8,15 +8,32 @@ prior ``police.attention_prior``; what is counted is set by ``police.allocation`
   attention follows reports (and reports follow biased reporters);
 * ``incidents``: incidents known to police (reported by victims, or discovered by patrols,
   which discover more where attention is high: the runaway loop of Ensign et al. 2018);
-* ``debiased``: posts, each weighted by 1 / k_g of its subject's group, undoing the
-  average reporting bias;
+* ``debiased``: posts, each weighted by 1 / (k_g m_z), k_g the bias for its subject's group
+  and m_z the posting its zone's police presence encouraged (``presence``): the average
+  reporting bias undone, and the agency's own effect on posting (Ensign et al. 2018's
+  correction: each report weighted by the inverse of what attention added to it);
 * ``uniform``: equal attention everywhere.
+
+Posts count only when the agency receives them (a partnership, forwarding on): an agency that
+never sees a post cannot follow posts. With ``reporting.police_presence`` > 0, residents of a
+zone with more attention post more (``presence``): under ``posts`` the loop closes and
+attention can run away to a few zones, as in Ensign et al. 2018's urn.
 
 With forwarding on (and a partnership), each post in the area reaches officers, who respond by
 stopping the person posted with probability ``min(1, response x Z x A_z)`` (Z zones: average
 attention gives the base probability). Stops are counted by group and by whether the person
 was an offender. Patrols discover an unreported incident with probability
 ``min(1, patrol_discovery x Z x A_z)``.
+
+**Investigations.** A known incident is investigated as before: footage requests with
+``police.request_probability`` (and follow-ups), legal demands, emergency disclosures. A
+forwarded post opens an investigation with ``police.post_investigation_probability`` (keyed by
+the person posted and the minute: two posts of one person in one minute are one
+investigation), which seeks voluntary footage with ``police.request_probability`` around the
+poster's home at the post's time; otherwise it ends with the stop decision above, or nothing.
+No legal demand follows a post (a warrant needs a crime). Under a public regime, police may
+forgo asking about a minor incident (package theft, car break-in) or a post
+(``police.public_deterrence``).
 """
 
 from __future__ import annotations
@@ -25,9 +42,12 @@ import mesa
 import numpy as np
 from scipy.special import ndtri
 
-from sim.requests import EMERGENCY, LEGAL, VOLUNTARY, Handover, Platform, Request
+from sim.requests import EMERGENCY, LEGAL, VOLUNTARY, Handover, Platform, Request, Rules
 from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
+from sim.schema import INCIDENT_KINDS
+
+MINOR = np.array([k in ("package_theft", "car_break_in") for k in INCIDENT_KINDS])
 
 
 def gini(x: np.ndarray) -> float:
@@ -81,11 +101,13 @@ class PoliceAgency(mesa.Agent):
         self.prior = params["police.attention_prior"]
         self.daily_decay = 0.5 ** (1 / params["police.attention_memory_days"])
         self.inverse_bias = 1 / np.maximum(group_bias, 1e-9)
+        self.presence_effect = params["reporting.police_presence"]
         self.attention = np.full(Z, 1 / Z)
         self._counts = np.zeros(Z)
         self._today = np.zeros(Z)
         self._attention_days: list[np.ndarray] = []
         self.posts_forwarded = 0
+        self.investigations_from_posts = 0
         self.incidents_known = 0
         self._stops: list[tuple[np.ndarray, ...]] = []
         # footage requests
@@ -101,13 +123,20 @@ class PoliceAgency(mesa.Agent):
         self.legal_window = params["legal.window_hours"]
         self.legal_area = params["legal.area_sq_mi"]
         self.protest_probability = params["protest.request_probability"]
-        self._plans: list[tuple] = []  # (due, kind, incident, protest, x, y, t_event, w, a)
-        self._per_incident: dict[int, int] = {}
+        self.post_investigation = params["police.post_investigation_probability"]
+        public = Rules.of(params).public
+        self.public_deterrence = params["police.public_deterrence"] if public else 0.0
+        self.n_people = model.population.count  # posts' investigations are keyed by person
+        # (due, kind, incident, protest, post, x, y, t_event, w, a)
+        self._plans: list[tuple] = []
+        self._per_case: dict[tuple[int, int], int] = {}  # voluntary requests per incident/post
         self._next_request = 0
         self.refused: dict[str, int] = {}
+        self.deterred = 0  # voluntary requests forgone because they would be public
         self.planned_voluntary = 0  # voluntary requests police set out to make
         self.issued: list[Request] = []
         self.handovers: list[Handover] = []
+        self._due: list[Handover] = []  # voluntary footage shared later (after reminders)
 
     @property
     def receives_posts(self) -> bool:
@@ -116,6 +145,10 @@ class PoliceAgency(mesa.Agent):
     def _boost(self, zone: np.ndarray) -> np.ndarray:
         return self.zones.count * self.attention[zone]
 
+    def presence(self) -> np.ndarray:
+        """Per zone, how police presence multiplies posting: max(0, 1 + e (Z A_z - 1))."""
+        return np.maximum(0.0, 1 + self.presence_effect * (self._boost(slice(None)) - 1))
+
     def on_posts(
         self,
         now: int,
@@ -123,23 +156,36 @@ class PoliceAgency(mesa.Agent):
         poster: np.ndarray,
         person: np.ndarray,
         person_group: np.ndarray,
+        poster_xy: np.ndarray,
     ) -> int:
-        """Posts made this minute: count them for attention; respond to forwarded ones.
-        Returns the number of stops."""
+        """Posts made this minute: those the agency receives count for attention, may be
+        answered by a stop, and may open an investigation. Returns the number of stops."""
+        if not self.receives_posts:
+            return 0
         if self.allocation == "posts":
             self._today += np.bincount(zone, minlength=self.zones.count)
         elif self.allocation == "debiased":
-            self._today += np.bincount(
-                zone, weights=self.inverse_bias[person_group[person]], minlength=self.zones.count
+            weight = self.inverse_bias[person_group[person]] / np.maximum(
+                self.presence()[zone], 1e-9
             )
-        if not self.receives_posts:
-            return 0
+            self._today += np.bincount(zone, weights=weight, minlength=self.zones.count)
         self.posts_forwarded += len(zone)
         p = np.minimum(1.0, self.response * self._boost(zone))
         stop = self.streams.uniform("police.respond", poster, person, now) < p
         if np.any(stop):
             self._stops.append((np.full(int(stop.sum()), now, np.int64), person[stop], zone[stop]))
+        if self.post_investigation > 0:
+            self._investigate_posts(now, person, poster_xy)
         return int(stop.sum())
+
+    def _investigate_posts(self, now: int, person: np.ndarray, xy: np.ndarray) -> None:
+        """Forwarded posts that open an investigation: plan their footage requests."""
+        key = now * max(self.n_people, 1) + person.astype(np.int64)
+        key, first = np.unique(key, return_index=True)  # one investigation per person-minute
+        opened = self.streams.uniform("police.post_investigate", key) < self.post_investigation
+        self.investigations_from_posts += int(opened.sum())
+        for k, (x, y) in zip(key[opened].tolist(), xy[first[opened]].tolist(), strict=True):
+            self._plan_voluntary(now + self.delay, -1, k, x, y, now, minor=True)
 
     def on_incidents(
         self, now: int, zone: np.ndarray, person: np.ndarray, reported: np.ndarray
@@ -160,24 +206,49 @@ class PoliceAgency(mesa.Agent):
         return float(median * np.exp(self.spread * ndtri(u)))
 
     def investigate(
-        self, now: int, incident_ids: np.ndarray, xy: np.ndarray, minutes: np.ndarray
+        self,
+        now: int,
+        incident_ids: np.ndarray,
+        xy: np.ndarray,
+        minutes: np.ndarray,
+        kinds: np.ndarray | None = None,
     ) -> None:
         """Plan footage requests for incidents that just became known."""
         s = self.streams
         due = now + self.delay
-        for i, (x, y), t in zip(incident_ids.tolist(), xy.tolist(), minutes.tolist(), strict=True):
-            if self.partnered and s.uniform("police.request", i)[0] < self.request_probability:
-                n = 1 + poisson_from_uniform(s.uniform("police.extra", i)[0], self.extra_requests)
-                for k in range(n):
-                    w = self._desired("police.window", self.window_hours, i * 64 + k)
-                    a = self._desired("police.area", self.area_sq_mi, i * 64 + k)
-                    self._plans.append((due + k * 60, VOLUNTARY, i, -1, x, y, t, w, a))
+        minor = MINOR[kinds] if kinds is not None else np.zeros(len(incident_ids), bool)
+        for i, (x, y), t, small in zip(
+            incident_ids.tolist(), xy.tolist(), minutes.tolist(), minor.tolist(), strict=True
+        ):
+            self._plan_voluntary(due, i, -1, x, y, t, small)
             if s.uniform("police.legal", i)[0] < self.legal_probability:
-                self._plans.append((due, LEGAL, i, -1, x, y, t, self.legal_window, self.legal_area))
+                self._plans.append(
+                    (due, LEGAL, i, -1, -1, x, y, t, self.legal_window, self.legal_area)
+                )
             if s.uniform("police.emergency", i)[0] < self.emergency_probability:
                 self._plans.append(
-                    (now, EMERGENCY, i, -1, x, y, t, self.legal_window, self.legal_area)
+                    (now, EMERGENCY, i, -1, -1, x, y, t, self.legal_window, self.legal_area)
                 )
+
+    def _plan_voluntary(
+        self, due: int, incident: int, post: int, x: float, y: float, t: int, minor: bool
+    ) -> None:
+        """Maybe seek voluntary footage of an incident (or, ``post`` >= 0, a post's
+        investigation): a first request and Poisson follow-ups an hour apart. Keyed by the
+        incident or the post, so that regimes stay paired."""
+        s = self.streams
+        tag, key = ("police", incident) if post < 0 else ("police.post", post)
+        if not self.partnered or s.uniform(f"{tag}.request", key)[0] >= self.request_probability:
+            return
+        n = 1 + poisson_from_uniform(s.uniform(f"{tag}.extra", key)[0], self.extra_requests)
+        deterred = s.uniform("police.deterred", incident, post)[0] < self.public_deterrence
+        if minor and deterred:
+            self.deterred += n
+            return
+        for k in range(n):
+            w = self._desired(f"{tag}.window", self.window_hours, key * 64 + k)
+            a = self._desired(f"{tag}.area", self.area_sq_mi, key * 64 + k)
+            self._plans.append((due + k * 60, VOLUNTARY, incident, -1, post, x, y, t, w, a))
 
     def plan_protest(self, protest) -> None:
         """Maybe ask for footage of a protest, after it ends."""
@@ -196,6 +267,7 @@ class PoliceAgency(mesa.Agent):
                 VOLUNTARY,
                 -1,
                 protest.id,
+                -1,
                 protest.x,
                 protest.y,
                 protest.t0 - margin,
@@ -204,46 +276,73 @@ class PoliceAgency(mesa.Agent):
             )
         )
 
-    def make_requests(self, now: int, platform: Platform, active: np.ndarray) -> None:
-        """Issue the requests that are due (checked against the rules) and collect what is
-        handed over."""
+    def make_requests(self, now: int, platform: Platform, active: np.ndarray, feed=None) -> None:
+        """Issue the requests that are due (checked against the rules), collect what is
+        handed over, and deliver the footage shared after reminders that is now due.
+        ``feed(x, y)``: shows a public request in the app's feed."""
+        if self._due:
+            ready = [h for h in self._due if h.minute <= now]
+            self._due = [h for h in self._due if h.minute > now]
+            for handed in ready:
+                platform.deliver(handed)
+                self.handovers.append(handed)
         due = [p for p in self._plans if p[0] <= now]
         if not due:
             return
         self._plans = [p for p in self._plans if p[0] > now]
-        for _, kind, incident, protest, x, y, t_event, w, a in due:
-            if kind == VOLUNTARY and not platform.rules.voluntary:
+        rules = platform.rules
+        for _, kind, incident, protest, post, x, y, t_event, w, a in due:
+            if kind == VOLUNTARY and not rules.voluntary:
                 continue  # no voluntary channel in this regime: nothing to ask or refuse
             self.planned_voluntary += kind == VOLUNTARY
             if kind != VOLUNTARY:
-                req = self._request(kind, incident, protest, x, y, t_event, w, a, now)
+                req = self._request(kind, incident, protest, -1, x, y, t_event, w, a, now)
                 handed = platform.legal(req, active)
                 if handed is not None:
                     self.handovers.append(handed)
                 continue
-            before = self._per_incident.get(incident, 0) if incident >= 0 else 0
-            reason = platform.rules.refusal(w, a, before, protest >= 0)
+            case = (0, incident) if incident >= 0 else (1, post) if post >= 0 else None
+            before = self._per_case.get(case, 0) if case else 0
+            reason = rules.refusal(w, a, before, protest >= 0)
             if reason is not None:
                 self.refused[reason] = self.refused.get(reason, 0) + 1
                 if not self.reissue or reason in ("protest", "per-incident cap"):
                     continue
-                w, a = platform.rules.within(w, a)
-                if platform.rules.refusal(w, a, before, protest >= 0) is not None:
+                w, a = rules.within(w, a)
+                if rules.refusal(w, a, before, protest >= 0) is not None:
                     continue
-            req = self._request(VOLUNTARY, incident, protest, x, y, t_event, w, a, now)
-            if incident >= 0:
-                self._per_incident[incident] = before + 1
-            self.handovers.append(platform.voluntary(req, active))
+            req = self._request(VOLUNTARY, incident, protest, post, x, y, t_event, w, a, now)
+            if case:
+                self._per_case[case] = before + 1
+            if rules.public and feed is not None:
+                feed(x, y)
+            for handed in platform.voluntary(req, active):
+                if handed.minute <= now:
+                    platform.deliver(handed)
+                    self.handovers.append(handed)
+                else:
+                    self._due.append(handed)
 
-    def _request(self, kind, incident, protest, x, y, t_event, w, a, now) -> Request:
+    def _request(self, kind, incident, protest, post, x, y, t_event, w, a, now) -> Request:
         minutes = round(w * 60)
         if protest >= 0:
             t0, t1 = t_event, t_event + minutes
-        else:  # mostly before the incident, some after
+        else:  # mostly before the incident (or the post), some after
             t0 = t_event - round(0.75 * minutes)
             t1 = t0 + minutes
         req = Request(
-            self._next_request, kind, incident, protest, x, y, w, a, max(t0, 0), min(t1, now), now
+            self._next_request,
+            kind,
+            incident,
+            protest,
+            x,
+            y,
+            w,
+            a,
+            max(t0, 0),
+            min(t1, now),
+            now,
+            post,
         )
         self._next_request += 1
         self.issued.append(req)

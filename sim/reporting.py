@@ -9,21 +9,26 @@ from cars and animals, which feed fear but show no one to post.
     p = base x stranger^[not a neighbour] x b(h, g) x (1 + fear_multiplier x fear_h)
           x incident^[seen offending]
 
-capped at 1. App users without a camera post about people passing their window, with the
-probability above times ``reporting.direct_rate``. ``b(h, g) = max(0, 1 + (k_g - 1) m_h gate_h)``
-is household h's multiplier for group g: ``k_g`` is the group's bias (``reporting.bias`` for
-every group but the first, or ``reporting.bias_by_group``), ``m_h`` the household's own
-factor (log-normal with mean 1, sd of the log ``reporting.bias_spread``), and
-``gate_h = 1 + gatekeeping x max(0, s_h - 1/2)`` where ``s_h`` is the first group's share of the
-homes within ``reporting.area_m`` ("racial gatekeeping" in majority areas). With ``k_g = 1``
-nobody is biased, whatever the spread. Each decision uses a keyed random number (poster,
-person, minute), so a run with more fear makes a superset of the posts of a run with less.
+capped at 1, times the police presence in the poster's zone, ``max(0, 1 + e (Z A_z - 1))``
+(``reporting.police_presence`` = e; 1 when e = 0 or attention is even; it changes only
+between days, when the agency re-allocates). App users without a camera post about people
+passing their window, with the probability above times ``reporting.direct_rate``.
+``b(h, g) = max(0, 1 + (k_g - 1) m_h gate_h)`` is household h's multiplier for group g:
+``k_g`` is the group's bias (``reporting.bias`` for every group but the first, or
+``reporting.bias_by_group``), ``m_h`` the household's own factor (log-normal with mean 1, sd
+of the log ``reporting.bias_spread``), and ``gate_h = 1 + gatekeeping x max(0, s_h - 1/2)``
+where ``s_h`` is the first group's share of the homes within ``reporting.area_m`` ("racial
+gatekeeping" in majority areas). With ``k_g = 1`` nobody is biased, whatever the spread.
+Each decision uses a keyed random number (poster, person, minute), so a run with more fear
+makes a superset of the posts of a run with less.
 
 **Feed and fear.** Every hour, fear decays with half-life ``feed.fear_half_life_days``; each
 app user's fear grows by ``feed.fear_per_post`` for every post made within
 ``feed.radius_miles`` of their home in the past hour that they read (at most
 ``feed.posts_read_per_day`` a day: a 5-mile feed covers a whole town, and unlimited reading
-would make fear grow with the size of the world), and each owner's by
+would make fear grow with the size of the world; a public footage request is read before the
+posts, within the same budget, adding ``feed.fear_per_request``: ``public_request``), and
+each owner's by
 ``feed.fear_per_alert`` for each alert. Both feedbacks can be switched off.
 """
 
@@ -133,10 +138,14 @@ class Reporting:
         ).astype(np.int8)  # small enough to stay in cache when looked up for every sighting
         self.app_user_no_camera = rng.random(H) < params["feed.app_share"]
         self.fear = np.zeros(H)
+        # police presence in each home's zone (posting multiplier, set daily: ``set_presence``)
+        self.presence = np.ones(H)
+        self.presence_max = 1.0  # the most presence can reach (bounds the window caps)
         # feed and fear dynamics
         self.posts_feedback = params["feed.posts_feedback"]
         self.alerts_feedback = params["feed.alerts_feedback"]
         self.fear_per_post = params["feed.fear_per_post"]
+        self.fear_per_request = params["feed.fear_per_request"]
         self.fear_per_alert = params["feed.fear_per_alert"]
         self.hourly_decay = 0.5 ** (1 / (24 * params["feed.fear_half_life_days"]))
         self.read_per_day = params["feed.posts_read_per_day"]
@@ -148,6 +157,7 @@ class Reporting:
         )
         self._alerts_hour: list[np.ndarray] = []  # homes alerted this hour, minute by minute
         self._posts_hour: list[np.ndarray] = []
+        self._requests_hour: list[tuple[float, float]] = []  # public requests this hour
         # alerts whose clip ends after the minutes planned so far (home, person, t_in, the
         # minute the clip ends), in the order they came
         z = np.zeros(0, np.int64)
@@ -243,8 +253,20 @@ class Reporting:
             self.fear_mult,
             self.fear,
             self.incident_mult,
+            self.presence,
             self.direct_rate,
         )
+
+    def set_presence(self, presence: np.ndarray, most: float) -> None:
+        """Police presence per home from today's attention (``PoliceAgency.presence``);
+        ``most``: the largest value presence can take on any later day."""
+        self.presence = np.asarray(presence, float)
+        self.presence_max = max(float(most), 1.0)
+        self._bias_max = self.bias.max(axis=1) * self.presence
+
+    def public_request(self, x: float, y: float) -> None:
+        """A public footage request at (x, y): it reaches the feeds like a post."""
+        self._requests_hour.append((x, y))
 
     def post_victims(
         self, now: int, home: np.ndarray, offender: np.ndarray, has_camera: np.ndarray
@@ -307,14 +329,23 @@ class Reporting:
             return np.full(len(has_camera), np.inf)
         fear = self.fear
         if self.posts_feedback:
-            fear = fear + self.fear_per_post * (self._read_left + midnights * self.read_per_day)
+            per_item = max(self.fear_per_post, self.fear_per_request)
+            fear = fear + per_item * (self._read_left + midnights * self.read_per_day)
         _, rate, bias_max, _, fear_mult, incident = self._bound_args()
+        if midnights > 0 and self.presence_max > 1.0:  # presence may change at a midnight
+            bias_max = self.bias.max(axis=1) * np.maximum(self.presence, self.presence_max)
         cap = _bound(rate, bias_max, fear, fear_mult, incident) * self.direct_rate
         return np.where(has_camera, np.inf, cap * (1 + 1e-9))  # a margin for rounding
 
     def hourly(self, has_camera: np.ndarray) -> None:
         """Fear: decay, then what the past hour's posts and alerts added."""
         self.fear *= self.hourly_decay
+        if self.posts_feedback and self._requests_hour and self.fear_per_request > 0:
+            points = np.array(self._requests_hour).reshape(-1, 2)  # read first: salient
+            seen = self._grid.visible_counts(np.zeros(0, np.int64), points)
+            read = np.minimum(seen, self._read_left) * self.app_user(has_camera)
+            self._read_left -= read
+            self.fear += self.fear_per_request * read
         if self.posts_feedback and self._posts_hour:
             posters = np.concatenate(self._posts_hour)
             seen = self._grid.visible_counts(posters)
@@ -331,6 +362,7 @@ class Reporting:
             )
             self.fear += self.fear_per_alert * (alerts + other)
         self._posts_hour = []
+        self._requests_hour = []
         self._alerts_hour = []
         self._hours += 1
         if self._hours % 24 == 0:  # midnight: a new day's reading
@@ -363,9 +395,19 @@ class _FeedGrid:
         self.kernel = (np.hypot(dx, dy) * cell_m <= radius_m).astype(float)
         self._kernel_fft = _kernel_fft(self.shape, self.kernel)  # the same every hour
 
-    def visible_counts(self, posters: np.ndarray) -> np.ndarray:
-        """Posts within the radius of each home."""
-        counts = np.bincount(self.home_cell[posters], minlength=self.shape[0] * self.shape[1])
+    def cell_of(self, xy: np.ndarray) -> np.ndarray:
+        """The cell of each point (points off the grid: the nearest cell)."""
+        ij = np.floor((xy - self.origin) / self.cell).astype(np.int64)
+        ij = np.clip(ij, 0, np.array(self.shape) - 1)
+        return ij[:, 0] * self.shape[1] + ij[:, 1]
+
+    def visible_counts(self, posters: np.ndarray, points: np.ndarray | None = None) -> np.ndarray:
+        """Posts (by their posters' homes, and items at ``points``) within the radius of each
+        home."""
+        cells = self.home_cell[posters]
+        if points is not None and len(points):
+            cells = np.concatenate([cells, self.cell_of(points)])
+        counts = np.bincount(cells, minlength=self.shape[0] * self.shape[1])
         grid = counts.reshape(self.shape).astype(float)
         seen = np.rint(_convolve_same(grid, self.kernel, self._kernel_fft))
         return seen.ravel()[self.home_cell]
@@ -427,9 +469,8 @@ def _below_bound(home, person, t_in, base, rate, bias_max, fear, fear_mult, inci
 @numba.njit(cache=True, inline="always")
 def _p(home, person, about, by_camera, p_args):
     """p of one decision (the module docstring), before the cap at 1."""
-    person_home, xy, neighbour_m, base, stranger, bias, group, fear_mult, fear, incident, direct = (
-        p_args
-    )
+    (person_home, xy, neighbour_m, base, stranger, bias, group, fear_mult, fear, incident, presence,
+     direct) = p_args  # fmt: skip
     ph = person_home[person]
     neighbour = ph >= 0 and (
         math.hypot(xy[ph, 0] - xy[home, 0], xy[ph, 1] - xy[home, 1]) <= neighbour_m
@@ -440,6 +481,7 @@ def _p(home, person, about, by_camera, p_args):
         * bias[home, group[person]]
         * (1 + fear_mult * fear[home])
         * (incident if about else 1.0)
+        * presence[home]
         * (1.0 if by_camera else direct)
     )
 

@@ -3,20 +3,37 @@
 **Regimes** (``requests.regime``) set the rules; every rule key can be overridden on its own
 (a rule key's value ``"regime"`` takes the regime's value):
 
-======================  =========  ==========  =========
-rule                    portal     rfa         none
-======================  =========  ==========  =========
-voluntary requests      yes        yes         no
-max_window_hours        12         12          -
-min_window_minutes      0          15          -
-max_area_sq_mi          0.785      0.5         -
-min_area_sq_mi          0          0.025       -
-max_per_incident        no cap     2           -
-public                  no         yes         -
-allow_protest           yes        no          -
-======================  =========  ==========  =========
+======================  =========  ==========  =========  ==========
+rule                    portal     rfa         none       community
+======================  =========  ==========  =========  ==========
+voluntary requests      yes        yes         no         yes
+max_window_hours        12         12          -          12 (*)
+min_window_minutes      0          15          -          15 (*)
+max_area_sq_mi          0.785      0.5         -          0.5 (*)
+min_area_sq_mi          0          0.025       -          0.025 (*)
+max_per_incident        no cap     2           -          2 (*)
+public                  no         yes         -          yes
+allow_protest           yes        no          -          no (*)
+reminders               no         no          -          yes
+======================  =========  ==========  =========  ==========
 
-(portal: devices within a half-mile radius, pi x 0.5^2 = 0.785 sq mi.)
+(portal: devices within a half-mile radius, pi x 0.5^2 = 0.785 sq mi. (*) Community
+Requests, 2025 on: no caps were published; the RFA's are assumed, each a parameter.)
+
+**Community Requests** (Ring's verified-agency help page "Community Request"; Axon, April
+2025): the local agency posts the request in the app with an area map and a time frame; the
+platform moderates and publishes it; owners in the area who have not opted out get a push
+notification and an email, and reminders at 24 h, 72 h, 10 days and 28 days (Axon's help):
+each reminder gives an owner who has not responded another chance to share
+(``requests.reminder_effect``). An owner who ignores a request is not known to the agency
+(nothing in the model reads it). Only local agencies may ask, for their own investigations:
+the model's agency is local. Video of the lost-pet search is excluded: the model records
+people, never that feature's clips, so the exclusion removes nothing here.
+
+**Public requests** (rfa, community) appear in the feed of every app user within the feed's
+radius (``Reporting.public_request``; the fear each adds is ``feed.fear_per_request``); an
+owner asked publicly shares with probability ``requests.share_probability x
+requests.public_share_multiplier``.
 
 A request that breaks a rule is refused and counted, never clipped silently; police may then
 re-issue it within the rules (``police.reissue``): the window and the area are brought to the
@@ -45,6 +62,8 @@ from sim.scenario import Scenario
 from sim.schema import FROM_REGIME, REGIME_RULES, RULE_KEYS
 
 SQ_M_PER_SQ_MI = 1609.344**2
+# Axon's reminders to owners who have not responded, hours after the request (Axon help)
+REMINDER_HOURS = (24, 72, 240, 672)
 VOLUNTARY, LEGAL, EMERGENCY = "voluntary", "legal", "emergency"
 
 
@@ -60,6 +79,7 @@ class Rules:
     max_per_incident: int  # 0: no cap
     public: bool
     allow_protest: bool
+    reminders: bool = False  # Community Requests: owners are reminded (REMINDER_HOURS)
 
     @staticmethod
     def of(params: Scenario) -> Rules:
@@ -68,7 +88,7 @@ class Rules:
         for key, default in zip(RULE_KEYS, REGIME_RULES[regime], strict=True):
             v = params[f"requests.{key}"]
             values.append(default if v == FROM_REGIME else v)
-        return Rules(regime != "none", *values)
+        return Rules(regime != "none", *values, reminders=regime == "community")
 
     def refusal(
         self, window_hours: float, area_sq_mi: float, count_before: int, protest: bool
@@ -103,7 +123,7 @@ class Request:
 
     id: int
     kind: str  # voluntary, legal or emergency
-    incident: int  # incident id, or -1 for a protest
+    incident: int  # incident id, or -1 for a protest or a post
     protest: int  # protest id, or -1
     x: float
     y: float
@@ -112,6 +132,7 @@ class Request:
     t0: int  # window, minutes (inclusive)
     t1: int
     issued: int
+    post: int = -1  # for a post's investigation: its key (minute x people + person), else -1
 
     @property
     def area(self) -> Circle:
@@ -120,12 +141,16 @@ class Request:
 
 @dataclass
 class Handover:
-    """Footage handed to police for one request: the sightings and the cameras they came
-    from (one clip per camera with at least one sighting)."""
+    """Footage handed to police for one request at ``minute``: the sightings and the cameras
+    they came from (one clip per camera with at least one sighting), and how many owners
+    responded (some have nothing stored). A request answered after reminders has one
+    handover per reminder that brought responses."""
 
     request: Request
     sightings: Sightings
     cameras: np.ndarray
+    minute: int = 0
+    responders: np.ndarray | None = None  # homes of the owners who responded (voluntary)
 
 
 class Platform(mesa.Agent):
@@ -145,7 +170,10 @@ class Platform(mesa.Agent):
         self.streams = streams
         self.footage = footage
         self.camera_home = camera_home  # function: camera ids -> homes
-        self.share_probability = params["requests.share_probability"]
+        self.share_probability = params["requests.share_probability"] * (
+            params["requests.public_share_multiplier"] if self.rules.public else 1.0
+        )
+        self.reminder_probability = self.share_probability * params["requests.reminder_effect"]
         self.compliance = params["legal.compliance"]
         self.breadth_penalty = params["legal.breadth_penalty"]
         self.retention = params["privacy.retention_days"] * 1440
@@ -157,8 +185,10 @@ class Platform(mesa.Agent):
         self.e2ee = streams.uniform("owner.e2ee", homes) < params["privacy.e2ee"]
         self.always_share = np.zeros(n_homes, bool)  # e.g. conditional free cameras
         self.recipients = 0
-        self.responders = 0
+        self.asked = np.zeros(n_homes, bool)  # owners who received at least one request
+        self.responders = 0  # owners' responses delivered so far (``deliver``)
         self.shared_homes = np.zeros(n_homes, bool)
+        self._reminders: list[np.ndarray] = []  # the minutes reminders are sent
 
     def _stored(self, req: Request, cameras: np.ndarray) -> Sightings:
         """Video the cloud holds for a request: subscribers without E2EE, within retention."""
@@ -169,25 +199,59 @@ class Platform(mesa.Agent):
         keep = self.subscribed[home] & ~self.e2ee[home]
         return Sightings(*(c[keep] for c in (found.camera, found.person, found.t_in, found.t_out)))
 
-    def voluntary(self, req: Request, active_cameras: np.ndarray) -> Handover:
+    def _share_draw(self, name: str, homes: np.ndarray, req: Request, *more) -> np.ndarray:
+        """Owners' keyed draws, keyed by what is asked (not a request counter), so that
+        regimes stay paired."""
+        if req.post >= 0:
+            return self.streams.uniform(f"{name}.post", homes, req.post, req.t0, req.t1, *more)
+        return self.streams.uniform(name, homes, req.incident, req.protest, req.t0, req.t1, *more)
+
+    def voluntary(self, req: Request, active_cameras: np.ndarray) -> list[Handover]:
         """Pass a request to the owners in the area who did not opt out; return what the
-        owners who respond share (every sighting their camera holds in the window)."""
+        owners who respond share (every sighting their camera holds in the window): at once,
+        and under Community Requests after each reminder (handovers due later)."""
         in_area = self.footage.cameras_in(req.area)
         cams = np.flatnonzero(in_area & active_cameras)
         homes = self.camera_home(cams)
         receive = ~self.opted_out[homes]
         cams, homes = cams[receive], homes[receive]
         self.recipients += len(cams)
+        self.asked[homes] = True
         share = self.always_share[homes] | (
-            # keyed by what is asked (not a request counter), so regimes stay paired
-            self.streams.uniform("owner.share", homes, req.incident, req.protest, req.t0, req.t1)
-            < self.share_probability
+            self._share_draw("owner.share", homes, req) < self.share_probability
         )
-        self.responders += int(share.sum())
-        clips = self._stored(req, cams[share])
-        shared_cams = np.unique(clips.camera)
-        self.shared_homes[self.camera_home(shared_cams)] = True
-        return Handover(req, clips, shared_cams)
+        out = [self._handover(req, cams[share], homes[share], req.issued)]
+        if not self.rules.reminders:
+            return out
+        waiting = ~share
+        for k, hours in enumerate(REMINDER_HOURS):
+            at = req.issued + 60 * hours
+            self._reminders.append(np.full(int(waiting.sum()), at, np.int64))
+            now = waiting & (
+                self._share_draw("owner.reminder", homes, req, k) < self.reminder_probability
+            )
+            if np.any(now):
+                out.append(self._handover(req, cams[now], homes[now], at))
+            waiting &= ~now
+        return out
+
+    def _handover(self, req: Request, cams: np.ndarray, homes: np.ndarray, at: int) -> Handover:
+        clips = self._stored(req, cams)
+        if at > req.issued:  # shared after a reminder: video older than retention is gone
+            kept = clips.t_out >= at - int(self.retention)
+            clips = Sightings(
+                *(c[kept] for c in (clips.camera, clips.person, clips.t_in, clips.t_out))
+            )
+        return Handover(req, clips, np.unique(clips.camera), at, homes)
+
+    def deliver(self, handed: Handover) -> None:
+        """Footage reaches police (a voluntary handover once it is due): count the owners."""
+        self.responders += len(handed.responders)
+        self.shared_homes[self.camera_home(handed.cameras)] = True
+
+    def reminders_sent(self, now: int) -> int:
+        """Reminders sent to owners up to minute ``now``."""
+        return sum(int(np.count_nonzero(r <= now)) for r in self._reminders)
 
     def legal(self, req: Request, active_cameras: np.ndarray) -> Handover | None:
         """Answer a legal demand (opt-out does not apply); None if the platform declines."""
@@ -198,4 +262,4 @@ class Platform(mesa.Agent):
             return None
         cams = np.flatnonzero(self.footage.cameras_in(req.area) & active_cameras)
         clips = self._stored(req, cams)
-        return Handover(req, clips, np.unique(clips.camera))
+        return Handover(req, clips, np.unique(clips.camera), req.issued)

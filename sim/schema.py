@@ -32,7 +32,7 @@ PEDESTRIAN_KINDS = ("resident", "visitor", "delivery")
 INCIDENT_KINDS = ("package_theft", "car_break_in", "burglary")
 ALERT_SETTINGS = ("all_motion", "people_only", "muted")
 ALLOCATIONS = ("posts", "incidents", "debiased", "uniform")
-REGIMES = ("portal", "rfa", "none")
+REGIMES = ("portal", "rfa", "none", "community")
 # Each regime's values of the request rules (requests.<key>; a rule set to "regime" takes the
 # value of requests.regime's regime). Here, not in sim/requests.py, so that validation can
 # compare a rule's minimum with its maximum without importing the model.
@@ -49,6 +49,7 @@ REGIME_RULES = {
     "portal": (12.0, 0.0, math.pi * 0.5**2, 0.0, 0, False, True),
     "rfa": (12.0, 15.0, 0.5, 0.025, 2, True, False),
     "none": (12.0, 0.0, 0.5, 0.0, 0, False, False),
+    "community": (12.0, 15.0, 0.5, 0.025, 2, True, False),  # none published: the RFA's
 }
 
 # Sources cited by short tag; docs/sources.md expands them.
@@ -68,6 +69,20 @@ SRC_LEGAL = "CONTEXT.md: legal demands ~1,900 (2020), 3,147 (2021); compliance 6
 SRC_FTL = "CONTEXT.md: Fort Lauderdale 2018, 319 owners emailed, 3.5 % responded"
 SRC_PRIVACY = "CONTEXT.md: E2EE from 2021, hijacked accounts, stronger password defaults"
 SRC_LAPD = "CONTEXT.md / EFF 2021: LAPD 2016 emails (codes, free devices, 1 per 10 uses)"
+SRC_COMMUNITY = (
+    "CONTEXT.md: Community Requests (Ring verified-agency help 'Community Request'; Axon, "
+    "April 2025); no window or area caps published: the RFA's assumed"
+)
+SRC_REMINDERS = "CONTEXT.md: Axon help, reminders at 24 h, 72 h, 10 and 28 days; effect unknown"
+SRC_POST_WORK = (
+    "CONTEXT.md: The Markup 2023, 13,000+ posts forwarded to LAPD officers in ~26 months, "
+    ">30 % about no crime; the share investigated is unpublished: sweep it"
+)
+SRC_PUBLIC = "modelling assumption: no published effect of publicity (sweep it; CONTEXT.md)"
+SRC_ENSIGN = (
+    "CONTEXT.md: Ensign et al. 2018, runaway feedback loops in predictive policing; "
+    "magnitude unknown: sweep it"
+)
 SRC_PARTNERS = "CONTEXT.md: partner agencies 40 (2018), 405 (8/2019), 2,014 (2020), ~2,600 (2023)"
 NETWORKS = ("neighbours", "complete")
 # Hourly profiles are relative weights: bounded so that their sums and means stay finite and
@@ -873,6 +888,18 @@ PARAMS: tuple[Param, ...] = (
         100,
     ),
     Param(
+        "reporting.police_presence",
+        FLOAT,
+        0.0,
+        "-",
+        "Police presence encourages posting: p is multiplied by max(0, 1 + this x (Z A_z - 1)), "
+        "A_z the attention of the poster's zone (Z zones), so that under posts allocation "
+        "attention can run away; 0: no feedback.",
+        SRC_ENSIGN,
+        0,
+        10,
+    ),
+    Param(
         "reporting.alert_settings.all_motion",
         FLOAT,
         0.5,
@@ -963,6 +990,18 @@ PARAMS: tuple[Param, ...] = (
         SRC_ASSUMPTION,
         0,
         1e6,
+    ),
+    Param(
+        "feed.fear_per_request",
+        FLOAT,
+        0.0,
+        "fear/request",
+        "Fear added by each public footage request (rfa, community) a user reads in the feed, "
+        "read before posts within the same daily budget; 0: requests add no fear; "
+        "feed.fear_per_post's value reads them like a post.",
+        SRC_PUBLIC,
+        0,
+        10,
     ),
     Param(
         "feed.fear_per_alert",
@@ -1091,8 +1130,8 @@ PARAMS: tuple[Param, ...] = (
         "rfa",
         "-",
         "Rules for voluntary footage requests: private portal emails, public Requests for "
-        "Assistance, or none (legal demands only).",
-        SRC_RFA,
+        "Assistance, none (legal demands only), or Community Requests (2025 on).",
+        f"{SRC_RFA}; {SRC_COMMUNITY}",
         choices=REGIMES,
     ),
     Param(
@@ -1100,7 +1139,8 @@ PARAMS: tuple[Param, ...] = (
         RULE_FLOAT,
         FROM_REGIME,
         "h",
-        "Longest footage window a request may ask for (portal 12, rfa 12).",
+        "Longest footage window a request may ask for (portal 12, rfa 12; community 12: none "
+        "published, the RFA's assumed).",
         SRC_RFA,
         0,
         720,
@@ -1110,7 +1150,7 @@ PARAMS: tuple[Param, ...] = (
         RULE_FLOAT,
         FROM_REGIME,
         "min",
-        "Shortest footage window a request may ask for (portal 0, rfa 15).",
+        "Shortest footage window a request may ask for (portal 0, rfa 15; community 15, assumed).",
         SRC_RFA,
         0,
         1440,
@@ -1120,7 +1160,8 @@ PARAMS: tuple[Param, ...] = (
         RULE_FLOAT,
         FROM_REGIME,
         "sq mi",
-        "Largest request area (portal: a half-mile radius, 0.785; rfa 0.5).",
+        "Largest request area (portal: a half-mile radius, 0.785; rfa 0.5; community 0.5: "
+        "none published, the RFA's assumed).",
         SRC_RFA,
         0,
         100,
@@ -1130,7 +1171,7 @@ PARAMS: tuple[Param, ...] = (
         RULE_FLOAT,
         FROM_REGIME,
         "sq mi",
-        "Smallest request area (portal 0, rfa 0.025).",
+        "Smallest request area (portal 0, rfa 0.025; community 0.025, assumed).",
         SRC_RFA,
         0,
         100,
@@ -1140,7 +1181,8 @@ PARAMS: tuple[Param, ...] = (
         RULE_INT,
         FROM_REGIME,
         "request",
-        "Most voluntary requests for one incident; 0 for no cap (portal 0, rfa 2).",
+        "Most voluntary requests for one incident or post; 0 for no cap (portal 0, rfa 2; "
+        "community 2, assumed).",
         SRC_RFA,
         0,
         1000,
@@ -1150,8 +1192,8 @@ PARAMS: tuple[Param, ...] = (
         RULE_BOOL,
         FROM_REGIME,
         "-",
-        "Requests are public posts every app user sees (portal false, rfa true); counted in "
-        "requests.public_posts (visibility changes no behaviour in this version).",
+        "Requests are public posts every app user in the feed's radius sees (fear: "
+        "feed.fear_per_request) (portal false, rfa true, community true).",
         SRC_RFA,
     ),
     Param(
@@ -1159,7 +1201,7 @@ PARAMS: tuple[Param, ...] = (
         RULE_BOOL,
         FROM_REGIME,
         "-",
-        "Requests about protests are allowed (portal true, rfa false).",
+        "Requests about protests are allowed (portal true, rfa false, community false).",
         SRC_RFA,
     ),
     Param(
@@ -1179,6 +1221,29 @@ PARAMS: tuple[Param, ...] = (
         "share",
         "Probability that an owner who receives a request shares matching footage.",
         SRC_FTL,
+        0,
+        1,
+    ),
+    Param(
+        "requests.public_share_multiplier",
+        FLOAT,
+        1.0,
+        "-",
+        "Share probability of an owner asked by a public request (rfa, community) relative "
+        "to a private one (portal); 1: the same.",
+        SRC_PUBLIC,
+        0,
+        10,
+    ),
+    Param(
+        "requests.reminder_effect",
+        FLOAT,
+        0.5,
+        "share",
+        "Community Requests: each reminder (24 h, 72 h, 10 and 28 days after the request) "
+        "gives an owner who has not responded another chance to share, with probability "
+        "requests.share_probability x this; 0: reminders change nothing.",
+        SRC_REMINDERS,
         0,
         1,
     ),
@@ -1249,6 +1314,30 @@ PARAMS: tuple[Param, ...] = (
         "-",
         "After a refusal, police re-issue the request within the rules (if possible).",
         SRC_ASSUMPTION,
+    ),
+    Param(
+        "police.public_deterrence",
+        FLOAT,
+        0.0,
+        "share",
+        "Under a public regime (rfa, community), probability that police do not ask for "
+        "footage about a minor incident (package theft, car break-in) or a post, because "
+        "the request would be public.",
+        SRC_PUBLIC,
+        0,
+        1,
+    ),
+    Param(
+        "police.post_investigation_probability",
+        FLOAT,
+        0.0,
+        "share",
+        "Probability that a post forwarded to officers opens an investigation, which seeks "
+        "footage (police.request_probability) of the person posted around the poster's home "
+        "and the post's time.",
+        SRC_POST_WORK,
+        0,
+        1,
     ),
     Param(
         "police.identification_probability",

@@ -105,8 +105,17 @@ METRICS: dict[str, MetricInfo] = {
     "police.stops_offender_fraction": _m(FRACTION, "share of stops", "Stops of offenders"),
     "police.posts_forwarded": _m(COUNT, "posts", "Posts forwarded to police"),
     "police.attention_gini": _m(FRACTION, "Gini coefficient", "Concentration of attention"),
+    "police.attention_gini_final": _m(
+        FRACTION, "Gini coefficient", "Concentration of attention at the end"
+    ),
+    "police.investigations_from_posts": _m(COUNT, "investigations", "Investigations from posts"),
     "police.partnered": _m(FRACTION, "1 = partnered", "Agency partnered"),
     "requests.voluntary": _m(COUNT, "requests", "Voluntary requests"),
+    "requests.owners_asked": _m(COUNT, "owners", "Owners asked"),
+    "requests.community": _m(COUNT, "requests", "Community Requests"),
+    "requests.reminders": _m(COUNT, "reminders", "Community Request reminders"),
+    "requests.from_posts": _m(COUNT, "requests", "Requests from posts"),
+    "requests.deterred": _m(COUNT, "requests", "Requests forgone as public"),
     "requests.refused": _m(COUNT, "requests", "Requests refused"),
     "requests.legal": _m(COUNT, "demands", "Legal demands"),
     "requests.emergency": _m(COUNT, "disclosures", "Emergency disclosures"),
@@ -115,12 +124,16 @@ METRICS: dict[str, MetricInfo] = {
     "requests.recipients": _m(COUNT, "deliveries", "Request deliveries"),
     "requests.response_rate": _m(FRACTION, "share of recipients", "Owners who shared"),
     "footage.clips_shared": _m(COUNT, "clips", "Clips shared voluntarily"),
+    "footage.clips_from_posts": _m(COUNT, "clips", "Clips for requests from posts"),
     "footage.legal_clips": _m(COUNT, "clips", "Clips produced for legal demands"),
     "footage.legal_content_fraction": _m(FRACTION, "share of demands", "Demands with video"),
     "footage.incidents_with_footage_fraction": _m(
         FRACTION, "share of incidents", "Incidents with footage"
     ),
     "footage.bystanders.<group>": _m(COUNT, "people", "Bystanders in video (<group>)"),
+    "footage.bystanders_from_posts.<group>": _m(
+        COUNT, "people", "Bystanders in video from posts (<group>)"
+    ),
     "footage.bystander_disparity_ratio": _m(RATIO, "minority / first group", "Bystander disparity"),
     "footage.homes_shared_fraction": _m(FRACTION, "share of homes", "Homes that shared"),
     "footage.sightings": _m(COUNT, "sightings", "Sightings stored"),

@@ -21,9 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"
 PRESETS = (
     "default",
+    "district",
     "portal_2019",
     "rfa_2021",
     "legal_only_2024",
+    "community_2025",
     "e2ee_everyone",
     "lapd_2016_promotion",
     "no_cameras",
@@ -139,6 +141,8 @@ FACTS = {
     },
     "rfa_2021": {"requests.regime": "rfa", "legal.compliance": 0.57, "time.start_year": 2021.5},
     "legal_only_2024": {"requests.regime": "none", "time.start_year": 2024.2},
+    "community_2025": {"requests.regime": "community", "time.start_year": 2025.75},
+    "district": {"time.days": 28.0, "world.blocks_x": 36, "world.blocks_y": 20},
     "e2ee_everyone": {"privacy.e2ee": 1.0},
     "lapd_2016_promotion": {
         "promotion.enabled": True,
@@ -180,11 +184,41 @@ def test_regime_rules_as_the_model_reads_them() -> None:
     portal = Rules.of(load(path_of("portal_2019")))
     rfa = Rules.of(load(path_of("rfa_2021")))
     legal_only = Rules.of(load(path_of("legal_only_2024")))
+    community = Rules.of(load(path_of("community_2025")))
     assert portal.voluntary and not portal.public and portal.allow_protest
     assert portal.max_per_incident == 0  # no cap in the portal era
     assert rfa.voluntary and rfa.public and not rfa.allow_protest
     assert (rfa.max_per_incident, rfa.max_window_hours, rfa.max_area_sq_mi) == (2, 12.0, 0.5)
     assert not legal_only.voluntary
+    # Community Requests: public, reminded; no caps published, so the RFA's
+    assert community.voluntary and community.public and community.reminders
+    assert not rfa.reminders and not portal.reminders
+    assert (community.max_window_hours, community.max_area_sq_mi) == (12.0, 0.5)
+
+
+REGIME_PRESETS = ("portal_2019", "rfa_2021", "legal_only_2024", "community_2025")
+
+
+@pytest.mark.parametrize("name", REGIME_PRESETS)
+def test_regime_presets_build_on_the_district(name: str) -> None:
+    """Each regime preset repeats district.toml's keys unchanged (a preset has no base file),
+    so the regimes are compared in the same world."""
+    district = tomllib.loads(path_of("district").read_text(encoding="utf-8"))
+    preset = tomllib.loads(path_of(name).read_text(encoding="utf-8"))
+    for table, values in district.items():
+        for key, value in values.items():
+            assert preset.get(table, {}).get(key) == value, f"{name}: {table}.{key}"
+
+
+def test_district_selects_different_owners_for_the_portal_and_the_rfa() -> None:
+    """The district is wider than a portal disc (half-mile radius) in both directions' sum,
+    and holds thousands of homes, so the caps bind on different owners."""
+    scenario = load(path_of("district"))
+    homes = build_world(scenario, Streams(scenario["seed"]).generator("world")).homes
+    extent = homes.xy.max(axis=0) - homes.xy.min(axis=0)
+    sq_mi = float(np.prod(extent)) / 1609.344**2
+    assert 2 <= sq_mi <= 6 and 10_000 <= homes.count <= 30_000
+    assert extent.max() > 2 * 804.7  # wider than a portal disc
 
 
 def test_segregated_city_scales_pedestrians_with_homes() -> None:
