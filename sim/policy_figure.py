@@ -28,6 +28,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.outputs import atomic_write, save_figure
+from sim.stats import paired_interval
+
 REGIME = "param:requests.regime"
 FOOTAGE = ("footage.clips_shared", "footage.incidents_with_footage_fraction")
 HEADLINE = (
@@ -43,27 +46,23 @@ HEADLINE = (
 
 
 def load_runs(folder: Path) -> pd.DataFrame:
-    """Every finished run of a sweep folder (one row each)."""
-    files = sorted(Path(folder, "runs").glob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"{folder}: no runs/*.parquet (run the sweep first)")
-    df = pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
-    if "status" in df:
-        df = df[df["status"] == "ok"]
-    return df
+    """Every finished run of a sweep folder (one row each, as ``Store.runs_table`` reads it),
+    each (factor values, replicate) once: the last design point that repeats them wins."""
+    from sim.sweep import Store
+
+    df = Store(Path(folder)).runs_table()
+    if df.empty:
+        raise FileNotFoundError(f"{folder}: no runs (run the sweep first)")
+    df = df[df["status"] == "ok"]
+    keys = [c for c in df.columns if c.startswith("param:")] + ["replicate"]
+    return df.drop_duplicates(keys, keep="last")
 
 
-def paired_ci(diff: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
-    """Mean of paired differences and its t-interval (NaN bounds for fewer than 2)."""
-    diff = np.asarray(diff, float)
-    diff = diff[np.isfinite(diff)]
-    if len(diff) == 0:
-        return math.nan, math.nan, math.nan
-    mean = float(diff.mean())
-    if len(diff) < 2:
-        return mean, math.nan, math.nan
-    half = stats.t.ppf(0.5 + level / 2, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff))
-    return mean, mean - half, mean + half
+def paired_ci(diff) -> tuple[float, float, float]:
+    """Mean of paired differences and its 95 % interval (``sim.stats.paired_interval``, the
+    method of ``compare`` and the report's contrasts), NaN where undefined."""
+    iv = paired_interval(diff)
+    return tuple(math.nan if v is None else v for v in (iv.mean, iv.low, iv.high))
 
 
 def replications_needed(sd: float, effect: float, level: float = 0.95, power: float = 0.8) -> int:
@@ -222,7 +221,7 @@ def figure(table: pd.DataFrame, path: Path, groups: tuple[str, ...]) -> None:
         fontsize=10,
     )
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 
@@ -261,6 +260,9 @@ def write(folder: Path, out: Path | None = None) -> Path:
     if REGIME not in df:
         raise ValueError(f"{folder}: the sweep has no requests.regime factor")
     groups = tuple(c.rsplit(".", 1)[1] for c in df.columns if c.startswith("footage.bystanders."))
+    missing = [m for m in FOOTAGE if m not in df] + ([] if groups else ["footage.bystanders.*"])
+    if missing:
+        raise ValueError(f"{folder}: the figure needs the metrics {', '.join(missing)}")
     metrics = [c for c in df.columns if "." in c and not c.startswith("param:")]
     metrics = [m for m in metrics if pd.api.types.is_numeric_dtype(df[m])]
     table = paired_table(df, metrics)
@@ -270,8 +272,8 @@ def write(folder: Path, out: Path | None = None) -> Path:
         bias = factor_contrast(df, "reporting.bias", [*BIAS_METRICS[:2], *names])
     out = Path(out) if out else Path(folder, "policy")
     out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out / "policy_pairs.csv", index=False)
-    (out / "policy_pairs.md").write_text(markdown(table, bias), encoding="utf-8")
+    atomic_write(out / "policy_pairs.csv", table.to_csv(index=False, lineterminator="\n"))
+    atomic_write(out / "policy_pairs.md", markdown(table, bias))
     figure(table, out / "policy.png", groups)
     return out
 

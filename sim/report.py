@@ -1093,6 +1093,24 @@ def write_report(
         md.append(f"- `{metric}`: {links}")
     if not figures:
         md.append("- none drawn.")
+    if "requests.regime" in res.factors and res.manifest.get("common_random_numbers"):
+        from sim.policy_figure import write as write_policy
+
+        say("policy figure")  # the policy question's own figure and paired tables
+        try:
+            write_policy(results_dir, out / "policy")
+        except ValueError as exc:
+            md += ["", f"No policy figure: {exc}."]
+        else:
+            md += [
+                "",
+                "## The regimes compared",
+                "",
+                "[policy/policy.png](policy/policy.png): per opt-out rate and bias, footage "
+                "obtained against bystanders exposed by group, each regime paired with the same "
+                "replicates of the reference regime (95 % intervals); tables in "
+                "[policy/policy_pairs.md](policy/policy_pairs.md) (`python -m sim.policy_figure`).",
+            ]
     atomic_write(out / "summary.md", "\n".join(md) + "\n")
     say(f"written: {out}")
     return out

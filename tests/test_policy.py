@@ -325,6 +325,8 @@ def test_policy_figure_pairs_regimes_by_replicate(tmp_path):
             for regime, offset in (("rfa", 0.0), ("portal", 10.0), ("none", -50.0)):
                 rows.append(
                     {
+                        "run_id": f"{regime}-{bias:g}-{r}",
+                        "point": len(rows) // 4,
                         "param:requests.regime": regime,
                         "param:requests.opt_out": 0.0,
                         "param:reporting.bias": bias,
