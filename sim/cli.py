@@ -414,6 +414,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with outputs.staged_folder(out) as stage:
             if runs is None:
                 outputs.write_timeseries(stage / "timeseries.parquet", series[0])
+                outputs.write_parquet(stage / "ledger.parquet", model.ledger_table())
             else:  # the map shows replicate 0 at the start
                 outputs.write_replications(stage, runs, dict(params))
             outputs.atomic_write(stage / "metrics.json", outputs.metrics_json(metrics))

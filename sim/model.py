@@ -45,9 +45,10 @@ import mesa
 import numpy as np
 from mesa.time import Schedule
 
+from sim import ledger as privacy_ledger
 from sim.adoption import Adoption, partnership_minute
 from sim.cameras import initial_cameras
-from sim.footage import FootageStore
+from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
 from sim.metrics import Recorder, adoption_metrics, reporting_metrics, request_metrics
 from sim.movement import PassTable, Viewers, Walks
@@ -131,7 +132,6 @@ class NeighbourhoodModel(mesa.Model):
         )
         self.accounts = AccountSecurity(
             self.world.homes.count,
-            pop.count,
             self.params,
             self.streams,
             self.platform.subscribed,
@@ -358,7 +358,7 @@ class NeighbourhoodModel(mesa.Model):
         camera_home = self._camera_home[walked.sight_ptr[i] : walked.sight_ptr[j]]
         if len(w.camera):
             self.footage.add(w.camera, w.person, w.minute, w.t_out)
-            self.accounts.live(camera_home, w.person)
+            self.accounts.live(camera_home, Sightings(w.camera, w.person, w.minute, w.t_out))
         self.reporting.on_walked(camera_home, w.sighted.sum(axis=0))
         self.recorder.on_walked(w)
         self._walking = int(w.after[-1])
@@ -460,6 +460,16 @@ class NeighbourhoodModel(mesa.Model):
                 progress(self.time / MINUTES_PER_DAY)
         return self.metrics()
 
+    def ledger(self) -> privacy_ledger.Ledger:
+        """The privacy ledger so far: who was exposed through which path (sim/ledger.py)."""
+        self._settle(self._minute)
+        return privacy_ledger.build(privacy_ledger.disclosures(self))
+
+    def ledger_table(self):
+        """The ledger as written to ``ledger.parquet`` (a pyarrow table)."""
+        pop = self.population
+        return privacy_ledger.table(self.ledger(), pop.group, pop.offender, self.world.group_names)
+
     def walker_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Map positions and groups of everyone walking (for drawing)."""
         w = self.walks
@@ -478,6 +488,12 @@ class NeighbourhoodModel(mesa.Model):
             **reporting_metrics(self),
             **request_metrics(self),
             **adoption_metrics(self),
+            **privacy_ledger.metrics(
+                self.ledger(),
+                self.population.group,
+                self.population.offender,
+                self.world.group_names,
+            ),
             "cameras.count": self.cameras.count,
             "homes.count": self.world.homes.count,
             "pedestrians.count": self.population.count,

@@ -33,6 +33,16 @@ INCIDENT_KINDS = ("package_theft", "car_break_in", "burglary")
 ALERT_SETTINGS = ("all_motion", "people_only", "muted")
 ALLOCATIONS = ("posts", "incidents", "debiased", "uniform")
 REGIMES = ("portal", "rfa", "none", "community")
+# the paths by which footage leaves the owner (sim/ledger.py; metric names: a public contract)
+LEDGER_PATHS = (
+    "voluntary",
+    "legal",
+    "emergency",
+    "compromise",
+    "protest",
+    "face_recognition",
+    "pet_search",
+)
 # Each regime's values of the request rules (requests.<key>; a rule set to "regime" takes the
 # value of requests.regime's regime). Here, not in sim/requests.py, so that validation can
 # compare a rule's minimum with its maximum without importing the model.

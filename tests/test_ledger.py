@@ -1,0 +1,133 @@
+"""The privacy ledger: who was exposed through which path (sim/ledger.py), end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from sim.model import NeighbourhoodModel
+from sim.scenario import Scenario
+from sim.schema import LEDGER_PATHS
+
+ROOT = Path(__file__).resolve().parents[1]
+# Two busy days: every path but the AI features has something to disclose.
+BUSY = {
+    "world.blocks_x": 6,
+    "world.blocks_y": 4,
+    "time.days": 2.0,
+    "population.pedestrians": 1200,
+    "population.offender_fraction": 0.15,
+    "cameras.adoption": 0.4,
+    "incidents.victim_reporting": 1.0,
+    "police.request_probability": 1.0,
+    "police.extra_requests": 2.0,
+    "police.request_window_hours": 10.0,
+    "police.request_delay_hours": 6.0,
+    "requests.regime": "portal",
+    "requests.share_probability": 0.5,
+    "legal.demand_probability": 0.5,
+    "legal.emergency_probability": 1.0,
+    "protest.per_30_days": 30.0,
+    "protest.request_probability": 1.0,
+    "privacy.two_factor": 0.0,
+    "privacy.compromise_per_year": 0.9,
+}
+GROUPS = ("majority", "minority")
+ON_PATHS = ("voluntary", "legal", "emergency", "compromise", "protest")
+
+
+def run(**kv) -> tuple[NeighbourhoodModel, dict]:
+    model = NeighbourhoodModel(Scenario().replace({**BUSY, **kv}), rng=3)
+    return model, model.run()
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory) -> tuple[dict, object]:
+    """One busy run through the command line: its metrics and its ledger.parquet."""
+    out = tmp_path_factory.mktemp("ledger") / "out"
+    sets = [a for k, v in BUSY.items() for a in ("--set", f"{k}={json.dumps(v)}")]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "run.py",
+            "run",
+            "scenarios/default.toml",
+            "--out",
+            out,
+            "--quiet",
+            "--seed",
+            "3",
+            *sets,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    return metrics, pq.read_table(out / "ledger.parquet").to_pandas()
+
+
+def test_ledger_totals_are_the_sums_over_ledger_parquet(busy):
+    metrics, ledger = busy
+    assert list(ledger.columns) == ["person", "path", "group", "offender", "clips", "cameras"]
+    assert set(ledger.path) <= set(LEDGER_PATHS)
+    assert not ledger.duplicated(["person", "path"]).any()
+    assert (ledger.cameras >= 1).all() and (ledger.cameras <= ledger.clips).all()
+    bystanders = ledger[~ledger.offender]
+    for path in LEDGER_PATHS:
+        rows = bystanders[bystanders.path == path]
+        assert metrics[f"privacy.exposed.{path}.total"] == len(rows)
+        for g in GROUPS:
+            assert metrics[f"privacy.exposed.{path}.{g}"] == int((rows.group == g).sum())
+        offenders = ledger[ledger.offender & (ledger.path == path)]
+        assert metrics[f"privacy.exposed_offenders.{path}"] == len(offenders)
+    for g in GROUPS:
+        anyone = bystanders[bystanders.group == g].person.nunique()
+        assert metrics[f"privacy.exposed_any.{g}"] == anyone
+    for path in ON_PATHS:  # the busy run exercises every path but the AI features
+        assert metrics[f"privacy.exposed.{path}.total"] > 0, path
+    assert metrics["privacy.people_exposed_by_compromise"] == int(
+        (ledger.path == "compromise").sum()
+    )
+
+
+@pytest.mark.parametrize(
+    ("off", "paths"),
+    [
+        ({"requests.regime": "none"}, ("voluntary", "protest")),
+        ({"legal.demand_probability": 0.0}, ("legal",)),
+        ({"legal.emergency_probability": 0.0}, ("emergency",)),
+        ({"privacy.compromise_per_year": 0.0}, ("compromise",)),
+    ],
+)
+def test_a_path_switched_off_exposes_nobody(off, paths):
+    _, m = run(**off)
+    for path in paths:
+        assert m[f"privacy.exposed.{path}.total"] == 0
+        assert m[f"privacy.exposed_offenders.{path}"] == 0
+    others = [p for p in ON_PATHS if p not in paths]
+    assert all(m[f"privacy.exposed.{p}.total"] > 0 for p in others), others
+
+
+def test_every_account_compromised_exposes_the_recorded_population():
+    """Forcing the compromise path on for every camera (every account taken over on the first
+    day, nothing encrypted) leaks every sighting: the people exposed through it are, group by
+    group, the people recorded."""
+    model, m = run(**{"privacy.compromise_per_year": 1.0, "privacy.e2ee": 0.0})
+    recorded = model.recorder.ever_recorded
+    offender = model.population.offender
+    group = model.population.group
+    for g, name in enumerate(GROUPS):
+        mine = group == g
+        assert m[f"privacy.exposed.compromise.{name}"] == np.count_nonzero(
+            recorded & mine & ~offender
+        )
+    assert m["privacy.exposed_offenders.compromise"] == np.count_nonzero(recorded & offender)
+    assert m["privacy.exposed.compromise.total"] > 500
