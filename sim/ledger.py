@@ -134,3 +134,111 @@ def metrics(
     for g, name in enumerate(names):
         out[f"privacy.exposed_any.{name}"] = int(by[g])
     return out
+
+
+class WalkingDays:
+    """Each person's walking minutes per day, up to minute ``end`` (the route a day's
+    disclosed footage could rebuild is measured against it)."""
+
+    def __init__(self, n_people: int, end: int) -> None:
+        self.n_people = n_people
+        self.end = end
+        self._days: dict[int, np.ndarray] = {}
+
+    def day(self, d: int) -> np.ndarray:
+        if d not in self._days:
+            self._days[d] = np.zeros(self.n_people, np.int32)
+        return self._days[d]
+
+    def add(self, person: np.ndarray, depart: np.ndarray, duration: np.ndarray) -> None:
+        """Trips walking minutes ``depart`` to ``depart + duration - 1`` (split at midnight)."""
+        t0 = np.asarray(depart, np.int64)
+        t1 = np.minimum(t0 + np.asarray(duration, np.int64), self.end)  # exclusive
+        d0 = t0 // MINUTES_PER_DAY
+        midnight = (d0 + 1) * MINUTES_PER_DAY
+        before = np.maximum(np.minimum(t1, midnight) - t0, 0)
+        after = np.maximum(t1 - midnight, 0)
+        for d in np.unique(d0).tolist():
+            mine = d0 == d
+            np.add.at(self.day(d), person[mine], before[mine])
+            late = mine & (after > 0)
+            if np.any(late):
+                np.add.at(self.day(d + 1), person[late], after[late])
+
+    def minutes(self, day: np.ndarray, person: np.ndarray) -> np.ndarray:
+        """Walking minutes of each (day, person)."""
+        out = np.zeros(len(person), np.int64)
+        for d in np.unique(day).tolist():
+            mine = day == d
+            if d in self._days:
+                out[mine] = self._days[d][person[mine]]
+        return out
+
+
+TRACKED_CAMERAS = 3  # distinct cameras in one day's disclosed footage that make a route
+
+
+def tracking(
+    found: dict[str, list[Disclosed]],
+    walking: WalkingDays,
+    group: np.ndarray,
+    offender: np.ndarray,
+    names: list[str],
+) -> dict[str, int | float | None]:
+    """``privacy.tracked.<group>``: bystanders in footage disclosed (any path) from at least
+    ``TRACKED_CAMERAS`` distinct cameras in one day; ``privacy.route_reconstructable_fraction``:
+    over those (person, day) pairs, the mean share of the day's walking minutes the disclosed
+    footage covers (the union of its sightings' minutes in that day)."""
+    parts = [d.sightings for ds in found.values() for d in ds if len(d.sightings)]
+    out: dict[str, int | float | None] = {}
+    G = len(names)
+    if not parts:
+        for name in names:
+            out[f"privacy.tracked.{name}"] = 0
+        out["privacy.route_reconstructable_fraction"] = None
+        return out
+    person = np.concatenate([s.person for s in parts]).astype(np.int64)
+    camera = np.concatenate([s.camera for s in parts]).astype(np.int64)
+    t_in = np.concatenate([s.t_in for s in parts]).astype(np.int64)
+    t_out = np.concatenate([s.t_out for s in parts]).astype(np.int64)
+    day = t_in // MINUTES_PER_DAY
+    keep = ~offender[person]
+    person, camera, t_in, t_out, day = (c[keep] for c in (person, camera, t_in, t_out, day))
+    # (person, day) pairs seen by enough distinct cameras
+    triples = np.unique(np.stack([person, day, camera]), axis=1)
+    pairs, n_cams = np.unique(triples[:2], axis=1, return_counts=True)
+    tracked = pairs[:, n_cams >= TRACKED_CAMERAS]
+    people = np.unique(tracked[0])
+    by = np.bincount(group[people], minlength=G)
+    for g, name in enumerate(names):
+        out[f"privacy.tracked.{name}"] = int(by[g])
+    if tracked.shape[1] == 0:
+        out["privacy.route_reconstructable_fraction"] = None
+        return out
+    covered = _covered_minutes(person, day, t_in, t_out, tracked)
+    walked = walking.minutes(tracked[1], tracked[0])
+    share = np.minimum(covered / np.maximum(walked, 1), 1.0)
+    out["privacy.route_reconstructable_fraction"] = float(share.mean())
+    return out
+
+
+def _covered_minutes(person, day, t_in, t_out, pairs: np.ndarray) -> np.ndarray:
+    """For each (person, day) column of ``pairs``: minutes of that day within at least one
+    of the person's sightings that start that day."""
+    start = day * MINUTES_PER_DAY
+    lo, hi = t_in, np.minimum(t_out, start + MINUTES_PER_DAY - 1)  # inclusive, within the day
+    order = np.lexsort((lo, day, person))
+    person, day, lo, hi = person[order], day[order], lo[order], hi[order]
+    keys = person * (1 << 20) + day
+    want = pairs[0] * (1 << 20) + pairs[1]
+    first = np.searchsorted(keys, want, side="left")
+    last = np.searchsorted(keys, want, side="right")
+    out = np.zeros(len(want), np.int64)
+    for k, (a, b) in enumerate(zip(first.tolist(), last.tolist(), strict=True)):
+        total, reach = 0, -1  # minutes counted; the last minute counted so far
+        for s, e in zip(lo[a:b].tolist(), hi[a:b].tolist(), strict=True):
+            if e > reach:
+                total += e - max(s, reach + 1) + 1
+                reach = e
+        out[k] = total
+    return out

@@ -140,6 +140,7 @@ class NeighbourhoodModel(mesa.Model):
         self.protests = Protests(self.world, pop, self.params, self.streams)
         self.adoption = Adoption(self, self.params, self.streams)
         self.duration = round(self.params["time.days"] * MINUTES_PER_DAY)
+        self.walking_days = privacy_ledger.WalkingDays(pop.count, self.duration)
         self._start_partnership()  # needs the duration
         every = self.params["time.record_minutes"]
         self.recorder = Recorder(
@@ -299,6 +300,8 @@ class NeighbourhoodModel(mesa.Model):
         person, route, depart = trips.person[sl], trips.route[sl], trips.depart[sl]
         speed = pop.speed[person]
         self.walks.plan(person, route, depart, speed, self._window_caps())
+        if len(person):
+            self.walking_days.add(person, depart, self.walks.duration[-len(person) :])
         self._planned = end
         self._attempts = self.incidents.plan_attempts(depart, person, route, speed, pop.offender)
         self._attempt_minutes = self.incidents.due_minutes(now, stop, self._attempts)
@@ -465,6 +468,15 @@ class NeighbourhoodModel(mesa.Model):
         self._settle(self._minute)
         return privacy_ledger.build(privacy_ledger.disclosures(self))
 
+    def _privacy_metrics(self) -> dict[str, float | int | None]:
+        """The ledger's metrics and tracking (docs/metrics.md, "Privacy ledger")."""
+        found = privacy_ledger.disclosures(self)
+        pop, names = self.population, self.world.group_names
+        return {
+            **privacy_ledger.metrics(privacy_ledger.build(found), pop.group, pop.offender, names),
+            **privacy_ledger.tracking(found, self.walking_days, pop.group, pop.offender, names),
+        }
+
     def ledger_table(self):
         """The ledger as written to ``ledger.parquet`` (a pyarrow table)."""
         pop = self.population
@@ -488,12 +500,7 @@ class NeighbourhoodModel(mesa.Model):
             **reporting_metrics(self),
             **request_metrics(self),
             **adoption_metrics(self),
-            **privacy_ledger.metrics(
-                self.ledger(),
-                self.population.group,
-                self.population.offender,
-                self.world.group_names,
-            ),
+            **self._privacy_metrics(),
             "cameras.count": self.cameras.count,
             "homes.count": self.world.homes.count,
             "pedestrians.count": self.population.count,

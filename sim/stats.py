@@ -155,6 +155,12 @@ METRICS: dict[str, MetricInfo] = {
         }.items()
     },
     "privacy.exposed_any.<group>": _m(COUNT, "people", "Bystanders exposed by any path (<group>)"),
+    "privacy.tracked.<group>": _m(
+        COUNT, "people", "Bystanders tracked: 3+ cameras in a day (<group>)"
+    ),
+    "privacy.route_reconstructable_fraction": _m(
+        FRACTION, "share of a day's walking minutes", "Route rebuilt from disclosed video"
+    ),
     "adoption.final_fraction": _m(FRACTION, "share of homes", "Homes with a camera"),
     "adoption.final_fraction.<group>": _m(
         FRACTION, "share of homes", "Homes with a camera (<group>)"

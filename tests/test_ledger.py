@@ -131,3 +131,54 @@ def test_every_account_compromised_exposes_the_recorded_population():
         )
     assert m["privacy.exposed_offenders.compromise"] == np.count_nonzero(recorded & offender)
     assert m["privacy.exposed.compromise.total"] > 500
+
+
+def test_tracking_counts_three_cameras_in_one_day_and_the_route_they_cover():
+    """A hand-worked case: person 0 is seen by cameras 1, 2 and 3 on day 0 in minutes 10-14,
+    12-20 and 30-32 (14 minutes) and walks 20 minutes that day (5-19, and 1435-1439 of a trip
+    that ends after midnight): 0.7; person 1 is seen by two cameras on day 0 and a third on
+    day 1 (not tracked); person 2, an offender, by three (not a bystander)."""
+    from sim.footage import Sightings
+    from sim.ledger import Disclosed, WalkingDays, tracking
+
+    rows = [  # camera, person, t_in, t_out
+        (1, 0, 10, 14),
+        (2, 0, 12, 20),
+        (3, 0, 30, 32),
+        (1, 1, 100, 101),
+        (2, 1, 200, 201),
+        (3, 1, 1500, 1501),
+        (1, 2, 10, 11),
+        (2, 2, 20, 21),
+        (3, 2, 30, 31),
+    ]
+    cols = [np.array(c) for c in zip(*rows, strict=True)]
+    found = {"voluntary": [Disclosed(np.zeros(len(rows), np.int64), Sightings(*cols))]}
+    walking = WalkingDays(3, 3 * 1440)
+    walking.add(np.array([0, 0, 1]), np.array([5, 1435, 90]), np.array([15, 11, 30]))
+    assert walking.minutes(np.array([0, 1]), np.array([0, 0])).tolist() == [20, 6]
+    group = np.array([1, 0, 1])
+    offender = np.array([False, False, True])
+    out = tracking(found, walking, group, offender, ["majority", "minority"])
+    assert out["privacy.tracked.majority"] == 0
+    assert out["privacy.tracked.minority"] == 1
+    assert out["privacy.route_reconstructable_fraction"] == pytest.approx(0.7)
+
+
+def test_when_every_sighting_leaks_the_route_covered_is_the_exposure():
+    """Every camera's account taken over, full adoption, certain detection: nearly every
+    walker is tracked, and the share of a tracked day's walk the footage covers is the
+    share of walking minutes on camera."""
+    _, m = run(
+        **{
+            "privacy.compromise_per_year": 1.0,
+            "privacy.e2ee": 0.0,
+            "cameras.adoption": 1.0,
+            "cameras.detection_probability": 1.0,
+        }
+    )
+    tracked = m["privacy.tracked.majority"] + m["privacy.tracked.minority"]
+    exposed = m["privacy.exposed_any.majority"] + m["privacy.exposed_any.minority"]
+    assert 0.9 * exposed <= tracked <= exposed
+    route = m["privacy.route_reconstructable_fraction"]
+    assert route == pytest.approx(m["coverage.exposure_fraction"], abs=0.03)
