@@ -8,15 +8,16 @@ Paths (``PATHS``, docs/metrics.md, "Privacy ledger"):
 * ``emergency``: emergency disclosures without the owner's consent;
 * ``compromise``: video leaked through taken-over accounts (stored video at the takeover, the
   live view afterwards; sim/privacy.py);
-* ``face_recognition``, ``pet_search``: video the platform's AI features processed (present,
-  and 0, until those features are modelled).
+* ``face_recognition``: sightings whose faces facial recognition processed;
+* ``pet_search``: video the lost-dog search scanned (both sim/ai_features.py, off by default).
 
 A *clip* is one camera's video in one disclosure: a handover (one per request, or per reminder
-that brought responses) for the request paths, a day of one camera's leaked video for
-``compromise``. The ledger has one row per (person, path): the person's group, whether they
-are an offender (``population.offender``), the number of clips and of distinct cameras they
-appear in. Its metrics count distinct people: bystanders (everyone but offenders) by group,
-and offenders apart.
+that brought responses) for the request paths, a day of one camera's video for ``compromise``
+and ``face_recognition``, one search's video of one camera for ``pet_search``. The ledger has
+one row per (person, path): the person's group, whether they are an offender
+(``population.offender``), the number of clips and of distinct cameras they appear in. Its
+metrics count distinct people: bystanders (everyone but offenders) by group, and offenders
+apart.
 """
 
 from __future__ import annotations
@@ -53,9 +54,14 @@ def disclosures(model) -> dict[str, list[Disclosed]]:
         else:
             path = {LEGAL: "legal", EMERGENCY: "emergency"}[req.kind]
         out[path].append(Disclosed(_clip_key(k, h.sightings.camera), h.sightings))
-    leaked = model.accounts.leaked()
-    day = leaked.t_in // MINUTES_PER_DAY
-    out["compromise"].append(Disclosed(_clip_key(day, leaked.camera), leaked))
+    for path, seen in (
+        ("compromise", model.accounts.leaked()),
+        ("face_recognition", model.ai.faces()),
+    ):
+        day = seen.t_in // MINUTES_PER_DAY
+        out[path].append(Disclosed(_clip_key(day, seen.camera), seen))
+    for k, scanned in enumerate(model.ai.scanned):
+        out["pet_search"].append(Disclosed(_clip_key(k, scanned.camera), scanned))
     return out
 
 

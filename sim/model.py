@@ -7,13 +7,15 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
    trips replace their others, police may plan a request); expire footage older than the
    store's horizon; adoption's daily work (officers' contacts, churn, subscription lapses,
    giveaways, download credit, installing the cameras bought since yesterday); account
-   takeovers; and (from day 1) the police agency re-allocates its attention across zones
-   (and, with ``reporting.police_presence``, residents' posting follows it).
+   takeovers; lost-dog searches (with ``ai.pet_search``); and (from day 1) the police agency
+   re-allocates its attention across zones (and, with ``reporting.police_presence``,
+   residents' posting follows it).
 2. Each minute (the Mesa step), whether or not anyone walks:
    a. the trips that depart this minute start; offenders' walks may include attempts;
    b. walk the minute: the passes reached in it; cameras in view record the walkers (with the
       detection probability), windows of homes without cameras see them; arrivals end;
-   c. store the new sightings; compromised cameras leak them; couriers' arrivals leave
+   c. store the new sightings; compromised cameras leak them, facial recognition processes
+      them; couriers' arrivals leave
       packages;
    d. resolve the attempts due this minute into incidents (victims may report them); police
       learn of some, plan footage requests and legal demands, and place free devices;
@@ -47,6 +49,7 @@ from mesa.time import Schedule
 
 from sim import ledger as privacy_ledger
 from sim.adoption import Adoption, partnership_minute
+from sim.ai_features import AIFeatures
 from sim.cameras import initial_cameras
 from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
@@ -137,6 +140,13 @@ class NeighbourhoodModel(mesa.Model):
             self.platform.subscribed,
             self.platform.e2ee,
         )
+        self.ai = AIFeatures(
+            self.world.homes.xy,
+            self.params,
+            self.streams,
+            self.platform.subscribed,
+            self.platform.e2ee,
+        )
         self.protests = Protests(self.world, pop, self.params, self.streams)
         self.adoption = Adoption(self, self.params, self.streams)
         self.duration = round(self.params["time.days"] * MINUTES_PER_DAY)
@@ -193,6 +203,7 @@ class NeighbourhoodModel(mesa.Model):
         self.accounts.daily_takeovers(
             day, now, self.cameras.owners(), self.cameras.home_camera, self.footage
         )
+        self.ai.daily(day, now, self.cameras.active, self._camera_homes, self.footage)
         if day > 0:
             self.police.step()
             if self.police.presence_effect > 0:
@@ -213,7 +224,12 @@ class NeighbourhoodModel(mesa.Model):
         """Requests look back at most delay + window: the footage store must reach that far."""
         p = self.params
         rules = Rules.of(p)
-        window = max(rules.max_window_hours, p["legal.window_hours"], p["protest.duration_hours"])
+        window = max(
+            rules.max_window_hours,
+            p["legal.window_hours"],
+            p["protest.duration_hours"],
+            p["ai.pet_search_hours"] if p["ai.pet_search"] else 0,
+        )
         # + an hour until the next request round, + hourly spacing of up to a day of follow-ups
         needed = p["police.request_delay_hours"] + window + 1 + 24
         if needed > p["footage.store_days"] * 24:
@@ -361,7 +377,9 @@ class NeighbourhoodModel(mesa.Model):
         camera_home = self._camera_home[walked.sight_ptr[i] : walked.sight_ptr[j]]
         if len(w.camera):
             self.footage.add(w.camera, w.person, w.minute, w.t_out)
-            self.accounts.live(camera_home, Sightings(w.camera, w.person, w.minute, w.t_out))
+            sightings = Sightings(w.camera, w.person, w.minute, w.t_out)
+            self.accounts.live(camera_home, sightings)
+            self.ai.live(camera_home, sightings)
         self.reporting.on_walked(camera_home, w.sighted.sum(axis=0))
         self.recorder.on_walked(w)
         self._walking = int(w.after[-1])
@@ -472,7 +490,11 @@ class NeighbourhoodModel(mesa.Model):
         """The ledger's metrics and tracking (docs/metrics.md, "Privacy ledger")."""
         found = privacy_ledger.disclosures(self)
         pop, names = self.population, self.world.group_names
+        held = self.ai.faces_held(int(self.time), self.cameras.home, pop.home)
+        faces = np.bincount(pop.group[held], minlength=len(names))
         return {
+            **{f"privacy.faces_held.{n}": int(faces[g]) for g, n in enumerate(names)},
+            "ai.pet_searches": int(self.ai.searches),
             **privacy_ledger.metrics(privacy_ledger.build(found), pop.group, pop.offender, names),
             **privacy_ledger.tracking(found, self.walking_days, pop.group, pop.offender, names),
         }

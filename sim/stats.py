@@ -158,6 +158,8 @@ METRICS: dict[str, MetricInfo] = {
     "privacy.tracked.<group>": _m(
         COUNT, "people", "Bystanders tracked: 3+ cameras in a day (<group>)"
     ),
+    "privacy.faces_held.<group>": _m(COUNT, "people", "Faces held by owners (<group>)"),
+    "ai.pet_searches": _m(COUNT, "searches", "Lost-dog searches scanned"),
     "privacy.route_reconstructable_fraction": _m(
         FRACTION, "share of a day's walking minutes", "Route rebuilt from disclosed video"
     ),

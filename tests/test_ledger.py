@@ -182,3 +182,56 @@ def test_when_every_sighting_leaks_the_route_covered_is_the_exposure():
     assert 0.9 * exposed <= tracked <= exposed
     route = m["privacy.route_reconstructable_fraction"]
     assert route == pytest.approx(m["coverage.exposure_fraction"], abs=0.03)
+
+
+def test_ai_features_are_off_by_default_and_expose_nobody():
+    s = Scenario()
+    assert s["ai.face_recognition"] == 0 and s["ai.pet_search"] is False
+    _, m = run()
+    for path in ("face_recognition", "pet_search"):
+        assert m[f"privacy.exposed.{path}.total"] == 0
+        assert m[f"privacy.exposed_offenders.{path}"] == 0
+    assert m["ai.pet_searches"] == 0
+    assert m["privacy.faces_held.majority"] + m["privacy.faces_held.minority"] == 0
+
+
+def test_facial_recognition_on_every_camera_processes_everyone_recorded():
+    """Every owner subscribed, none encrypting, all turning facial recognition on: the faces
+    processed are, group by group, the people recorded; where the feature is not offered,
+    nobody's."""
+    on = {"ai.face_recognition": 1.0, "privacy.subscription": 1.0, "privacy.e2ee": 0.0}
+    model, m = run(**on)
+    recorded = model.recorder.ever_recorded
+    offender = model.population.offender
+    group = model.population.group
+    for g, name in enumerate(GROUPS):
+        want = np.count_nonzero(recorded & (group == g) & ~offender)
+        assert m[f"privacy.exposed.face_recognition.{name}"] == want
+        # the run is shorter than the retention: every face processed is still held
+        assert m[f"privacy.faces_held.{name}"] == np.count_nonzero(recorded & (group == g))
+    assert m["privacy.exposed_offenders.face_recognition"] == np.count_nonzero(recorded & offender)
+    _, off = run(**on, **{"ai.face_recognition_offered": False})
+    assert off["privacy.exposed.face_recognition.total"] == 0
+
+
+def test_a_short_face_retention_holds_fewer_faces():
+    on = {"ai.face_recognition": 1.0, "privacy.subscription": 1.0, "privacy.e2ee": 0.0}
+    _, long = run(**on)
+    _, short = run(**on, **{"ai.face_retention_days": 1.0})
+    held = [sum(m[f"privacy.faces_held.{g}"] for g in GROUPS) for m in (long, short)]
+    assert 0 < held[1] < held[0]
+
+
+def test_lost_dog_searches_scan_nearby_video_unless_switched_off():
+    on = {
+        "ai.pet_search": True,
+        "ai.pet_searches_per_30_days": 150.0,
+        "ai.pet_search_opt_out": 0.0,
+        "privacy.e2ee": 0.0,
+    }
+    _, m = run(**on)
+    assert m["ai.pet_searches"] > 0
+    assert m["privacy.exposed.pet_search.total"] > 0
+    _, off = run(**{**on, "ai.pet_search_opt_out": 1.0})
+    assert off["ai.pet_searches"] == m["ai.pet_searches"]  # the same searches, nothing scanned
+    assert off["privacy.exposed.pet_search.total"] == 0
