@@ -346,6 +346,7 @@ def parameters_markdown() -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import outputs, plots
+    from sim.ledger_figure import save_ledger
     from sim.model import NeighbourhoodModel
     from sim.replicate import (
         counterfactual_metrics,
@@ -421,6 +422,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             outputs.atomic_write(stage / "scenario.toml", params.to_toml(header))
             plots.save_map(model, stage / "map.png")
             plots.save_timeseries(series, model.world.group_names, stage / "timeseries.png")
+            save_ledger(metrics, model.world.group_names, stage / "ledger.png")
             info = outputs.run_info(time.perf_counter() - started, sys.argv)
             outputs.atomic_write(stage / "run_info.json", json.dumps(info, indent=2) + "\n")
     except OSError as exc:

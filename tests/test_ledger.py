@@ -70,6 +70,7 @@ def busy(tmp_path_factory) -> tuple[dict, object]:
         text=True,
     )
     assert proc.returncode == 0, proc.stderr
+    assert (out / "ledger.png").read_bytes().startswith(b"\x89PNG")
     metrics = json.loads((out / "metrics.json").read_text())
     return metrics, pq.read_table(out / "ledger.parquet").to_pandas()
 
@@ -235,3 +236,23 @@ def test_lost_dog_searches_scan_nearby_video_unless_switched_off():
     _, off = run(**{**on, "ai.pet_search_opt_out": 1.0})
     assert off["ai.pet_searches"] == m["ai.pet_searches"]  # the same searches, nothing scanned
     assert off["privacy.exposed.pet_search.total"] == 0
+
+
+def test_run_writes_the_ledger_figure(busy, tmp_path):
+    """ledger.png: bars per path, bystanders stacked by group, as high as the metrics."""
+    from sim.ledger_figure import ledger_figure
+
+    metrics, _ = busy
+    fig = ledger_figure(metrics, list(GROUPS))
+    ax = fig.axes[0]
+    bars = ax.patches  # drawn group by group, then the offenders
+    majority = [b.get_height() for b in bars[: len(LEDGER_PATHS)]]
+    minority = [b.get_height() for b in bars[len(LEDGER_PATHS) : 2 * len(LEDGER_PATHS)]]
+    assert majority == [metrics[f"privacy.exposed.{p}.majority"] for p in LEDGER_PATHS]
+    assert minority == [metrics[f"privacy.exposed.{p}.minority"] for p in LEDGER_PATHS]
+    assert ax.get_ylabel() and ax.get_xlabel() and ax.get_title()
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-1] == "offenders"
+    # the means of replications: the 95 % interval of each path's total as an error bar
+    cis = {f"privacy.exposed.{p}.total.ci_{e}": 1.0 for p in LEDGER_PATHS for e in ("low", "high")}
+    ax = ledger_figure({**metrics, **cis}, list(GROUPS)).axes[0]
+    assert ax.get_legend().get_texts()[-2].get_text() == "95 % interval (total)"
