@@ -15,8 +15,7 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
    b. walk the minute: the passes reached in it; cameras in view record the walkers (with the
       detection probability), windows of homes without cameras see them; arrivals end;
    c. store the new sightings; compromised cameras leak them, facial recognition processes
-      them; couriers' arrivals leave
-      packages;
+      them; couriers' arrivals leave packages;
    d. resolve the attempts due this minute into incidents (victims may report them); police
       learn of some, plan footage requests and legal demands, and place free devices;
       victims who use the app may post about them (posts reach the police as in e);
