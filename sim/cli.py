@@ -346,6 +346,7 @@ def parameters_markdown() -> str:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from sim import outputs, plots
+    from sim.ledger_figure import save_ledger
     from sim.model import NeighbourhoodModel
     from sim.replicate import (
         counterfactual_metrics,
@@ -414,12 +415,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         with outputs.staged_folder(out) as stage:
             if runs is None:
                 outputs.write_timeseries(stage / "timeseries.parquet", series[0])
+                outputs.write_parquet(stage / "ledger.parquet", model.ledger_table())
             else:  # the map shows replicate 0 at the start
                 outputs.write_replications(stage, runs, dict(params))
             outputs.atomic_write(stage / "metrics.json", outputs.metrics_json(metrics))
             outputs.atomic_write(stage / "scenario.toml", params.to_toml(header))
             plots.save_map(model, stage / "map.png")
             plots.save_timeseries(series, model.world.group_names, stage / "timeseries.png")
+            save_ledger(metrics, model.world.group_names, stage / "ledger.png")
             info = outputs.run_info(time.perf_counter() - started, sys.argv)
             outputs.atomic_write(stage / "run_info.json", json.dumps(info, indent=2) + "\n")
     except OSError as exc:

@@ -366,7 +366,7 @@ def request_metrics(model) -> dict[str, float | int | None]:
     out["privacy.protest_participants_exposed"] = int(protesters.sum())
     out["protest.count"] = len(model.protests.protests)
     out["privacy.accounts_compromised"] = int(model.accounts.compromised.sum())
-    out["privacy.people_exposed_by_compromise"] = int(model.accounts.exposed.sum())
+    out["privacy.people_exposed_by_compromise"] = len(model.accounts.leaked().people())
     return out
 
 

@@ -7,14 +7,15 @@ Order of work (docs/ODD.md, "Process overview and scheduling"):
    trips replace their others, police may plan a request); expire footage older than the
    store's horizon; adoption's daily work (officers' contacts, churn, subscription lapses,
    giveaways, download credit, installing the cameras bought since yesterday); account
-   takeovers; and (from day 1) the police agency re-allocates its attention across zones
-   (and, with ``reporting.police_presence``, residents' posting follows it).
+   takeovers; lost-dog searches (with ``ai.pet_search``); and (from day 1) the police agency
+   re-allocates its attention across zones (and, with ``reporting.police_presence``,
+   residents' posting follows it).
 2. Each minute (the Mesa step), whether or not anyone walks:
    a. the trips that depart this minute start; offenders' walks may include attempts;
    b. walk the minute: the passes reached in it; cameras in view record the walkers (with the
       detection probability), windows of homes without cameras see them; arrivals end;
-   c. store the new sightings; compromised cameras leak them; couriers' arrivals leave
-      packages;
+   c. store the new sightings; compromised cameras leak them, facial recognition processes
+      them; couriers' arrivals leave packages;
    d. resolve the attempts due this minute into incidents (victims may report them); police
       learn of some, plan footage requests and legal demands, and place free devices;
       victims who use the app may post about them (posts reach the police as in e);
@@ -45,9 +46,11 @@ import mesa
 import numpy as np
 from mesa.time import Schedule
 
+from sim import ledger as privacy_ledger
 from sim.adoption import Adoption, partnership_minute
+from sim.ai_features import AIFeatures
 from sim.cameras import initial_cameras
-from sim.footage import FootageStore
+from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
 from sim.metrics import Recorder, adoption_metrics, reporting_metrics, request_metrics
 from sim.movement import PassTable, Viewers, Walks
@@ -131,7 +134,13 @@ class NeighbourhoodModel(mesa.Model):
         )
         self.accounts = AccountSecurity(
             self.world.homes.count,
-            pop.count,
+            self.params,
+            self.streams,
+            self.platform.subscribed,
+            self.platform.e2ee,
+        )
+        self.ai = AIFeatures(
+            self.world.homes.xy,
             self.params,
             self.streams,
             self.platform.subscribed,
@@ -140,6 +149,7 @@ class NeighbourhoodModel(mesa.Model):
         self.protests = Protests(self.world, pop, self.params, self.streams)
         self.adoption = Adoption(self, self.params, self.streams)
         self.duration = round(self.params["time.days"] * MINUTES_PER_DAY)
+        self.walking_days = privacy_ledger.WalkingDays(pop.count, self.duration)
         self._start_partnership()  # needs the duration
         every = self.params["time.record_minutes"]
         self.recorder = Recorder(
@@ -192,6 +202,7 @@ class NeighbourhoodModel(mesa.Model):
         self.accounts.daily_takeovers(
             day, now, self.cameras.owners(), self.cameras.home_camera, self.footage
         )
+        self.ai.daily(day, now, self.cameras.active, self._camera_homes, self.footage)
         if day > 0:
             self.police.step()
             if self.police.presence_effect > 0:
@@ -212,7 +223,12 @@ class NeighbourhoodModel(mesa.Model):
         """Requests look back at most delay + window: the footage store must reach that far."""
         p = self.params
         rules = Rules.of(p)
-        window = max(rules.max_window_hours, p["legal.window_hours"], p["protest.duration_hours"])
+        window = max(
+            rules.max_window_hours,
+            p["legal.window_hours"],
+            p["protest.duration_hours"],
+            p["ai.pet_search_hours"] if p["ai.pet_search"] else 0,
+        )
         # + an hour until the next request round, + hourly spacing of up to a day of follow-ups
         needed = p["police.request_delay_hours"] + window + 1 + 24
         if needed > p["footage.store_days"] * 24:
@@ -299,6 +315,8 @@ class NeighbourhoodModel(mesa.Model):
         person, route, depart = trips.person[sl], trips.route[sl], trips.depart[sl]
         speed = pop.speed[person]
         self.walks.plan(person, route, depart, speed, self._window_caps())
+        if len(person):
+            self.walking_days.add(person, depart, self.walks.duration[-len(person) :])
         self._planned = end
         self._attempts = self.incidents.plan_attempts(depart, person, route, speed, pop.offender)
         self._attempt_minutes = self.incidents.due_minutes(now, stop, self._attempts)
@@ -358,7 +376,9 @@ class NeighbourhoodModel(mesa.Model):
         camera_home = self._camera_home[walked.sight_ptr[i] : walked.sight_ptr[j]]
         if len(w.camera):
             self.footage.add(w.camera, w.person, w.minute, w.t_out)
-            self.accounts.live(camera_home, w.person)
+            sightings = Sightings(w.camera, w.person, w.minute, w.t_out)
+            self.accounts.live(camera_home, sightings)
+            self.ai.live(camera_home, sightings)
         self.reporting.on_walked(camera_home, w.sighted.sum(axis=0))
         self.recorder.on_walked(w)
         self._walking = int(w.after[-1])
@@ -460,6 +480,29 @@ class NeighbourhoodModel(mesa.Model):
                 progress(self.time / MINUTES_PER_DAY)
         return self.metrics()
 
+    def ledger(self) -> privacy_ledger.Ledger:
+        """The privacy ledger so far: who was exposed through which path (sim/ledger.py)."""
+        self._settle(self._minute)
+        return privacy_ledger.build(privacy_ledger.disclosures(self))
+
+    def _privacy_metrics(self) -> dict[str, float | int | None]:
+        """The ledger's metrics and tracking (docs/metrics.md, "Privacy ledger")."""
+        found = privacy_ledger.disclosures(self)
+        pop, names = self.population, self.world.group_names
+        held = self.ai.faces_held(int(self.time), self.cameras.home, pop.home)
+        faces = np.bincount(pop.group[held], minlength=len(names))
+        return {
+            **{f"privacy.faces_held.{n}": int(faces[g]) for g, n in enumerate(names)},
+            "ai.pet_searches": int(self.ai.searches),
+            **privacy_ledger.metrics(privacy_ledger.build(found), pop.group, pop.offender, names),
+            **privacy_ledger.tracking(found, self.walking_days, pop.group, pop.offender, names),
+        }
+
+    def ledger_table(self):
+        """The ledger as written to ``ledger.parquet`` (a pyarrow table)."""
+        pop = self.population
+        return privacy_ledger.table(self.ledger(), pop.group, pop.offender, self.world.group_names)
+
     def walker_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Map positions and groups of everyone walking (for drawing)."""
         w = self.walks
@@ -478,6 +521,7 @@ class NeighbourhoodModel(mesa.Model):
             **reporting_metrics(self),
             **request_metrics(self),
             **adoption_metrics(self),
+            **self._privacy_metrics(),
             "cameras.count": self.cameras.count,
             "homes.count": self.world.homes.count,
             "pedestrians.count": self.population.count,

@@ -223,11 +223,11 @@ class PoliceAgency(mesa.Agent):
             self._plan_voluntary(due, i, -1, x, y, t, small)
             if s.uniform("police.legal", i)[0] < self.legal_probability:
                 self._plans.append(
-                    (due, LEGAL, i, -1, -1, x, y, t, self.legal_window, self.legal_area)
+                    (due, LEGAL, i, -1, -1, x, y, t, self.legal_window, self.legal_area, 0)
                 )
             if s.uniform("police.emergency", i)[0] < self.emergency_probability:
                 self._plans.append(
-                    (now, EMERGENCY, i, -1, -1, x, y, t, self.legal_window, self.legal_area)
+                    (now, EMERGENCY, i, -1, -1, x, y, t, self.legal_window, self.legal_area, 0)
                 )
 
     def _plan_voluntary(
@@ -248,7 +248,7 @@ class PoliceAgency(mesa.Agent):
         for k in range(n):
             w = self._desired(f"{tag}.window", self.window_hours, key * 64 + k)
             a = self._desired(f"{tag}.area", self.area_sq_mi, key * 64 + k)
-            self._plans.append((due + k * 60, VOLUNTARY, incident, -1, post, x, y, t, w, a))
+            self._plans.append((due + k * 60, VOLUNTARY, incident, -1, post, x, y, t, w, a, k))
 
     def plan_protest(self, protest) -> None:
         """Maybe ask for footage of a protest, after it ends."""
@@ -273,6 +273,7 @@ class PoliceAgency(mesa.Agent):
                 protest.t0 - margin,
                 hours,
                 a,
+                0,
             )
         )
 
@@ -291,12 +292,12 @@ class PoliceAgency(mesa.Agent):
             return
         self._plans = [p for p in self._plans if p[0] > now]
         rules = platform.rules
-        for _, kind, incident, protest, post, x, y, t_event, w, a in due:
+        for _, kind, incident, protest, post, x, y, t_event, w, a, seq in due:
             if kind == VOLUNTARY and not rules.voluntary:
                 continue  # no voluntary channel in this regime: nothing to ask or refuse
             self.planned_voluntary += kind == VOLUNTARY
             if kind != VOLUNTARY:
-                req = self._request(kind, incident, protest, -1, x, y, t_event, w, a, now)
+                req = self._request(kind, incident, protest, -1, x, y, t_event, w, a, now, seq)
                 handed = platform.legal(req, active)
                 if handed is not None:
                     self.handovers.append(handed)
@@ -311,7 +312,7 @@ class PoliceAgency(mesa.Agent):
                 w, a = rules.within(w, a)
                 if rules.refusal(w, a, before, protest >= 0) is not None:
                     continue
-            req = self._request(VOLUNTARY, incident, protest, post, x, y, t_event, w, a, now)
+            req = self._request(VOLUNTARY, incident, protest, post, x, y, t_event, w, a, now, seq)
             if case:
                 self._per_case[case] = before + 1
             if rules.public and feed is not None:
@@ -323,7 +324,7 @@ class PoliceAgency(mesa.Agent):
                 else:
                     self._due.append(handed)
 
-    def _request(self, kind, incident, protest, post, x, y, t_event, w, a, now) -> Request:
+    def _request(self, kind, incident, protest, post, x, y, t_event, w, a, now, seq) -> Request:
         minutes = round(w * 60)
         if protest >= 0:
             t0, t1 = t_event, t_event + minutes
@@ -343,6 +344,7 @@ class PoliceAgency(mesa.Agent):
             min(t1, now),
             now,
             post,
+            seq,
         )
         self._next_request += 1
         self.issued.append(req)

@@ -6,14 +6,15 @@ Each day, each active camera's account is taken over with probability
 ``privacy.compromise_per_year`` and ``protection`` is ``privacy.two_factor_protection``. A
 taken-over camera leaks to outsiders its stored video (subscribers, within retention) and its
 live view from then on; end-to-end encryption protects both (the attacker's device is not
-enrolled). Everyone who appears in leaked video counts as exposed, once.
+enrolled). The leaked sightings are kept (``leaked``): the privacy ledger (sim/ledger.py)
+counts the people in them, once each, as exposed through the ``compromise`` path.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.footage import FootageStore
+from sim.footage import FootageStore, Sightings
 from sim.rng import Streams
 from sim.scenario import Scenario
 
@@ -24,7 +25,6 @@ class AccountSecurity:
     def __init__(
         self,
         n_homes: int,
-        n_people: int,
         params: Scenario,
         streams: Streams,
         subscribed: np.ndarray,
@@ -40,7 +40,7 @@ class AccountSecurity:
         self.e2ee = e2ee
         self.compromised = np.zeros(n_homes, bool)
         self.any_compromised = False  # until the first takeover, nothing leaks live
-        self.exposed = np.zeros(n_people, bool)
+        self._leaks: list[tuple[np.ndarray, ...]] = []  # (camera, person, t_in, t_out)
 
     def daily_takeovers(
         self, day: int, now: int, has_camera: np.ndarray, camera_of_home, footage: FootageStore
@@ -58,11 +58,23 @@ class AccountSecurity:
             past = footage.query(
                 max(0, now - int(self.retention)), now, cameras=camera_of_home[stored]
             )
-            self.exposed[past.person] = True
+            self._leaks.append((past.camera, past.person, past.t_in, past.t_out))
 
-    def live(self, camera_home: np.ndarray, person: np.ndarray) -> None:
-        """This minute's sightings on compromised cameras leak through the live view."""
+    def live(self, camera_home: np.ndarray, sightings: Sightings) -> None:
+        """New sightings on compromised cameras (of homes ``camera_home``) leak through the
+        live view."""
         if not self.any_compromised:
             return
         leak = self.compromised[camera_home] & ~self.e2ee[camera_home]
-        self.exposed[person[leak]] = True
+        if np.any(leak):
+            s = sightings
+            self._leaks.append((s.camera[leak], s.person[leak], s.t_in[leak], s.t_out[leak]))
+
+    def leaked(self) -> Sightings:
+        """Every sighting leaked so far (a sighting leaked twice appears twice)."""
+        if not self._leaks:
+            empty = np.zeros(0, np.int64)
+            return Sightings(empty, empty, empty, empty)
+        return Sightings(
+            *(np.concatenate(c).astype(np.int64) for c in zip(*self._leaks, strict=True))
+        )

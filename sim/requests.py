@@ -133,6 +133,7 @@ class Request:
     t1: int
     issued: int
     post: int = -1  # for a post's investigation: its key (minute x people + person), else -1
+    seq: int = 0  # which of its case's planned requests (0 the first, then the follow-ups)
 
     @property
     def area(self) -> Circle:
@@ -200,11 +201,13 @@ class Platform(mesa.Agent):
         return Sightings(*(c[keep] for c in (found.camera, found.person, found.t_in, found.t_out)))
 
     def _share_draw(self, name: str, homes: np.ndarray, req: Request, *more) -> np.ndarray:
-        """Owners' keyed draws, keyed by what is asked (not a request counter), so that
-        regimes stay paired."""
-        if req.post >= 0:
-            return self.streams.uniform(f"{name}.post", homes, req.post, req.t0, req.t1, *more)
-        return self.streams.uniform(name, homes, req.incident, req.protest, req.t0, req.t1, *more)
+        """Owners' draws: each request is a new decision for each owner asked (docs/ODD.md),
+        so they are keyed by the request: its case (incident, protest or post) and its number
+        among the case's planned requests, not a counter of issued requests (a regime that
+        refuses one request does not shift the others' draws: regimes stay paired)."""
+        return self.streams.uniform(
+            name, homes, req.incident, req.protest, req.post, req.seq, *more
+        )
 
     def voluntary(self, req: Request, active_cameras: np.ndarray) -> list[Handover]:
         """Pass a request to the owners in the area who did not opt out; return what the

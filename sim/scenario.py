@@ -419,9 +419,14 @@ def _normalised(shares: list[float]) -> list[float]:
 
 def check_share_sets(values: dict[str, Any], origin: str) -> None:
     """Cross-key checks: share sets sum to 1 (rescaled in ``values`` when they are within
-    SHARE_TOLERANCE); group tables name existing groups; a request rule's minimum is not
-    above its maximum."""
+    SHARE_TOLERANCE); no group is called ``total``; group tables name existing groups; a
+    request rule's minimum is not above its maximum."""
     groups = values["population.groups"]
+    if "total" in groups:  # privacy.exposed.<path>.total sums the groups
+        raise ScenarioError(
+            f"{origin}: population.groups.total: 'total' is not allowed as a group name "
+            "(metrics use it for the sum over the groups)"
+        )
     for p in PARAMS:
         if p.kind == GROUP_TABLE:
             for name in values[p.key]:

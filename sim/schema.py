@@ -33,6 +33,16 @@ INCIDENT_KINDS = ("package_theft", "car_break_in", "burglary")
 ALERT_SETTINGS = ("all_motion", "people_only", "muted")
 ALLOCATIONS = ("posts", "incidents", "debiased", "uniform")
 REGIMES = ("portal", "rfa", "none", "community")
+# the paths by which footage leaves the owner (sim/ledger.py; metric names: a public contract)
+LEDGER_PATHS = (
+    "voluntary",
+    "legal",
+    "emergency",
+    "compromise",
+    "protest",
+    "face_recognition",
+    "pet_search",
+)
 # Each regime's values of the request rules (requests.<key>; a rule set to "regime" takes the
 # value of requests.regime's regime). Here, not in sim/requests.py, so that validation can
 # compare a rule's minimum with its maximum without importing the model.
@@ -82,6 +92,15 @@ SRC_PUBLIC = "modelling assumption: no published effect of publicity (sweep it; 
 SRC_ENSIGN = (
     "CONTEXT.md: Ensign et al. 2018, runaway feedback loops in predictive policing; "
     "magnitude unknown: sweep it"
+)
+SRC_FACES = (
+    "Ring 'Familiar Faces' (from December 2025): off by default, premium plan, up to 50 "
+    "labelled faces, unnamed faces deleted after 30 days, not offered in Illinois, Texas or "
+    "Portland, Oregon (docs/sources.md)"
+)
+SRC_SEARCH_PARTY = (
+    "Ring 'Search Party' (autumn 2025): lost dogs, on by default on eligible outdoor cameras, "
+    "switched off per camera by owners (docs/sources.md)"
 )
 SRC_PARTNERS = "CONTEXT.md: partner agencies 40 (2018), 405 (8/2019), 2,014 (2020), ~2,600 (2023)"
 NETWORKS = ("neighbours", "complete")
@@ -1791,6 +1810,87 @@ PARAMS: tuple[Param, ...] = (
         "run setting",
         2010,
         2040,
+    ),
+    # --- AI features (2025 on) ---
+    Param(
+        "ai.face_recognition",
+        FLOAT,
+        0.0,
+        "share",
+        "Share of camera owners with a subscription (a premium plan) who turn on facial "
+        "recognition of the people their camera records (Familiar Faces; off by default).",
+        SRC_FACES,
+        0,
+        1,
+    ),
+    Param(
+        "ai.face_recognition_offered",
+        BOOL,
+        True,
+        "-",
+        "Facial recognition is offered where the neighbourhood is (false for Illinois, Texas "
+        "or Portland, Oregon).",
+        SRC_FACES,
+    ),
+    Param(
+        "ai.face_retention_days",
+        FLOAT,
+        30.0,
+        "day",
+        "Days an unnamed face is kept after it was last seen (one report says up to six "
+        "months); faces of the owner's household are labelled and kept.",
+        SRC_FACES,
+        1,
+        180,
+    ),
+    Param(
+        "ai.pet_search",
+        BOOL,
+        False,
+        "-",
+        "The lost-dog search exists (Search Party): each search scans the video of nearby "
+        "cameras whose owners have not switched it off (on by default for them).",
+        SRC_SEARCH_PARTY,
+    ),
+    Param(
+        "ai.pet_search_opt_out",
+        FLOAT,
+        0.1,
+        "share",
+        "Share of camera owners who switch the lost-dog search off.",
+        SRC_ASSUMPTION,
+        0,
+        1,
+    ),
+    Param(
+        "ai.pet_searches_per_30_days",
+        FLOAT,
+        2.0,
+        "per 30 days",
+        "Lost-dog searches started in the area (from a random home).",
+        SRC_ASSUMPTION,
+        0,
+        300,
+    ),
+    Param(
+        "ai.pet_search_radius_m",
+        FLOAT,
+        800.0,
+        "m",
+        "Radius around the dog's home of the cameras a search scans.",
+        SRC_ASSUMPTION,
+        10,
+        10000,
+    ),
+    Param(
+        "ai.pet_search_hours",
+        FLOAT,
+        12.0,
+        "h",
+        "Hours of video after the dog is lost that a search scans.",
+        SRC_ASSUMPTION,
+        0.5,
+        48,
     ),
     # --- footage ---
     Param(

@@ -37,6 +37,7 @@ import numpy as np
 from scipy import stats as sps
 
 from sim.rng import Streams
+from sim.schema import LEDGER_PATHS
 
 LEVEL = 0.95
 BOOTSTRAP = 4000  # resamples of a bootstrap interval
@@ -142,6 +143,26 @@ METRICS: dict[str, MetricInfo] = {
     "privacy.protest_participants_exposed": _m(COUNT, "people", "Protesters in police video"),
     "privacy.accounts_compromised": _m(COUNT, "accounts", "Accounts taken over"),
     "privacy.people_exposed_by_compromise": _m(COUNT, "people", "People in leaked video"),
+    **{
+        name: info
+        for path in LEDGER_PATHS
+        for name, info in {
+            f"privacy.exposed.{path}.<group>": _m(
+                COUNT, "people", f"Bystanders exposed, {path} (<group>)"
+            ),
+            f"privacy.exposed.{path}.total": _m(COUNT, "people", f"Bystanders exposed, {path}"),
+            f"privacy.exposed_offenders.{path}": _m(COUNT, "people", f"Offenders exposed, {path}"),
+        }.items()
+    },
+    "privacy.exposed_any.<group>": _m(COUNT, "people", "Bystanders exposed by any path (<group>)"),
+    "privacy.tracked.<group>": _m(
+        COUNT, "people", "Bystanders tracked: 3+ cameras in a day (<group>)"
+    ),
+    "privacy.faces_held.<group>": _m(COUNT, "people", "Faces held by owners (<group>)"),
+    "ai.pet_searches": _m(COUNT, "searches", "Lost-dog searches scanned"),
+    "privacy.route_reconstructable_fraction": _m(
+        FRACTION, "share of a day's walking minutes", "Route rebuilt from disclosed video"
+    ),
     "adoption.final_fraction": _m(FRACTION, "share of homes", "Homes with a camera"),
     "adoption.final_fraction.<group>": _m(
         FRACTION, "share of homes", "Homes with a camera (<group>)"

@@ -388,6 +388,13 @@ def test_bad_groups_are_rejected(groups, detail):
     assert "\n" not in msg
 
 
+def test_a_group_called_total_is_refused():
+    """Metrics name the sum over the groups ``total`` (privacy.exposed.<path>.total)."""
+    msg = error_of(load, DEFAULT_TOML, ["population.groups={total=0.5,b=0.5}"])
+    assert "population.groups.total" in msg and "not allowed" in msg
+    assert "\n" not in msg
+
+
 def test_good_groups_are_accepted_in_order():
     s = load(DEFAULT_TOML, ["population.groups={zeta=0.2,alpha=0.3,_x9=0.5}"])
     assert s.group_names == ["zeta", "alpha", "_x9"]
