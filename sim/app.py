@@ -168,7 +168,7 @@ def map_figure(model: NeighbourhoodModel) -> Figure:
     fig = Figure(figsize=(8.5, 5.2))
     fig.subplots_adjust(left=0.08, right=0.74, bottom=0.1, top=0.93)
     ax = fig.subplots()
-    draw_map(ax, model, walkers=True)
+    handles = draw_map(ax, model, walkers=True)
     now = int(model.time)
     posts = model.reporting.log()
     recent = posts.poster[posts.minute >= now - 60]
@@ -187,8 +187,6 @@ def map_figure(model: NeighbourhoodModel) -> Figure:
                     zorder=7,
                 )
             )
-    legend = ax.get_legend()
-    handles = list(legend.legend_handles) if legend else []
     handles += [
         Line2D(
             [], [], ls="", marker="*", ms=11, mfc="#ffbf00", mec="black", label="post (last hour)"

@@ -418,8 +418,11 @@ def cmd_run(args: argparse.Namespace) -> int:
                 outputs.write_replications(stage, runs, dict(params))
             outputs.atomic_write(stage / "metrics.json", outputs.metrics_json(metrics))
             outputs.atomic_write(stage / "scenario.toml", params.to_toml(header))
-            plots.save_map(model, stage / "map.png")
-            plots.save_timeseries(series, model.world.group_names, stage / "timeseries.png")
+            title = plots.run_title(name, params["seed"], args.replications)
+            groups = model.world.group_names
+            plots.save_map(model, stage / "map.png", title)
+            plots.save_timeseries(series, groups, stage / "timeseries.png", title)
+            plots.save_outcomes(series, groups, stage / "outcomes.png", title)
             info = outputs.run_info(time.perf_counter() - started, sys.argv)
             outputs.atomic_write(stage / "run_info.json", json.dumps(info, indent=2) + "\n")
     except OSError as exc:

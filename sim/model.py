@@ -46,7 +46,13 @@ from sim.adoption import Adoption, partnership_minute
 from sim.cameras import initial_cameras
 from sim.footage import FootageStore
 from sim.incidents import Incidents
-from sim.metrics import Recorder, adoption_metrics, reporting_metrics, request_metrics
+from sim.metrics import (
+    Recorder,
+    adoption_metrics,
+    outcome_totals,
+    reporting_metrics,
+    request_metrics,
+)
 from sim.movement import PassTable, Viewers, Walks
 from sim.police import PoliceAgency, Zones
 from sim.population import DELIVERY, MINUTES_PER_DAY, DayTrips, Population
@@ -255,6 +261,7 @@ class NeighbourhoodModel(mesa.Model):
             self.cameras.street_fraction(),
             self.footage.nbytes,
             float(self.adoption.owner.mean()),
+            outcome_totals(self),
         )
 
     def step(self) -> None:
