@@ -164,7 +164,7 @@ def _draw(ax, values: list[np.ndarray], days: np.ndarray, colour: str, label=Non
     """One line, or one faint line per replicate and their mean when there are several."""
     if len(values) > 1:
         for v in values:
-            ax.plot(days, v, color=colour, alpha=0.15, lw=0.8)
+            ax.plot(days, v, color=colour, alpha=0.2, lw=0.8, **kw)
     ax.plot(days, _mean(values, len(days)), color=colour, label=label, **kw)
 
 
@@ -179,7 +179,7 @@ def _floor_at_zero(ax, integer: bool = False) -> None:
 
 
 def _suptitle(fig, title: str, what: str, many: int) -> None:
-    extra = f"; {many} replications (faint) and their mean" if many > 1 else ""
+    extra = "; each replication (faint) and their mean" if many > 1 else ""
     fig.suptitle(f"{what}: {title}{extra}" if title else f"{what}{extra}", fontsize=12)
 
 
@@ -229,6 +229,7 @@ def save_outcomes(
     fig = Figure(figsize=(10, 7.5), layout="constrained")
     axes = fig.subplots(2, 2, sharex=True).ravel()
     days = series[0]["time_min"] / 1440
+    total_of = "mean total" if len(series) > 1 else "total"
 
     def cum(column: str) -> list[np.ndarray]:
         return [np.cumsum(ts[column]).astype(float) for ts in series]
@@ -242,10 +243,10 @@ def save_outcomes(
         for g, name in enumerate(group_names):
             values = cum(f"{column}.{name}")
             total = np.mean([v[-1] for v in values]) if len(days) else 0
-            _draw(ax, values, days, group_colour(g), f"{name}: {total:g}", drawstyle="steps-post")
+            _draw(ax, values, days, group_colour(g), f"{name}: {total:.3g}", drawstyle="steps-post")
         ax.set_title(heading, fontsize=10)
         ax.set_ylabel(ylabel)
-        ax.legend(frameon=False, title="group: total", loc="upper left", fontsize=9)
+        ax.legend(frameon=False, title=f"group: {total_of}", loc="upper left", fontsize=9)
     ax = axes[2]
     for column, colour, label in (
         ("requests", OKABE_ITO["black"], "footage requests"),
@@ -253,10 +254,10 @@ def save_outcomes(
     ):
         values = cum(column)
         total = np.mean([v[-1] for v in values]) if len(days) else 0
-        _draw(ax, values, days, colour, f"{label}: {total:g}", drawstyle="steps-post")
+        _draw(ax, values, days, colour, f"{label}: {total:.3g}", drawstyle="steps-post")
     ax.set_title("Footage requests and clips obtained", fontsize=10)
     ax.set_ylabel("count (cumulative)")
-    ax.legend(frameon=False, loc="upper left", fontsize=9)
+    ax.legend(frameon=False, title=total_of, loc="upper left", fontsize=9)
     for ax in axes:
         _floor_at_zero(ax, integer=True)
         ax.set_xlim(0, max(days[-1], 1e-9) if len(days) else 1)
