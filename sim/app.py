@@ -4,7 +4,7 @@ numbers, a live map and plots, for the Mesa model (sim/model.py).
 Start it with ``python run.py viz [SCENARIO] [--port N] [--host H]`` (or ``make viz``). The
 page runs a neighbourhood of about 550 homes. Policy controls take effect on Reset (the page
 says which are changed and not yet applied); Play runs the model at a chosen speed in
-simulated time, Pause stops it, Step adds 15 simulated minutes. Time is shown one way: day N,
+simulated time, Pause stops it, Step adds 15 (or 1) simulated minutes. Time is shown one way: day N,
 HH:MM. The map draws the streets at their real coordinates, households by group, cameras by
 type (shape), the street in view shaded, walkers by group, posts of the last hour and requests
 of the last day.
@@ -210,7 +210,7 @@ SPEEDS = {
     "4 h per second (a day in 6 s)": 240,
 }
 DEFAULT_SPEED = "1 h per second (a day in 24 s)"
-STEP_MINUTES = 15  # what Step adds
+STEP_MINUTES = (15, 1)  # what the Step buttons add
 TICK_S = 0.5  # the page is redrawn at most this often while playing
 PIECE_MINUTES = 10  # Play checks for Pause and a closed page between pieces of this length
 
@@ -584,8 +584,8 @@ def Page():
 
     solara.lab.use_task(run_play, dependencies=[playing.value, m], prefer_threaded=True)
 
-    def step():
-        advance(m, STEP_MINUTES)
+    def step(minutes: int) -> None:
+        advance(m, minutes)
         shown.set(int(m.time))
 
     def reset():
@@ -606,8 +606,10 @@ def Page():
                 solara.Button("Reset", color="primary", on_click=reset)
                 solara.Button("Pause" if playing.value else "Play", color="primary",
                               on_click=play_pause, disabled=m.time >= m.duration)  # fmt: skip
-                solara.Button(f"Step (+{STEP_MINUTES} min)", on_click=step,
-                              disabled=playing.value or m.time >= m.duration)  # fmt: skip
+            with solara.Row():
+                for minutes in STEP_MINUTES:
+                    solara.Button(f"Step +{minutes} min", on_click=lambda k=minutes: step(k),
+                                  disabled=playing.value or m.time >= m.duration)  # fmt: skip
             solara.Select("Speed (simulated time per second)", value=speed,
                           values=list(SPEEDS))  # fmt: skip
         with solara.Card("Policy controls (apply on Reset)", margin=0):

@@ -67,11 +67,12 @@ def test_changes_are_flagged_until_reset_applies_them():
     assert int(monitor(rc, "cameras")) > 250  # 60 % of about 550 homes
 
 
-def test_step_adds_fifteen_simulated_minutes():
+def test_step_adds_fifteen_or_one_simulated_minutes():
     _, rc = render()
-    button(rc, "Step (+15 min)").click()
-    button(rc, "Step (+15 min)").click()
-    assert monitor(rc, "time") == "day 0, 00:30"
+    button(rc, "Step +15 min").click()
+    button(rc, "Step +15 min").click()
+    button(rc, "Step +1 min").click()
+    assert monitor(rc, "time") == "day 0, 00:31"
 
 
 def test_play_follows_simulated_time_and_pause_stops_it():

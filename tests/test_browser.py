@@ -87,7 +87,7 @@ def test_page_loads_a_control_changes_the_model_steps_and_plots_change(app_url, 
         )
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.goto(app_url, timeout=60_000)
-        step = page.get_by_role("button", name="Step")
+        step = page.get_by_role("button", name="Step +15 min")
         step.wait_for(timeout=60_000)
         page.wait_for_function("document.querySelectorAll('img').length >= 5", timeout=60_000)
         assert page.get_by_text("Request regime").count() >= 1  # the policy controls are there
@@ -98,11 +98,11 @@ def test_page_loads_a_control_changes_the_model_steps_and_plots_change(app_url, 
         seed.press("Enter")
         page.get_by_role("button", name="Reset").click()
         page.wait_for_function(CHANGED, arg=initial, timeout=60_000)  # the map is redrawn
-        page.get_by_text("Time: 0.0").wait_for(timeout=60_000)
+        page.get_by_text("day 0, 00:00").first.wait_for(timeout=60_000)
         reset = _images(page)
         # step the model: time advances and the plots change
         step.click()
-        page.get_by_text("Time: 15.0").wait_for(timeout=60_000)
+        page.get_by_text("day 0, 00:15").first.wait_for(timeout=60_000)
         page.wait_for_function(CHANGED, arg=reset, timeout=60_000)
         stepped = _images(page)
         assert sum(a != b for a, b in zip(stepped, reset, strict=False)) >= 2
