@@ -300,7 +300,7 @@ def map_figure(model: NeighbourhoodModel) -> Figure:
         bbox_to_anchor=(0.5, 0.0),
     )
     ax.set_title(
-        f"{clock(now)}: {model.cameras.count} cameras, {model.walking()} people walking",
+        f"{clock(now)}: {model.cameras.count} cameras, {model.walking()} walking",
         fontsize=12,
     )
     return fig
@@ -539,7 +539,6 @@ def PolicyControls(params: solara.Reactive, applied: dict):
                 min=spec["min"],
                 max=spec["max"],
                 step=spec["step"],
-                thumb_label="always",
             )
         elif spec["type"] == "Select":
             solara.Select(label, value=value, values=spec["values"], on_value=set_value)
@@ -554,16 +553,24 @@ def Monitors(model: NeighbourhoodModel, minute: int):
     """The current numbers in boxes, as NetLogo's monitors (``minute`` redraws them)."""
     with solara.Row(gap="6px", style={"flex-wrap": "wrap"}):
         for label, value in monitors(model):
-            with solara.Card(margin=0, style={"min-width": "9em", "padding": "4px 10px"}):
-                solara.Text(label, style={"font-size": "0.85em", "color": "#555"})
+            with solara.Card(margin=0, style={"min-width": "8.5em", "padding": "0px 6px"}):
+                solara.Text(label, style={"font-size": "0.8em", "color": "#555"})
                 solara.HTML(tag="div", unsafe_innerHTML=value,
-                            style={"font-size": "1.35em", "font-weight": "bold"})  # fmt: skip
+                            style={"font-size": "1.2em", "font-weight": "bold"})  # fmt: skip
+
+
+# the map as wide as its panel, but never taller than the window (a wide screen would push its
+# legend out of sight), centred
+MAP_CSS = (
+    ".ringsim-map img, img.ringsim-map {max-height: calc(100vh - 120px); object-fit: contain;}"
+)
 
 
 @solara.component
 def Panel(make, model: NeighbourhoodModel, minute: int):
     """One figure, scaled to its panel's width."""
-    solara.Image(figure_png(make, model), width="100%")
+    classes = ["ringsim-map"] if make is map_figure else []
+    solara.Image(figure_png(make, model), width="100%", classes=classes)
 
 
 @solara.component
@@ -597,6 +604,7 @@ def Page():
         playing.set(not playing.value)
 
     solara.Title("Doorbell cameras in the neighbourhood")
+    solara.Style(MAP_CSS)
     with solara.AppBar():
         solara.AppBarTitle("Doorbell cameras in the neighbourhood")
     with solara.Sidebar():

@@ -114,12 +114,12 @@ def draw_map(ax, model, walkers: bool = False) -> list:
         xy, grp = model.walker_positions()
         for g, name in enumerate(world.group_names):
             ax.scatter(
-                *xy[grp == g].T, s=16, c=group_colour(g), zorder=6, edgecolors="white",
-                linewidths=0.5,
+                *xy[grp == g].T, s=34, c=group_colour(g), zorder=6, edgecolors="white",
+                linewidths=0.8,
             )  # fmt: skip
             handles.append(
                 Line2D(
-                    [], [], ls="", marker="o", ms=5, mec="white", color=group_colour(g),
+                    [], [], ls="", marker="o", ms=7, mec="white", color=group_colour(g),
                     label=f"walking: {name}",
                 )
             )  # fmt: skip

@@ -14,7 +14,7 @@ import solara
 app = pytest.importorskip("sim.app", reason="pip install -e '.[app]'")
 
 CLASSROOM = Path(__file__).resolve().parents[1] / "scenarios" / "classroom.toml"
-MONITOR_LABEL = "font-size:0.85em;color:#555;"
+MONITOR_LABEL = "font-size:0.8em;color:#555;"
 GUARD_S = 60  # hang guard only: a loaded machine plays far faster than this
 
 
@@ -41,7 +41,6 @@ def test_page_has_controls_first_values_shown_monitors_and_every_panel():
     assert titles[:3] == ["Run", "Policy controls (apply on Reset)", "About"]
     sliders = {w.label for w in rc.find(v.Slider).widgets}
     assert "Camera adoption (share of homes): 0.2" in sliders
-    assert all(w.thumb_label == "always" for w in rc.find(v.Slider).widgets)
     assert len(rc.find(ipywidgets.Image)) == 5  # map, coverage, posts, footage, adoption
     assert monitor(rc, "time") == "day 0, 00:00"
     assert int(monitor(rc, "cameras")) > 50
