@@ -451,28 +451,36 @@ def advance(model: NeighbourhoodModel, minutes: int, stop=lambda: False) -> None
         left -= piece
 
 
-def play_loop(model, playing, speed, shown, closed: threading.Event) -> None:
+def play_loop(model, playing, speed, shown, closed: threading.Event, drawn: threading.Event):
     """Advance ``model`` at ``speed`` simulated minutes per second while ``playing`` and the
-    page is open, publishing the time reached (``shown``) for the page to redraw. Simulated
-    time follows the wall clock (slow drawing makes bigger steps, never a slower clock), at most
-    two seconds' worth at once."""
+    page is open, publishing the time reached (``shown``) for the page to redraw.
 
-    def stop() -> bool:
-        return not playing.value or closed.is_set()
+    The next piece waits until the page has drawn the last one (``drawn``, set after each
+    redraw): a page that draws slower than the clock ticks (a busy machine) would otherwise be
+    asked to redraw before it has finished, start again, and never show anything. Simulated
+    time follows the wall clock (slow drawing makes bigger steps, not a slower clock), at most
+    five seconds' worth at once."""
 
-    last = time.perf_counter()
+    def stop() -> bool:  # paused, page closed, or the server shutting down (Ctrl-C, SIGTERM)
+        return not playing.value or closed.is_set() or not threading.main_thread().is_alive()
+
+    last = time.perf_counter() - TICK_S  # the first tick at once: the clock moves on Play
     carry = 0.0
     while not stop() and model.time < model.duration:
         time.sleep(max(0.0, TICK_S - (time.perf_counter() - last)))
         now = time.perf_counter()
         rate = SPEEDS.get(speed.value, 60)
-        carry = min(carry + rate * (now - last), 2.0 * rate)
+        carry = min(carry + rate * (now - last), 5.0 * rate)
         last = now
         minutes = int(carry)
         carry -= minutes
         advance(model, minutes, stop)
-        if not closed.is_set():
-            shown.set(int(model.time))  # the page redraws (in this thread)
+        if closed.is_set() or int(model.time) == shown.value:
+            continue
+        drawn.clear()
+        shown.set(int(model.time))
+        while not drawn.wait(0.1) and not stop():
+            pass
     if model.time >= model.duration and not closed.is_set():
         playing.set(False)
 
@@ -584,10 +592,12 @@ def Page():
     shown = solara.use_reactive(0)  # the simulated minute drawn; set by Play and Step
     closed = solara.use_memo(threading.Event, dependencies=[])
     solara.use_effect(lambda: closed.set, [])  # the page is gone: Play stops
+    drawn = solara.use_memo(threading.Event, dependencies=[])
+    solara.use_effect(drawn.set, [shown.value])  # this minute is on the page: Play goes on
     m = model.value
 
     def run_play():
-        play_loop(m, playing, speed, shown, closed)
+        play_loop(m, playing, speed, shown, closed, drawn)
 
     solara.lab.use_task(run_play, dependencies=[playing.value, m], prefer_threaded=True)
 

@@ -128,9 +128,17 @@ def test_play_loop_keeps_to_its_speed_and_stops_at_once():
         def set(self, value):
             self.value = value
 
-    playing, shown, closed = Value(True), Value(0), threading.Event()
+    drawn = threading.Event()
+
+    class Shown(Value):
+        def set(self, value):  # drawn at once, after the page (here) has seen the value
+            self.value = value
+            drawn.set()
+
+    playing, shown, closed = Value(True), Shown(0), threading.Event()
     thread = threading.Thread(
-        target=app.play_loop, args=(model, playing, Value(app.DEFAULT_SPEED), shown, closed)
+        target=app.play_loop,
+        args=(model, playing, Value(app.DEFAULT_SPEED), shown, closed, drawn),
     )
     start = time.perf_counter()
     thread.start()
@@ -212,3 +220,11 @@ def test_viz_starts_solara_with_no_outbound_traffic(monkeypatch):
     assert "--no-check-version" in seen["argv"]
     assert seen["argv"][seen["argv"].index("--host") + 1] == "127.0.0.1"
     assert seen["env"]["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] == "False"
+    assert seen["env"]["SOLARA_KERNEL_CULL_TIMEOUT"] == cli.SESSION_TIMEOUT  # closed tabs end
+    with pytest.raises(SystemExit):
+        cli.main(["viz", "--port", "8799", "--telemetry"])
+    assert "--no-check-version" not in seen["argv"]
+    assert "SOLARA_TELEMETRY_MIXPANEL_ENABLE" not in seen["env"] or (
+        seen["env"]["SOLARA_TELEMETRY_MIXPANEL_ENABLE"]
+        == os.environ.get("SOLARA_TELEMETRY_MIXPANEL_ENABLE")
+    )
