@@ -466,8 +466,11 @@ def play_loop(model, playing, speed, shown, closed: threading.Event, drawn: thre
 
     last = time.perf_counter() - TICK_S  # the first tick at once: the clock moves on Play
     carry = 0.0
+    drawing = 0.0  # how long the page took to draw the last piece
     while not stop() and model.time < model.duration:
-        time.sleep(max(0.0, TICK_S - (time.perf_counter() - last)))
+        # a pause at least half as long as the drawing: the buttons' handlers wait for the
+        # page's lock, which this thread would otherwise take again at once on a busy machine
+        time.sleep(max(TICK_S - (time.perf_counter() - last), 0.5 * drawing, 0.05))
         now = time.perf_counter()
         rate = SPEEDS.get(speed.value, 60)
         carry = min(carry + rate * (now - last), 5.0 * rate)
@@ -478,9 +481,11 @@ def play_loop(model, playing, speed, shown, closed: threading.Event, drawn: thre
         if closed.is_set() or int(model.time) == shown.value:
             continue
         drawn.clear()
+        asked = time.perf_counter()
         shown.set(int(model.time))
         while not drawn.wait(0.1) and not stop():
             pass
+        drawing = time.perf_counter() - asked
     if model.time >= model.duration and not closed.is_set():
         playing.set(False)
 
