@@ -433,11 +433,11 @@ def wrap(text: str, width: int = 99) -> str:
         out.append(
             "\n".join(
                 textwrap.fill(
-                    " ".join(item.split()),
+                    " ".join(item.split()).replace(" = ", "\xa0=\xa0"),  # never "n\n= 40"
                     width,
                     subsequent_indent="  " if item.startswith("- ") else "",
                     break_on_hyphens=False,
-                )
+                ).replace("\xa0", " ")
                 for item in items
             )
         )
