@@ -225,6 +225,11 @@ def _parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
+    viz.add_argument(
+        "--telemetry",
+        action="store_true",
+        help="allow Solara's usage telemetry and its version check (both off by default)",
+    )
     e = sub.add_parser("explain", help="describe a scenario key (or all keys)")
     e.add_argument(
         "key", nargs="?", help="dotted key, e.g. cameras.adoption; a prefix lists the keys under it"
@@ -420,9 +425,12 @@ def cmd_run(args: argparse.Namespace) -> int:
                 outputs.write_replications(stage, runs, dict(params))
             outputs.atomic_write(stage / "metrics.json", outputs.metrics_json(metrics))
             outputs.atomic_write(stage / "scenario.toml", params.to_toml(header))
-            plots.save_map(model, stage / "map.png")
-            plots.save_timeseries(series, model.world.group_names, stage / "timeseries.png")
-            save_ledger(metrics, model.world.group_names, stage / "ledger.png")
+            title = plots.run_title(name, params["seed"], args.replications)
+            groups = model.world.group_names
+            plots.save_map(model, stage / "map.png", title)
+            plots.save_timeseries(series, groups, stage / "timeseries.png", title)
+            plots.save_outcomes(series, groups, stage / "outcomes.png", title)
+            save_ledger(metrics, groups, stage / "ledger.png")
             info = outputs.run_info(time.perf_counter() - started, sys.argv)
             outputs.atomic_write(stage / "run_info.json", json.dumps(info, indent=2) + "\n")
     except OSError as exc:
@@ -748,6 +756,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if checks and not failed else 1
 
 
+SESSION_TIMEOUT = "10s"  # how long the app keeps a session whose browser tab has gone
+
+
 def cmd_viz(args: argparse.Namespace) -> int:
     """Serve sim/app.py with Solara on the given address (localhost by default)."""
     import importlib.util
@@ -757,7 +768,12 @@ def cmd_viz(args: argparse.Namespace) -> int:
         raise UsageError("the app needs the app extra: pip install -e '.[app]' (make viz does)")
     # No outbound traffic: Solara's usage telemetry (Mixpanel) and its PyPI version check are
     # both on by default; a classroom behind a firewall, and students' privacy, want neither.
-    env = {**os.environ, "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False"}
+    env = dict(os.environ)
+    if not args.telemetry:
+        env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    # A closed tab's session (and its model, playing or not) ends this long after its
+    # connection is gone, instead of Solara's 24 h; a reload within it keeps the session.
+    env.setdefault("SOLARA_KERNEL_CULL_TIMEOUT", SESSION_TIMEOUT)
     if args.scenario:
         load(args.scenario)  # a bad scenario stops here, with one line
         env["RINGSIM_SCENARIO"] = str(Path(args.scenario).resolve())
@@ -775,8 +791,9 @@ def cmd_viz(args: argparse.Namespace) -> int:
         str(args.port),
         "--production",
         "--no-open",
-        "--no-check-version",
     ]
+    if not args.telemetry:
+        cmd.append("--no-check-version")
     # become the server, so that stopping this process stops it (never an orphaned server)
     os.execve(sys.executable, cmd, env)
     return 0  # not reached

@@ -14,6 +14,7 @@ from sim.police import gini
 from sim.schema import INCIDENT_KINDS
 
 EVENT_COLUMNS = ("posts", "incidents", "stops")  # counted per time-series interval
+OUTCOME_COLUMNS = ("posts", "stops", "bystanders")  # by group, from ``outcome_totals``
 
 
 def ratio(num: float | None, den: float | None) -> float | None:
@@ -50,6 +51,12 @@ class Recorder:
         self._iv_done = 0
         self._iv_sightings = 0
         self._iv_events = dict.fromkeys(EVENT_COLUMNS, 0)
+        self._totals: dict[str, int] = {}  # outcome_totals at the last row
+        self.outcome_columns = [
+            *[f"{kind}.{n}" for kind in OUTCOME_COLUMNS for n in group_names],
+            "requests",
+            "clips",
+        ]
         self.columns = (
             [
                 "time_min",
@@ -72,6 +79,7 @@ class Recorder:
                 "adoption_fraction",
                 *EVENT_COLUMNS,
             ]
+            + self.outcome_columns
         )
         self._rows = np.full((n_rows, len(self.columns)), np.nan)
         self._n = 0
@@ -109,8 +117,10 @@ class Recorder:
         street_fraction: float,
         footage_bytes: int,
         adoption: float,
+        totals: dict[str, int],
     ) -> None:
-        """Close the current interval as one time-series row (``now``: minutes elapsed)."""
+        """Close the current interval as one time-series row (``now``: minutes elapsed;
+        ``totals``: ``outcome_totals`` now, differenced into counts over the interval)."""
         if self._n == len(self._rows):
             self._rows = np.concatenate([self._rows, np.full_like(self._rows, np.nan)])
         walk, rec = self._iv_walk.sum(), self._iv_rec.sum()
@@ -132,7 +142,9 @@ class Recorder:
             footage_bytes / 1000000.0,
             adoption,
             *self._iv_events.values(),
+            *[totals[c] - self._totals.get(c, 0) for c in self.outcome_columns],
         ]
+        self._totals = totals
         self._rows[self._n] = row
         self._n += 1
         self._iv_walk[:] = 0
@@ -155,6 +167,7 @@ class Recorder:
             "sightings",
             "cameras",
             *EVENT_COLUMNS,
+            *self.outcome_columns,
         ):
             out[c] = out[c].astype(np.int64)
         return out
@@ -278,6 +291,37 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     out["police.attention_gini"] = model.police.attention_gini()
     out["police.attention_gini_final"] = gini(model.police.attention)
     out["feed.mean_fear"] = float(model.reporting.fear.mean())
+    return out
+
+
+def handover_bystanders(model) -> np.ndarray:
+    """Whether each person appears in footage handed to police other than as the offender of
+    the incident it was requested for (a bystander)."""
+    log = model.incidents.log()
+    offender_of = dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
+    out = np.zeros(model.population.count, bool)
+    for h in model.police.handovers:
+        people = h.sightings.person
+        if h.request.incident >= 0:
+            people = people[people != offender_of[h.request.incident]]
+        out[people] = True
+    return out
+
+
+def outcome_totals(model) -> dict[str, int]:
+    """The outcomes so far, for the time series: posts about, stops of and bystanders among
+    each group's members, requests issued and clips handed to police (one per camera)."""
+    names = model.world.group_names
+    group = model.population.group
+    G = len(names)
+    counts = {
+        "posts": np.bincount(group[model.reporting.log().person], minlength=G),
+        "stops": np.bincount(group[model.police.stops()[1]], minlength=G),
+        "bystanders": np.bincount(group[handover_bystanders(model)], minlength=G),
+    }
+    out = {f"{k}.{n}": int(v[g]) for k, v in counts.items() for g, n in enumerate(names)}
+    out["requests"] = len(model.police.issued)
+    out["clips"] = int(sum(len(h.cameras) for h in model.police.handovers))
     return out
 
 

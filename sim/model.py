@@ -52,7 +52,13 @@ from sim.ai_features import AIFeatures
 from sim.cameras import initial_cameras
 from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
-from sim.metrics import Recorder, adoption_metrics, reporting_metrics, request_metrics
+from sim.metrics import (
+    Recorder,
+    adoption_metrics,
+    outcome_totals,
+    reporting_metrics,
+    request_metrics,
+)
 from sim.movement import PassTable, Viewers, Walks
 from sim.police import PoliceAgency, Zones
 from sim.population import DELIVERY, MINUTES_PER_DAY, DayTrips, Population
@@ -281,6 +287,7 @@ class NeighbourhoodModel(mesa.Model):
             self.cameras.street_fraction(),
             self.footage.nbytes,
             float(self.adoption.owner.mean()),
+            outcome_totals(self),
         )
 
     def step(self) -> None:

@@ -48,6 +48,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from sim.outputs import atomic_write, save_figure
+from sim.plots import OKABE_ITO
 from sim.stats import axis_label, metric_info, metric_interval, paired_interval
 from sim.sweep import RUN_COLUMNS
 
@@ -58,6 +59,7 @@ MAX_LEVELS = 12  # a factor with more distinct values is continuous: binned, no 
 POINT_COLUMNS = 12  # design points per table of summary.md (several tables when more)
 BINS = 10  # quantile bins of a continuous factor
 SAMPLED_DESIGNS = ("latin_hypercube", "sobol", "morris")  # no heat maps: no grid of levels
+BLUE, ORANGE = OKABE_ITO["blue"], OKABE_ITO["orange"]  # the run figures' palette (sim/plots.py)
 SALIB_HINT = "pip install -e '.[salib]'"
 
 
@@ -584,14 +586,14 @@ def plot_marginal(res: Results, metric: str, factor: str, path: Path) -> None:
             per_point = res.ok.groupby("point")[metric].mean()
             xy = res.design.set_index("point")[factor].reindex(per_point.index)
             ax.scatter(xy.to_numpy(float), per_point.to_numpy(float), s=6, c="#999", alpha=0.4)
-        ax.fill_between(x, lo, hi, color="#1f77b4", alpha=0.25, lw=0, label="95 % CI")
-        ax.plot(x, mean, "o-", color="#1f77b4", label="mean")
+        ax.fill_between(x, lo, hi, color=BLUE, alpha=0.25, lw=0, label="95 % CI")
+        ax.plot(x, mean, "o-", color=BLUE, label="mean")
         if _log_axis(res, factor):
             ax.set_xscale("log")
     else:
         pos = np.arange(len(table))
-        ax.vlines(pos, lo, hi, color="#1f77b4", lw=6, alpha=0.3, label="95 % CI")
-        ax.plot(pos, mean, "o", color="#1f77b4", label="mean")
+        ax.vlines(pos, lo, hi, color=BLUE, lw=6, alpha=0.3, label="95 % CI")
+        ax.plot(pos, mean, "o", color=BLUE, label="mean")
         ax.set_xticks(pos, [_fmt(v) for v in table["x"]])
         ax.set_xlim(-0.6, len(table) - 0.4)
     ax.set_xlabel(_factor_label(factor) + (f", {len(table)} quantile bins" if continuous else ""))
@@ -659,6 +661,7 @@ def plot_indices(table: pd.DataFrame, metric: str, kind: str, path: Path) -> Non
             width,
             yerr=err,
             capsize=3,
+            color=(BLUE, ORANGE)[k],
             label=name + (" (95 % CI)" if conf else ""),
         )
     ax.set_xticks(pos, list(table["factor"]), rotation=30, ha="right", fontsize=8)

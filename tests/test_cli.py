@@ -96,6 +96,7 @@ def test_run_writes_all_outputs(first_run):
         "scenario.toml",
         "map.png",
         "timeseries.png",
+        "outcomes.png",
         "run_info.json",
     }
     # No temporary files from the atomic writes are left behind.
@@ -136,7 +137,7 @@ def test_timeseries_parquet_has_a_row_per_hour(first_run):
 
 
 def test_pngs_are_valid(first_run):
-    for name in ("map.png", "timeseries.png"):
+    for name in ("map.png", "timeseries.png", "outcomes.png"):
         data = (first_run / name).read_bytes()
         assert data.startswith(PNG_SIGNATURE), name
         assert len(data) > 1000, name

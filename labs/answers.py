@@ -1,0 +1,500 @@
+"""The answer key's numbers, recomputed from the code: every block of labs/answer_key.md between
+``<!-- answers.py: NAME -->`` and ``<!-- /answers.py -->`` is made here, by the labs' own
+commands (``run.py run`` with the options the labs print) or by the classroom app's model.
+
+    .venv/bin/python labs/answers.py                 # print every block, and how long each took
+    .venv/bin/python labs/answers.py --write         # rewrite the blocks in answer_key.md
+    .venv/bin/python labs/answers.py --check         # exit 1 if a block in the key is stale
+    .venv/bin/python labs/answers.py lab1_formula    # only the blocks named
+
+Formula blocks take milliseconds; each simulated block runs the labs' commands (the whole key:
+see "Time needed" in labs/README.md for the measured times on two cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+LABS = Path(__file__).resolve().parent
+ROOT = LABS.parent
+KEY = LABS / "answer_key.md"
+BLOCK = re.compile(r"(<!-- answers\.py: (\w+) -->\n)(.*?)(<!-- /answers\.py -->)", re.S)
+ADOPTIONS = (0.05, 0.1, 0.2, 0.3)
+LAB2_GRID = [(p, k) for p in (0.1, 0.3, 0.5) for k in (1, 2, 4)]
+V = 0.9  # cameras.detection_probability, the labs' v
+
+
+def f(x: float | None, digits: int = 3) -> str:
+    """A number as the key prints it: fixed decimals, thousands separated, n/a if missing."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x:,.{digits}f}".replace("-", "−")
+
+
+def ci(m: dict, key: str, digits: int = 3) -> str:
+    """Mean [95 % interval] of a metric of a replicated run."""
+    lo, hi = m.get(f"{key}.ci_low"), m.get(f"{key}.ci_high")
+    if lo is None or hi is None:
+        return f(m.get(key), digits)
+    return f"{f(m[key], digits)} [{f(lo, digits)}, {f(hi, digits)}]"
+
+
+def run(*args: str) -> dict:
+    """``run.py run ARGS --out TMP`` as a student types it; its metrics.json."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "run"
+        cmd = [sys.executable, "run.py", "run", *args, "--out", str(out), "--quiet"]
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        return json.loads((out / "metrics.json").read_text())
+
+
+# --------------------------------------------------------------------------- Lab 1
+
+
+def p_recorded(a: float, n: float, v: float = V) -> float:
+    return 1 - (1 - a * v) ** n
+
+
+def lab1_formula() -> str:
+    rows = [
+        "| a | a v | n = 10 | n = 20 | n = 40 |",
+        "|---|---|---|---|---|",
+    ]
+    for a in ADOPTIONS:
+        cells = [f(p_recorded(a, n), 6) for n in (10, 20, 40)]
+        rows.append(f"| {a:.2f} | {f(a * V, 3).rstrip('0')} | " + " | ".join(cells) + " |")
+    miss = (1 - 0.2 * V) ** 40
+    need = {n: (1 - 0.1 ** (1 / n)) / V for n in (10, 20, 40)}
+    need99 = {n: (1 - 0.01 ** (1 / n)) / V for n in (10, 40)}
+    return "\n".join(
+        [
+            "### A1. P(recorded) = 1 − (1 − 0.9 a)^n",
+            "",
+            *rows,
+            "",
+            "The chance of *not* being recorded, (1 − a v)^n, is the easier number to discuss: at",
+            f"a = 0.2 and n = 40 it is about 1 in {round(1 / miss, -2):,.0f}; at a = 0.05 and "
+            f"n = 10 it is {f(1 - p_recorded(0.05, 10), 2)}.",
+            "",
+            "### A2. Adoption needed for P = 0.9",
+            "",
+            f"a = (1 − 0.1^(1/n)) / 0.9: **n = 40: a = {f(need[40], 4)}**; n = 20: "
+            f"a = {f(need[20], 4)}; **n = 10: a = {f(need[10], 4)}**. (For P = 0.99: n = 40: "
+            f"{f(need99[40], 4)}; n = 10: {f(need99[10], 4)}.) Point to make: by the formula, a "
+            f"5-minute walk is recorded nine times in ten once about one home in "
+            f"{round(1 / need[40])} has a camera.",
+            "",
+            "Part D, by the formula: indoor cameras (a v replaced by 0.81 a) at a = 0.2, n = 20: "
+            f"{f(p_recorded(0.2, 20), 3)} → {f(p_recorded(0.2, 20, 0.81), 3)}. Varied trip "
+            f"lengths at a = 0.2: n = 5 gives {f(p_recorded(0.2, 5))}, n = 35 gives "
+            f"{f(p_recorded(0.2, 35))}, average "
+            f"{f((p_recorded(0.2, 5) + p_recorded(0.2, 35)) / 2)}, against "
+            f"{f(p_recorded(0.2, 20))} at n = 20; at a = 0.05: {f(p_recorded(0.05, 5))} and "
+            f"{f(p_recorded(0.05, 35))}, average "
+            f"{f((p_recorded(0.05, 5) + p_recorded(0.05, 35)) / 2)}, against "
+            f"{f(p_recorded(0.05, 20))}.",
+        ]
+    )
+
+
+def lab1_runs() -> dict[float, dict]:
+    """Lab 1 Part C's command for each adoption (2 days, 10 replications, seed 1)."""
+    return {
+        a: run(
+            "scenarios/default.toml",
+            f"--set=cameras.adoption={a}",
+            "--set=time.days=2",
+            "--replications=10",
+            "--workers=2",
+        )
+        for a in ADOPTIONS
+    }
+
+
+def lab1_cli() -> str:
+    runs = lab1_runs()
+    cols = (
+        "trip_recorded_fraction",
+        "trip_in_view_fraction",
+        "cameras_per_trip",
+        "street_fraction",
+        "exposure_fraction",
+        "people_recorded_fraction",
+    )
+    rows = ["| a | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for a, m in runs.items():
+        cells = [ci(m, f"coverage.{c}", 2 if c == "cameras_per_trip" else 3) for c in cols]
+        rows.append(f"| {a:.2f} | " + " | ".join(cells) + " |")
+    m = runs[0.2]
+    minutes = m["pedestrians.walk_minutes"] / m["trips.completed"]
+    n_hat = minutes * 78 / 9
+    gaps = [
+        m2["coverage.trip_in_view_fraction"] - m2["coverage.trip_recorded_fraction"]
+        for m2 in runs.values()
+    ]
+    per_home = m["world.street_length_m"] / m["homes.count"]
+    return "\n".join(
+        [
+            "### Part C: reference values (command of Part C, 2 days, 10 replications, seed 1)",
+            "",
+            *rows,
+            "",
+            f"Mean walking minutes per trip in these runs: about {minutes:.1f}, i.e. about "
+            f"{round(minutes * 78, -1):.0f} m, i.e. n̂ ≈ {n_hat:.0f} homes. The formula at "
+            f"n = {n_hat:.0f} gives "
+            + ", ".join(f(p_recorded(a, n_hat)) for a in ADOPTIONS)
+            + ". Other reference numbers (a = 0.2): "
+            f"`world.street_length_m` / `homes.count` = {per_home:.1f} m of street per home; "
+            f"`coverage.cameras_per_trip` = {f(m['coverage.cameras_per_trip'], 1)}; trips in "
+            f"view but never recorded (`trip_in_view_fraction` − `trip_recorded_fraction`): "
+            f"{f(min(gaps), 3)} to {f(max(gaps), 3)} across the four adoption levels. The "
+            "command line's neighbourhood has "
+            f"{m['homes.count']:,.0f} homes and {m['pedestrians.count']:,.0f} pedestrians.",
+        ]
+    )
+
+
+def app_model(scenario: str | None = None, **controls):
+    """The classroom app's model for a lab scenario and controls (as the page makes it)."""
+    if scenario:
+        os.environ["RINGSIM_SCENARIO"] = str(ROOT / scenario)
+    else:
+        os.environ.pop("RINGSIM_SCENARIO", None)
+    from sim.app import ClassroomModel
+
+    return ClassroomModel(**controls)
+
+
+def lab1_app() -> str:
+    rows = [
+        "| adoption | cameras | street in view | walking minutes on camera (ten-minute range) |",
+        "|---|---|---|---|",
+    ]
+    notes = []
+    for a in (0.05, 0.1, 0.2, 0.3, 0.6, 1.0):
+        m = app_model(adoption=a, seed=1)
+        m.run_for(12 * 60)
+        ts = m.recorder.timeseries()
+        sel = (ts["hour"] >= 8) & (ts["hour"] <= 12) & (ts["day"] == 0)
+        exp = ts["exposure_fraction"][sel]
+        rows.append(
+            f"| {a:.2f} | {m.cameras.count} | {f(m.cameras.street_fraction())} | "
+            f"{f(np.nanmean(exp), 2)} ({f(np.nanmin(exp), 2)} to {f(np.nanmax(exp), 2)}) |"
+        )
+    for seed in (2, 3):
+        m = app_model(adoption=0.2, seed=seed)
+        m.run_for(12 * 60)
+        ts = m.recorder.timeseries()
+        sel = (ts["hour"] >= 8) & (ts["hour"] <= 12)
+        notes.append(
+            f"seed {seed}: street {f(m.cameras.street_fraction())}, walking minutes "
+            f"{f(np.nanmean(ts['exposure_fraction'][sel]), 2)}"
+        )
+    return "\n".join(
+        [
+            "App reference (seed 1, read at day 0, 12:00; walking minutes averaged over hours 8",
+            f"to 12; the app's neighbourhood: {m.world.homes.count} homes, "
+            f"{m.population.count:,} pedestrians):",
+            "",
+            *rows,
+            "",
+            "At adoption 0.2 with other seeds: " + "; ".join(notes) + ".",
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- Lab 2
+
+
+def share(k: float, p: float) -> float:
+    return k * p / (k * p + 1 - p)
+
+
+THRESHOLD_NOTE = {0.3: " (7/3)", 0.5: " (any bias at all)"}
+
+
+def lab2_formula() -> str:
+    ks = (1, 1.5, 2, 3, 5)
+    rows = [
+        "| p | " + " | ".join(f"k = {k:g}" for k in ks) + " | threshold (1 − p)/p |",
+        "|---" * (len(ks) + 2) + "|",
+    ]
+    for p in (0.1, 0.2, 0.3, 0.4, 0.5):
+        t = (1 - p) / p
+        rows.append(
+            f"| {p:.1f} | "
+            + " | ".join(f(share(k, p), 4) for k in ks)
+            + f" | **{t:.4g}**{THRESHOLD_NOTE.get(p, '')} |"
+        )
+
+    def effective(k: float, p: float) -> float:  # gatekeeping 1 at local majority share 1 - p
+        return 1 + (k - 1) * (1.5 - p)
+
+    return "\n".join(
+        [
+            "### A3. S(k, p) and the threshold",
+            "",
+            *rows,
+            "",
+            '(At p = 0.4, k = 1.5 the share is exactly one half: "most" needs k strictly '
+            "above 1.5.)",
+            "",
+            "With the default gatekeeping (1) and random placement, the effective bias is about "
+            "1 + (k − 1)(1.5 − p) for p < 0.5 (see A4): at slider k = 4 it is "
+            + ", ".join(f"{effective(4, p):.2g} at p = {p}" for p in (0.1, 0.3))
+            + f" (about 4 at p = 0.5); at slider 5 and p = 0.1 it is {effective(5, 0.1):.2g}, "
+            f"giving S = {f(share(effective(5, 0.1), 0.1), 2)}; at slider 2.25 and p = 0.3 it "
+            f"is {effective(2.25, 0.3):.2g}, already past 2.33.",
+        ]
+    )
+
+
+def lab2_runs() -> dict[tuple[float, int], dict]:
+    """Lab 2 Part C's command for each make-up and bias (2 days, 10 replications)."""
+    out = {}
+    for p, k in LAB2_GRID:
+        q = round(1 - p, 1)
+        out[(p, k)] = run(
+            "scenarios/default.toml",
+            f"--set=population.groups={{majority = {q}, minority = {p}}}",
+            f"--set=reporting.bias={k}",
+            "--set=reporting.base_rate=0.0002",
+            "--set=time.days=2",
+            "--replications=10",
+            "--workers=2",
+        )
+    return out
+
+
+LAB2_OPTIONAL = {
+    "default": [],
+    "gatekeeping and spread off": [
+        "--set=reporting.gatekeeping=0",
+        "--set=reporting.bias_spread=0",
+    ],
+    "fear feedback off": ["--set=feed.posts_feedback=false", "--set=feed.alerts_feedback=false"],
+    "police.allocation=debiased": ["--set=police.allocation=debiased"],
+}
+
+
+def lab2_cli() -> str:
+    runs = lab2_runs()
+    rows = [
+        "| p | k | formula S | reports.minority_share | reports.disparity_ratio | "
+        "police.stop_disparity_ratio | non_crime_fraction | reports.total | feed.mean_fear |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for (p, k), m in runs.items():
+        rows.append(
+            f"| {p} | {k} | {f(share(k, p))} | {ci(m, 'reports.minority_share')} | "
+            f"{ci(m, 'reports.disparity_ratio', 2)} | {ci(m, 'police.stop_disparity_ratio', 2)} "
+            f"| {f(m['reports.non_crime_fraction'])} | {f(m['reports.total'], 1)} | "
+            f"{f(m['feed.mean_fear'], 2)} |"
+        )
+    base = [
+        "scenarios/default.toml",
+        "--set=reporting.base_rate=0.0002",
+        "--set=time.days=2",
+        "--replications=10",
+        "--workers=2",
+    ]
+    opt = []
+    for name, extra in LAB2_OPTIONAL.items():
+        m = run(*base, "--set=reporting.bias=3", *extra)
+        opt.append(
+            f"- {name}: minority share {ci(m, 'reports.minority_share')}, disparity "
+            f"{ci(m, 'reports.disparity_ratio', 2)}, stop disparity "
+            f"{ci(m, 'police.stop_disparity_ratio', 2)}, {f(m['reports.total'], 1)} posts;"
+        )
+    m = run(
+        "scenarios/segregated_city.toml",
+        *base[1:],
+        "--set=reporting.bias=3",
+    )
+    opt.append(
+        f"- `segregated_city` with bias 3: minority share {ci(m, 'reports.minority_share')} "
+        f"against the formula's {f(share(3, 0.4))} at p = 0.4; disparity "
+        f"{ci(m, 'reports.disparity_ratio', 2)}."
+    )
+    non_crime = [m["reports.non_crime_fraction"] for m in runs.values()]
+    return "\n".join(
+        [
+            "### Part C: reference values (command of Part C, 2 days, 10 replications, seed 1)",
+            "",
+            *rows,
+            "",
+            f"Non-crime share across these runs: {f(min(non_crime))} to {f(max(non_crime))}.",
+            "",
+            "**Optional runs** (p = 0.3, k = 3, same settings; reference values):",
+            *opt,
+        ]
+    )
+
+
+def lab2_app() -> str:
+    rows = [
+        "| p | k | posts about majority | posts about minority | minority share | formula S "
+        "| disparity ratio (title) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    from sim.metrics import reporting_metrics
+
+    for p, k in [(0.3, 1), (0.3, 2), (0.3, 3), (0.3, 5), (0.1, 3), (0.5, 3)]:
+        m = app_model("labs/lab2_posts.toml", minority_share=p, bias=k, seed=1)
+        m.run_for(2 * 1440)
+        posts = m.reporting.log()
+        about = np.bincount(m.population.group[posts.person], minlength=2)
+        total = about.sum()
+        rows.append(
+            f"| {p} | {k} | {about[0]} | {about[1]} | "
+            f"{f(about[1] / total if total else None, 2)} | {f(share(k, p), 2)} | "
+            f"{f(reporting_metrics(m)['reports.disparity_ratio'], 2)} |"
+        )
+    return "\n".join(
+        [
+            "With `labs/lab2_posts.toml`, seed 1, two simulated days (app reference):",
+            "",
+            *rows,
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- Lab 3
+
+
+def lab3_app() -> str:
+    settings = [
+        ("portal, opt-out 0.1, E2EE 0.05, 12 h, 0.8", dict(regime="portal", area_cap_sq_mi=0.8)),
+        ("rfa, opt-out 0.1, E2EE 0.05, 12 h, 0.5", dict(regime="rfa")),
+        ("none", dict(regime="none")),
+        ("rfa, 2 h, 0.1 sq mi", dict(regime="rfa", window_hours=2, area_cap_sq_mi=0.1)),
+        ("portal, opt-out 0.9", dict(regime="portal", area_cap_sq_mi=0.8, opt_out=0.9)),
+        ("portal, E2EE 0.6", dict(regime="portal", area_cap_sq_mi=0.8, e2ee=0.6)),
+    ]
+    rows = [
+        "| setting | requests (title) | refused (title) | clips handed to police | people in "
+        "them | incidents |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, controls in settings:
+        m = app_model("labs/lab3_rates.toml", seed=1, **{"opt_out": 0.1, **controls})
+        m.run_for(2 * 1440)
+        police = m.police
+        people = set()
+        for h in police.handovers:
+            people.update(h.sightings.person.tolist())
+        rows.append(
+            f"| {label} | {len(police.issued)} | {sum(police.refused.values())} | "
+            f"{sum(len(h.cameras) for h in police.handovers)} | {len(people)} | "
+            f"{len(m.incidents.log().minute)} |"
+        )
+    return "\n".join(
+        [
+            "With `labs/lab3_rates.toml`, seed 1, two simulated days (app reference; the same",
+            "incidents happen in every row, because the rules do not change what happens):",
+            "",
+            *rows,
+        ]
+    )
+
+
+BLOCKS: dict[str, Callable[[], str]] = {
+    "lab1_formula": lab1_formula,
+    "lab1_app": lab1_app,
+    "lab1_cli": lab1_cli,
+    "lab2_formula": lab2_formula,
+    "lab2_app": lab2_app,
+    "lab2_cli": lab2_cli,
+    "lab3_app": lab3_app,
+}
+
+
+def wrap(text: str, width: int = 99) -> str:
+    """Paragraphs and bullets wrapped as the key is (tables and headings left as they are)."""
+    out = []
+    for para in text.split("\n\n"):
+        if para.startswith(("|", "#")):
+            out.append(para)
+            continue
+        items = re.split(r"\n(?=- )", para)
+        out.append(
+            "\n".join(
+                textwrap.fill(
+                    " ".join(item.split()).replace(" = ", "\xa0=\xa0"),  # never "n\n= 40"
+                    width,
+                    subsequent_indent="  " if item.startswith("- ") else "",
+                    break_on_hyphens=False,
+                ).replace("\xa0", " ")
+                for item in items
+            )
+        )
+    return "\n\n".join(out)
+
+
+def replace_blocks(text: str, made: dict[str, str]) -> str:
+    """The key with the named blocks' contents replaced."""
+
+    def sub(m: re.Match) -> str:
+        name = m.group(2)
+        body = made.get(name)
+        return m.group(0) if body is None else f"{m.group(1)}{body}\n{m.group(4)}"
+
+    return BLOCK.sub(sub, text)
+
+
+def blocks_in(text: str) -> dict[str, str]:
+    return {m.group(2): m.group(3).rstrip("\n") for m in BLOCK.finditer(text)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", help=f"blocks to make (default: all): {', '.join(BLOCKS)}")
+    ap.add_argument("--write", action="store_true", help="rewrite the blocks in answer_key.md")
+    ap.add_argument("--check", action="store_true", help="exit 1 if a block in the key differs")
+    args = ap.parse_args(argv)
+    unknown = [n for n in args.names if n not in BLOCKS]
+    if unknown:
+        print(
+            f"answers.py: unknown block {unknown[0]!r}; known: {', '.join(BLOCKS)}", file=sys.stderr
+        )
+        return 2
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+    text = KEY.read_text(encoding="utf-8")
+    present = blocks_in(text)
+    made = {}
+    for name in args.names or list(BLOCKS):
+        start = time.perf_counter()
+        made[name] = wrap(BLOCKS[name]())
+        took = time.perf_counter() - start
+        print(f"<!-- {name}: {took:.1f} s -->", file=sys.stderr)
+        if not (args.write or args.check):
+            print(f"<!-- answers.py: {name} -->\n{made[name]}\n<!-- /answers.py -->\n")
+    stale = [n for n, body in made.items() if present.get(n) != body]
+    if args.write:
+        KEY.write_text(replace_blocks(text, made), encoding="utf-8")
+        missing = [n for n in made if n not in present]
+        if missing:
+            print(f"answers.py: no block in the key for {', '.join(missing)}", file=sys.stderr)
+            return 1
+    elif args.check and stale:
+        print(f"answers.py: stale in answer_key.md: {', '.join(stale)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
