@@ -411,6 +411,175 @@ def lab3_app() -> str:
     )
 
 
+LAB3_COLUMNS = (
+    "requests.voluntary",
+    "requests.refused",
+    "footage.clips_shared",
+    "footage.legal_clips",
+    "footage.incidents_with_footage_fraction",
+    "footage.bystanders.majority",
+    "footage.bystanders.minority",
+)
+# Paired differences from point 0 (portal, opt-out 0, E2EE 0.05): (label, factor values)
+LAB3_CHANGES = (
+    ("opt-out 0 → 0.9", {"requests.opt_out": 0.9}),
+    ("E2EE 0.05 → 0.5", {"privacy.e2ee": 0.5}),
+    ("portal → rfa", {"requests.regime": "rfa"}),
+    ("portal → none", {"requests.regime": "none"}),
+)
+
+
+def lab3_sweep():
+    """Lab 3 Part C's sweep, as the lab runs it; its runs table (ok runs)."""
+    from sim.sweep import Store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "lab3"
+        cmd = [
+            sys.executable,
+            "run.py",
+            "sweep",
+            "labs/lab3_request_rules.toml",
+            "--workers",
+            "2",
+            "--out",
+            str(out),
+            "--quiet",
+        ]
+        subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        df = Store(out).runs_table()
+    return df[df["status"] == "ok"]
+
+
+def lab3_optional(*extra: str) -> dict:
+    """An optional run of Lab 3 Part C (RFA, legal demands off, 5 replications)."""
+    return run(
+        "labs/lab3_rates.toml",
+        "--set",
+        "requests.regime=rfa",
+        "--set",
+        "legal.demand_probability=0",
+        *extra,
+        "--replications",
+        "5",
+    )
+
+
+def lab3_cli() -> str:
+    from sim.stats import metric_interval, paired_interval
+
+    df = lab3_sweep()
+    factors = ["requests.regime", "requests.opt_out", "privacy.e2ee"]
+    cols = {k: f"param:{k}" for k in factors}
+    seed = int(df["seed"].iloc[0])
+
+    def cell(values, name, first):
+        if not first:
+            return f(float(np.mean(values)), 2 if "fraction" in name else 1)
+        iv = metric_interval(list(values), name, seed)
+        d = 2 if "fraction" in name else 1
+        return f"{f(iv.mean, d)} [{f(iv.low, d)}, {f(iv.high, d)}]"
+
+    rows = [
+        "| regime | opt-out | E2EE | voluntary | refused | clips_shared | legal_clips | "
+        "incidents_with_footage | bystanders.majority | bystanders.minority |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    shown = set()
+    for k, (key, g) in enumerate(df.groupby([cols[x] for x in factors], sort=False)):
+        regime, opt_out, e2ee = key
+        if regime == "none":  # opt-out changes nothing without voluntary requests
+            if e2ee in shown:
+                continue
+            shown.add(e2ee)
+            opt_text = "any"
+        else:
+            opt_text = f"{opt_out:g}"
+        cells = [cell(g[c], c, k == 0) for c in LAB3_COLUMNS]
+        rows.append(f"| {regime} | {opt_text} | {e2ee:g} | " + " | ".join(cells) + " |")
+    base = df[
+        (df[cols["requests.regime"]] == "portal")
+        & (df[cols["requests.opt_out"]] == 0.0)
+        & (df[cols["privacy.e2ee"]] == 0.05)
+    ].set_index("replicate")
+    diff_rows = [
+        "| change | legal_clips | clips_shared | incidents_with_footage | bystanders.majority |",
+        "|---|---|---|---|---|",
+    ]
+    for label, change in LAB3_CHANGES:
+        want = {
+            "requests.regime": "portal",
+            "requests.opt_out": 0.0,
+            "privacy.e2ee": 0.05,
+            **change,
+        }
+        sel = df
+        for k2, v in want.items():
+            sel = sel[sel[cols[k2]] == v]
+        sel = sel.set_index("replicate")
+        out = []
+        for name in (
+            "footage.legal_clips",
+            "footage.clips_shared",
+            "footage.incidents_with_footage_fraction",
+            "footage.bystanders.majority",
+        ):
+            iv = paired_interval((sel[name] - base.loc[sel.index, name]).to_numpy())
+            d = 2 if "fraction" in name else 1
+            text = f"{f(iv.mean, d)} [{f(iv.low, d)}, {f(iv.high, d)}]"
+            out.append(
+                f"**{text}**" if name == "footage.legal_clips" and iv.low == iv.high == 0 else text
+            )
+        diff_rows.append(f"| {label} | " + " | ".join(out) + " |")
+    legal = df["footage.legal_content_fraction"]
+    rate = df[df[cols["requests.regime"]] != "none"]["requests.response_rate"].dropna()
+    homes = df[(df[cols["requests.opt_out"]] == 0.0) & (df[cols["requests.regime"]] != "none")]
+    wide = lab3_optional()
+    tight = lab3_optional(
+        "--set", "requests.max_window_hours=2", "--set", "requests.max_area_sq_mi=0.1"
+    )
+
+    def people(m):
+        return m["footage.bystanders.majority"] + m["footage.bystanders.minority"]
+
+    import tomllib
+
+    sweep_seed = tomllib.loads((LABS / "lab3_request_rules.toml").read_text())["seed"]
+    return "\n".join(
+        [
+            "From `run.py sweep labs/lab3_request_rules.toml --workers 2` (seed "
+            f"{sweep_seed}, 5 replications, 3 days; mean [95 % "
+            "interval] for the first row, means elsewhere). `incidents.total` = "
+            f"{f(df['incidents.total'].mean(), 1)}, `incidents.known_to_police` = "
+            f"{f(df['incidents.known_to_police'].mean(), 1)} and `requests.legal` = "
+            f"{f(df['requests.legal'].mean(), 1)} on average (the same at every combination).",
+            "",
+            *rows,
+            "",
+            "Paired differences from the first point (portal, 0, 0.05), replicate by replicate:",
+            "",
+            *diff_rows,
+            "",
+            f"Also: `footage.legal_content_fraction` is {f(legal.mean(), 2)} on average, the "
+            "same at every point, E2EE or not; `requests.response_rate` is about "
+            f"{f(rate.quantile(0.1), 3)} to {f(rate.quantile(0.9), 3)} (10th to 90th "
+            "percentile of runs; the Fort Lauderdale figure the model is set to); "
+            "`footage.homes_shared_fraction` is about "
+            f"{f(100 * homes['footage.homes_shared_fraction'].mean(), 0)} % over these three days "
+            "at opt-out 0 (compare Consumer Reports' 10 % of owners who ever shared).",
+            "",
+            "Optional runs (Part C commands, seed 1, RFA, legal demands off): tight caps "
+            f"(2 h, 0.1 sq mi) against RFA as is: bystanders {f(people(tight), 0)} against "
+            f"{f(people(wide), 0)}; "
+            "incidents with footage "
+            f"{f(tight['footage.incidents_with_footage_fraction'], 2)} against "
+            f"{f(wide['footage.incidents_with_footage_fraction'], 2)}; clips "
+            f"{f(tight['footage.clips_shared'], 1)} against {f(wide['footage.clips_shared'], 1)}; "
+            f"refusals {f(tight['requests.refused'], 1)} against {f(wide['requests.refused'], 1)}.",
+        ]
+    )
+
+
 BLOCKS: dict[str, Callable[[], str]] = {
     "lab1_formula": lab1_formula,
     "lab1_app": lab1_app,
@@ -419,6 +588,7 @@ BLOCKS: dict[str, Callable[[], str]] = {
     "lab2_app": lab2_app,
     "lab2_cli": lab2_cli,
     "lab3_app": lab3_app,
+    "lab3_cli": lab3_cli,
 }
 
 
