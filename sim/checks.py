@@ -25,7 +25,7 @@ class Check:
         passed: whether the check passed.
         detail: how it was measured (replications, test used, p-value...).
         figure: path of a figure relative to the report's folder, or None.
-        source: where the expectation comes from (a formula, CONTEXT.md figure, a paper).
+        source: where the expectation comes from (a formula, docs/sources.md figure, a paper).
     """
 
     name: str

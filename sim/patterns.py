@@ -1,4 +1,4 @@
-"""The eight published patterns of CONTEXT.md as code: a statistic and an acceptance rule each.
+"""The eight published patterns of docs/sources.md as code: a statistic and an acceptance rule each.
 
 Pattern-oriented modelling (Grimm et al. 2005, *Science* 310: 987-991) judges a parameter set
 by how many independent patterns it reproduces at once, in sign and order where no magnitude is
@@ -34,13 +34,13 @@ ROOT = Path(__file__).resolve().parent.parent
 CALIBRATED = ROOT / "scenarios" / "calibrated.toml"
 MINUTES_PER_YEAR = 365.25 * 1440
 
-# --- pattern 1: partner agencies (CONTEXT.md: 40 in 2018 ... about 2,680 in Jan 2024) -------
+# --- pattern 1: partner agencies (docs/sources.md: 40 in 2018 ... about 2,680 in Jan 2024) -------
 # (decimal year, agencies); July 2022 counts police (2,161) and fire (455) departments, as the
 # logistic fit's plateau does.
 PARTNER_COUNTS = ((2018.5, 40), (2019.6, 405), (2021.0, 2014), (2022.5, 2616), (2024.05, 2680))
 PARTNER_PLATEAU = 2680
 PARTNER_TOLERANCE = 0.05  # absolute, on the share of the plateau
-# --- pattern 2: adoption (CONTEXT.md: 4 % in 2017, about 20 % a few years later, 27 %) ------
+# --- pattern 2: adoption (docs/sources.md: 4 % in 2017, about 20 % a few years later, 27 %) ------
 ADOPTION_START = (2017.0, 0.04)
 ADOPTION_BANDS = ((2020.5, 0.12, 0.28), (2023.5, 0.20, 0.35))  # (year, low, high)
 # --- pattern 3: Fort Lauderdale 3.5 % response; Consumer Reports 10 % ever shared ----------
@@ -52,7 +52,7 @@ EVER_SHARED_TARGET = 0.10  # what calibrate aims the request probability at
 # share who ever shared is computed for two years of requests at the model's rate. This is an
 # assumption, stated in docs/calibration.md.
 OWNERSHIP_YEARS = 2.0
-# CONTEXT.md: about 11 to 16 requests per partner agency per year. A neighbourhood is at most
+# docs/sources.md: about 11 to 16 requests per partner agency per year. A neighbourhood is at most
 # an agency's whole area, so it cannot receive more.
 REQUESTS_PER_YEAR_MAX = 16.0
 # Measurement levers of the calibration world and of the pattern checks: police ask for footage
@@ -75,19 +75,20 @@ CLEARED_MAX = 0.10
 DETERRENCE_MAX = 0.15
 
 SOURCES = {
-    1: "CONTEXT.md: partner agencies 40 (2018), 405 (Aug 2019), 2,014 (end 2020), "
+    1: "docs/sources.md: partner agencies 40 (2018), 405 (Aug 2019), 2,014 (end 2020), "
     "2,161 police + 455 fire (Jul 2022), about 2,680 (Jan 2024)",
-    2: "CONTEXT.md: US video-doorbell adoption 4 % (2017), about 20 % a few years later, "
+    2: "docs/sources.md: US video-doorbell adoption 4 % (2017), about 20 % a few years later, "
     "27 % recently",
-    3: "CONTEXT.md: Fort Lauderdale 2018 (319 owners emailed, 3.5 % responded); Consumer "
+    3: "docs/sources.md: Fort Lauderdale 2018 (319 owners emailed, 3.5 % responded); Consumer "
     "Reports Jan 2021 (10 % of owners have shared footage with police)",
-    4: "CONTEXT.md: legal compliance 68 % (2019), 57 % (2020), content in about 4 of 10 "
+    4: "docs/sources.md: legal compliance 68 % (2019), 57 % (2020), content in about 4 of 10 "
     "(2021); legal demands bypass opt-out; E2EE makes content impossible to produce",
-    5: "CONTEXT.md: The Markup 2023, more than 30 % of 13,000 forwarded posts described no crime",
-    6: "CONTEXT.md: The Markup 2023 (whiter areas post more, report no more crime); Calacci, "
+    5: "docs/sources.md: The Markup 2023, more than 30 % of 13,000 forwarded posts described "
+    "no crime",
+    6: "docs/sources.md: The Markup 2023 (whiter areas post more, report no more crime); Calacci, "
     "Shen & Pentland 2022",
-    7: "CONTEXT.md: VICE 2019, most people posted as suspicious were people of colour",
-    8: "CONTEXT.md: NBC News 2020 (13 of 40 agencies: no arrests from Ring footage); CCTV "
+    7: "docs/sources.md: VICE 2019, most people posted as suspicious were people of colour",
+    8: "docs/sources.md: NBC News 2020 (13 of 40 agencies: no arrests from Ring footage); CCTV "
     "meta-analysis, modest deterrence (0 to about 15 %)",
 }
 TITLES = {
@@ -1290,7 +1291,7 @@ def preset_text(exp1, row1, exp2, row2, name: str = "calibrated", checks=None) -
         "# Patterns 3-8 were measured with police asking about every known incident "
         "(sim.patterns.MEASUREMENT);",
         "# this file holds the realistic rates. Check it again: python run.py validate.",
-        "# Sources: CONTEXT.md (figures behind each pattern), docs/sources.md, "
+        "# Sources: docs/sources.md (figures behind each pattern), docs/sources.md, "
         "docs/calibration.md.",
     ]
     tables: dict[str, list[str]] = {}

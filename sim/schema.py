@@ -64,33 +64,35 @@ REGIME_RULES = {
 
 # Sources cited by short tag; docs/sources.md expands them.
 SRC_ASSUMPTION = "modelling assumption (free parameter: sweep it)"
-SRC_ADOPTION = "CONTEXT.md: US video-doorbell adoption 4 % (2017), ~20 % later, 27 % recently"
+SRC_ADOPTION = "docs/sources.md: US video-doorbell adoption 4 % (2017), ~20 % later, 27 % recently"
 SRC_SPEC = "order of magnitude of manufacturer specifications (motion zone up to ~9 m / 30 ft)"
 SRC_WALK = "typical adult walking speed ~1.3 m/s (pedestrian-flow literature)"
 SRC_NHTS = "shape of US time-of-day walking-trip profiles (NHTS); magnitudes are assumptions"
-SRC_VICE = "CONTEXT.md: VICE 2019, most people posted as suspicious were people of colour"
-SRC_MARKUP = "CONTEXT.md: The Markup 2023, >30 % of forwarded posts described no crime"
-SRC_CALACCI = "CONTEXT.md: Calacci, Shen & Pentland 2022, racial gatekeeping at area borders"
-SRC_FEED = "CONTEXT.md: Neighbors default feed radius 5 miles (2019)"
+SRC_VICE = "docs/sources.md: VICE 2019, most people posted as suspicious were people of colour"
+SRC_MARKUP = "docs/sources.md: The Markup 2023, >30 % of forwarded posts described no crime"
+SRC_CALACCI = "docs/sources.md: Calacci, Shen & Pentland 2022, racial gatekeeping at area borders"
+SRC_FEED = "docs/sources.md: Neighbors default feed radius 5 miles (2019)"
 SRC_NCVS = "US victimisation surveys: about a third of property crime is reported to police"
-SRC_DETER = "CONTEXT.md: CCTV meta-analysis, modest effects; sweep 0 to about 15 %"
-SRC_RFA = "CONTEXT.md / Bloomberg 2021: request regimes (portal 2018-2021, RFA 2021-2024)"
-SRC_LEGAL = "CONTEXT.md: legal demands ~1,900 (2020), 3,147 (2021); compliance 68 % / 57 %"
-SRC_FTL = "CONTEXT.md: Fort Lauderdale 2018, 319 owners emailed, 3.5 % responded"
-SRC_PRIVACY = "CONTEXT.md: E2EE from 2021, hijacked accounts, stronger password defaults"
-SRC_LAPD = "CONTEXT.md / EFF 2021: LAPD 2016 emails (codes, free devices, 1 per 10 uses)"
+SRC_DETER = "docs/sources.md: CCTV meta-analysis, modest effects; sweep 0 to about 15 %"
+SRC_RFA = "docs/sources.md / Bloomberg 2021: request regimes (portal 2018-2021, RFA 2021-2024)"
+SRC_LEGAL = "docs/sources.md: legal demands ~1,900 (2020), 3,147 (2021); compliance 68 % / 57 %"
+SRC_FTL = "docs/sources.md: Fort Lauderdale 2018, 319 owners emailed, 3.5 % responded"
+SRC_PRIVACY = "docs/sources.md: E2EE from 2021, hijacked accounts, stronger password defaults"
+SRC_LAPD = "docs/sources.md / EFF 2021: LAPD 2016 emails (codes, free devices, 1 per 10 uses)"
 SRC_COMMUNITY = (
-    "CONTEXT.md: Community Requests (Ring verified-agency help 'Community Request'; Axon, "
+    "docs/sources.md: Community Requests (Ring verified-agency help 'Community Request'; Axon, "
     "April 2025); no window or area caps published: the RFA's assumed"
 )
-SRC_REMINDERS = "CONTEXT.md: Axon help, reminders at 24 h, 72 h, 10 and 28 days; effect unknown"
+SRC_REMINDERS = (
+    "docs/sources.md: Axon help, reminders at 24 h, 72 h, 10 and 28 days; effect unknown"
+)
 SRC_POST_WORK = (
-    "CONTEXT.md: The Markup 2023, 13,000+ posts forwarded to LAPD officers in ~26 months, "
+    "docs/sources.md: The Markup 2023, 13,000+ posts forwarded to LAPD officers in ~26 months, "
     ">30 % about no crime; the share investigated is unpublished: sweep it"
 )
-SRC_PUBLIC = "modelling assumption: no published effect of publicity (sweep it; CONTEXT.md)"
+SRC_PUBLIC = "modelling assumption: no published effect of publicity (sweep it; docs/sources.md)"
 SRC_ENSIGN = (
-    "CONTEXT.md: Ensign et al. 2018, runaway feedback loops in predictive policing; "
+    "docs/sources.md: Ensign et al. 2018, runaway feedback loops in predictive policing; "
     "magnitude unknown: sweep it"
 )
 SRC_FACES = (
@@ -102,7 +104,9 @@ SRC_SEARCH_PARTY = (
     "Ring 'Search Party' (autumn 2025): lost dogs, on by default on eligible outdoor cameras, "
     "switched off per camera by owners (docs/sources.md)"
 )
-SRC_PARTNERS = "CONTEXT.md: partner agencies 40 (2018), 405 (8/2019), 2,014 (2020), ~2,600 (2023)"
+SRC_PARTNERS = (
+    "docs/sources.md: partner agencies 40 (2018), 405 (8/2019), 2,014 (2020), ~2,600 (2023)"
+)
 NETWORKS = ("neighbours", "complete")
 # Hourly profiles are relative weights: bounded so that their sums and means stay finite and
 # normal floats (a weight of 1e308 overflowed the sum; all-subnormal weights a mean of 0).
@@ -772,7 +776,7 @@ PARAMS: tuple[Param, ...] = (
         "per alert",
         "Probability that an owner posts the person in a motion alert as suspicious, for a "
         "local of the reference group, no fear, nothing happening.",
-        "free parameter; order of magnitude from CONTEXT.md (The Markup: ~13,000 posts "
+        "free parameter; order of magnitude from docs/sources.md (The Markup: ~13,000 posts "
         "forwarded to LAPD in 26 months; VICE: >100 posts in two months within 5 miles)",
         0,
         1,
@@ -870,7 +874,7 @@ PARAMS: tuple[Param, ...] = (
         "share",
         "Probability that an app-using household posts about an incident that happened to it "
         "(a post about a crime, naming the offender), right after the incident.",
-        "free parameter; CONTEXT.md: The Markup 2023, under 70 % of forwarded posts described "
+        "free parameter; docs/sources.md: The Markup 2023, under 70 % of forwarded posts described "
         "a crime (0: off, the behaviour before this mechanism; see scenarios/calibrated.toml)",
         0,
         1,
@@ -975,7 +979,7 @@ PARAMS: tuple[Param, ...] = (
         0.3,
         "share",
         "Share of households without a camera that use the app (owners always do).",
-        "CONTEXT.md: ~10 million monthly Neighbors users (2020); share is an assumption",
+        "docs/sources.md: ~10 million monthly Neighbors users (2020); share is an assumption",
         0,
         1,
     ),
@@ -1059,7 +1063,7 @@ PARAMS: tuple[Param, ...] = (
         True,
         "-",
         "The local agency has a partnership with the platform (enables post forwarding).",
-        "CONTEXT.md: more than 2,000 partner agencies by 2021",
+        "docs/sources.md: more than 2,000 partner agencies by 2021",
     ),
     Param(
         "police.forwarding",
@@ -1067,7 +1071,7 @@ PARAMS: tuple[Param, ...] = (
         True,
         "-",
         "Posts in the agency's area are forwarded to its officers.",
-        "CONTEXT.md: The Markup 2023, 13,000 posts forwarded to LAPD in 26 months",
+        "docs/sources.md: The Markup 2023, 13,000 posts forwarded to LAPD in 26 months",
     ),
     Param(
         "police.response_probability",
@@ -1229,7 +1233,7 @@ PARAMS: tuple[Param, ...] = (
         0.1,
         "share",
         "Share of camera owners who opted out of police requests (they never receive one).",
-        "free parameter: no published opt-out rate (CONTEXT.md)",
+        "free parameter: no published opt-out rate (docs/sources.md)",
         0,
         1,
     ),
@@ -1364,7 +1368,7 @@ PARAMS: tuple[Param, ...] = (
         0.2,
         "share",
         "Probability that footage showing the offender identifies them (clears the incident).",
-        "CONTEXT.md: NBC 2020, footage rarely leads to arrests",
+        "docs/sources.md: NBC 2020, footage rarely leads to arrests",
         0,
         1,
     ),
@@ -1374,7 +1378,7 @@ PARAMS: tuple[Param, ...] = (
         0.5,
         "protest",
         "Mean number of protests or gatherings in the area per 30 days.",
-        "CONTEXT.md: LAPD requested footage of 2020 protests",
+        "docs/sources.md: LAPD requested footage of 2020 protests",
         0,
         30,
     ),
@@ -1468,7 +1472,7 @@ PARAMS: tuple[Param, ...] = (
         0.002,
         "share",
         "Probability of an emergency disclosure without consent for an incident police know of.",
-        "CONTEXT.md: 11 emergency disclosures, Jan-Jul 2022",
+        "docs/sources.md: 11 emergency disclosures, Jan-Jul 2022",
         0,
         1,
     ),
@@ -1489,7 +1493,7 @@ PARAMS: tuple[Param, ...] = (
         60.0,
         "day",
         "How long the cloud keeps a subscriber's video.",
-        "CONTEXT.md: retention up to 60 days",
+        "docs/sources.md: retention up to 60 days",
         0.01,
         365,
     ),
@@ -1687,7 +1691,7 @@ PARAMS: tuple[Param, ...] = (
         50.0,
         "USD",
         "Discount of an officer's personal code.",
-        "CONTEXT.md: $50 law-enforcement code (San Diego County, 2019)",
+        "docs/sources.md: $50 law-enforcement code (San Diego County, 2019)",
         0,
         10000,
     ),
@@ -1728,7 +1732,7 @@ PARAMS: tuple[Param, ...] = (
         "device",
         "Free devices given to officers at the start, installed at homes near "
         "incidents they investigate.",
-        "CONTEXT.md: 20 cameras (~$3,000) for one LAPD investigation",
+        "docs/sources.md: 20 cameras (~$3,000) for one LAPD investigation",
         0,
         100000,
     ),
@@ -1738,7 +1742,7 @@ PARAMS: tuple[Param, ...] = (
         0,
         "camera",
         "Free cameras given to households without one, in one zone, on the giveaway day.",
-        "CONTEXT.md: Akron, 460 free doorbells",
+        "docs/sources.md: Akron, 460 free doorbells",
         0,
         1000000,
     ),
@@ -1759,7 +1763,7 @@ PARAMS: tuple[Param, ...] = (
         "-",
         "Giveaway cameras come on condition of sharing footage with police (their owners "
         "never opt out and always share).",
-        "CONTEXT.md: Akron",
+        "docs/sources.md: Akron",
     ),
     Param(
         "promotion.download_probability",
@@ -1777,7 +1781,7 @@ PARAMS: tuple[Param, ...] = (
         10.0,
         "USD",
         "Credit toward free cameras the agency earns per app download.",
-        "CONTEXT.md: Lakeland, $10 per qualifying download",
+        "docs/sources.md: Lakeland, $10 per qualifying download",
         0,
         10000,
     ),

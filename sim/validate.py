@@ -490,7 +490,7 @@ def minority_share(
             f"k > 1, excludes p{'' if power else ' (it does not)'}. " + _by_k(rows)
         ),
         figure=figure,
-        source="docs/ODD.md 1.2, pattern 7; CONTEXT.md (VICE 2019)",
+        source="docs/ODD.md 1.2, pattern 7; docs/sources.md (VICE 2019)",
         extra={
             "p": p,
             "points": _k_points(rows),
@@ -772,7 +772,7 @@ def reward_thresholds(
             f"{'some' if gave else 'none'} gave devices away."
         ),
         figure=figure,
-        source="EFF 2021, LAPD 2016 emails (CONTEXT.md: a free device for every 10 uses)",
+        source="EFF 2021, LAPD 2016 emails (docs/sources.md: a free device for every 10 uses)",
         extra={"officers": officers},
     )
 
@@ -978,7 +978,7 @@ def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1
             + ". Observed: the share of items breaking a rule (exact interval)."
         ),
         figure=figure,
-        source="CONTEXT.md, request regimes; sim/requests.py",
+        source="docs/sources.md, request regimes; sim/requests.py",
         extra={"items": items, "breaks": breaks, "refused": refused},
     )
 
@@ -1077,7 +1077,7 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
         ),
         figure=figure,
         source=(
-            "CONTEXT.md (RFA: window 15 min to 12 h, 0.025 to 0.5 sq mi, two per incident, "
+            "docs/sources.md (RFA: window 15 min to 12 h, 0.025 to 0.5 sq mi, two per incident, "
             "no protests)"
         ),
         extra={"size_refusals": resized, "reissued": reissued},
@@ -1087,7 +1087,7 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
 def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
     """Opting out stops voluntary footage and leaves every legal demand's outcome unchanged.
 
-    Why: owners can opt out of police requests but not of warrants (CONTEXT.md, pattern 4:
+    Why: owners can opt out of police requests but not of warrants (docs/sources.md, pattern 4:
     "opting out does not change that"). The same seeds with nobody and everybody opted out:
     each legal demand (keyed by its incident) must get the same answer and the same clips,
     while voluntary requests reach no one. Fails if the demands produced no footage at all
@@ -1137,7 +1137,7 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
             "Observed: the share of legal demands with the same outcome (exact interval)."
         ),
         figure=figure,
-        source="CONTEXT.md, legal demands bypass owner opt-out; pattern 4",
+        source="docs/sources.md, legal demands bypass owner opt-out; pattern 4",
         extra={"pairs": pairs},
     )
 
@@ -1145,7 +1145,7 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
 def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
     """End-to-end encryption for everyone means no content for any demand or request.
 
-    Why: encryption is the one owner setting that defeats legal demands (CONTEXT.md, pattern
+    Why: encryption is the one owner setting that defeats legal demands (docs/sources.md, pattern
     4: "encryption does"). The same seeds without and with encryption for every owner: with
     it, no legal demand and no voluntary request may hand over a clip. Fails if the same
     demands without encryption produced no content (the check would show nothing).
@@ -1192,7 +1192,7 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
             "interval)."
         ),
         figure=figure,
-        source="CONTEXT.md, legal demands: end-to-end encryption makes content impossible",
+        source="docs/sources.md, legal demands: end-to-end encryption makes content impossible",
         extra={
             "answers": len(answered),
             "with_content": content,

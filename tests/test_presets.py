@@ -102,7 +102,7 @@ def test_preset_header_cites_sources(name: str) -> None:
             break
         header.append(line)
     assert len(header) >= 3, f"{name}: the header should explain the scenario and its sources"
-    assert "CONTEXT.md" in "\n".join(header)
+    assert "docs/sources.md" in "\n".join(header)
 
 
 @pytest.mark.parametrize("name", [n for n in PRESETS if n != "default"])
