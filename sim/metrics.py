@@ -294,17 +294,28 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     return out
 
 
+def bystanders_of(request, people: np.ndarray, offender_of: dict, offender: np.ndarray):
+    """The bystanders among the people in footage handed over for ``request``: everyone but
+    the offender of the incident it was asked for, or the person posted if an offender (the
+    one definition of ``footage.bystanders.*`` and of the time series' bystanders)."""
+    if request.incident >= 0:
+        return people[people != offender_of[request.incident]]
+    if request.post >= 0:
+        subject = request.post % len(offender)
+        if offender[subject]:
+            return people[people != subject]
+    return people
+
+
 def handover_bystanders(model) -> np.ndarray:
-    """Whether each person appears in footage handed to police other than as the offender of
-    the incident it was requested for (a bystander)."""
+    """Whether each person is a bystander (``bystanders_of``) in footage handed to police."""
     log = model.incidents.log()
     offender_of = dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
     out = np.zeros(model.population.count, bool)
     for h in model.police.handovers:
-        people = h.sightings.person
-        if h.request.incident >= 0:
-            people = people[people != offender_of[h.request.incident]]
-        out[people] = True
+        out[
+            bystanders_of(h.request, h.sightings.person, offender_of, model.population.offender)
+        ] = True
     return out
 
 
@@ -378,16 +389,12 @@ def request_metrics(model) -> dict[str, float | int | None]:
         inc = h.request.incident
         if inc >= 0 and len(people):
             with_footage.add(inc)
-            offender = offender_of[inc]
-            if offender in people:
+            if offender_of[inc] in people:
                 u = model.streams.uniform("police.identify", inc)[0]
                 if u < model.params["police.identification_probability"]:
                     cleared.add(inc)
-            people = people[people != offender]
-        elif h.request.post >= 0:  # the person posted: exposed unless an offender
-            subject = h.request.post % len(group)
-            if model.population.offender[subject]:
-                people = people[people != subject]
+        people = bystanders_of(h.request, people, offender_of, model.population.offender)
+        if inc < 0 and h.request.post >= 0:
             from_posts[people] = True
         if h.request.protest >= 0:
             protesters[np.intersect1d(people, participants[h.request.protest])] = True

@@ -29,33 +29,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app_url():
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "run.py"), "viz", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            with urlopen(url, timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the app exited: {proc.stdout.read()}") from None
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("the app did not start within 90 s")
+    proc, url = _serve(None)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    _stop(proc)
 
 
 # true once some plot image differs from the given list of image sources
@@ -124,15 +100,16 @@ BROWSER_ARGS = [
 GUARD_S = 60  # hang guards only
 
 
-def _serve():
-    """Start ``run.py viz`` on the classroom preset; (process, url) once it answers."""
+def _serve(scenario: str | None = "scenarios/classroom.toml"):
+    """Start ``run.py viz`` (on the classroom preset by default, the defaults with None);
+    (process, url) once it answers."""
     port = _free_port()
     proc = subprocess.Popen(
         [
             sys.executable,
             str(ROOT / "run.py"),
             "viz",
-            "scenarios/classroom.toml",
+            *([scenario] if scenario else []),
             "--port",
             str(port),
         ],
