@@ -44,7 +44,8 @@ class Pedestrian(CellAgent):
         self.speed = m.speed[self.person]
         self.passes = m.route_passes[route]
         self.next_pass = 0
-        self.recorded_until = -1
+        self.recorded_to = -1.0  # metres along the route recorded up to
+        self.recorded_metres = 0.0
         self.cameras_recording = 0
         self.walking = True
         m.trips_started += 1
@@ -56,12 +57,17 @@ class Pedestrian(CellAgent):
         now = m.minute
         s = min((now - self.t0 + 1) * self.speed, self.length)
         while self.next_pass < len(self.passes) and self.passes[self.next_pass][0] <= s:
-            _, s_out, camera = self.passes[self.next_pass]
+            s_at, s_out, camera = self.passes[self.next_pass]
             self.next_pass += 1
             if m.random.random() < m.detection:
-                last = self.t0 + int(min(s_out, self.length) // self.speed)
-                last = min(max(last, now), self.t0 + self.duration() - 1)
-                self.recorded_until = max(self.recorded_until, last)
+                # the stretch in this camera's view not already in an earlier one's
+                s_in, s_end = (
+                    max(s_at, self.recorded_to),
+                    min(s_out, self.length),
+                )
+                if s_end > s_in:
+                    self.recorded_metres += s_end - s_in
+                    self.recorded_to = s_end
                 self.cameras_recording += 1
                 m.sightings += 1
                 m.recordings[m.group[self.person]] += 1
@@ -70,10 +76,11 @@ class Pedestrian(CellAgent):
         if piece is not self.cell:
             self.cell = piece
         m.walk_minutes += 1
-        m.recorded_minutes += self.recorded_until >= now
         if now - self.t0 + 1 >= self.duration():
             self.walking = False
             m.trips_done += 1
+            m.walk_time += self.length / self.speed
+            m.recorded_time += self.recorded_metres / self.speed
             m.trips_recorded += self.cameras_recording > 0
 
     def duration(self) -> int:
@@ -137,7 +144,8 @@ class MesaBaseline(mesa.Model):
         self.minute = 0
         self.trips = core._trips
         self.next_trip = 0
-        self.walk_minutes = self.recorded_minutes = 0
+        self.walk_minutes = 0
+        self.walk_time = self.recorded_time = 0.0  # continuous minutes, of trips ended
         self.trips_started = self.trips_done = self.trips_recorded = 0
         self.sightings = 0
         self.recordings = [0] * len(world.group_names)
@@ -192,8 +200,8 @@ class MesaBaseline(mesa.Model):
         g = self.recordings
         rates = [1000 * self.posts[i] / g[i] if g[i] else None for i in range(len(g))]
         return {
-            "coverage.exposure_fraction": self.recorded_minutes / self.walk_minutes
-            if self.walk_minutes
+            "coverage.exposure_fraction": self.recorded_time / self.walk_time
+            if self.walk_time
             else None,
             "coverage.trip_recorded_fraction": self.trips_recorded / self.trips_done
             if self.trips_done

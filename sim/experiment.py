@@ -6,7 +6,8 @@ An experiment file is TOML (``experiments/*.toml``); nothing in it is executed. 
     replications = 10
     seed = 12345                          # the root seed
     common_random_numbers = true          # paired seeds across design points
-    metrics = ["coverage.street_fraction"] # optional; all when absent
+    metrics = ["coverage.street_fraction", "privacy.exposed*"]  # optional; all when absent;
+                                          # a name with * stands for every metric it matches
     timeseries = false                    # keep each run's time series
     description = "..."                   # optional, one line
 
@@ -45,6 +46,7 @@ without; never the order in which runs finish.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import hashlib
 import itertools
 import json
@@ -303,7 +305,7 @@ def load_experiment(path: str | Path, force: bool = False) -> Experiment:
     )
     if note:
         print(note, file=sys.stderr, flush=True)
-    return Experiment(
+    exp = Experiment(
         path,
         base,
         replications,
@@ -318,6 +320,31 @@ def load_experiment(path: str | Path, force: bool = False) -> Experiment:
         description,
         contrasts,
     )
+    if metrics and any("*" in m for m in metrics):
+        exp.metrics = _expand_metrics(path, metrics, exp)
+    return exp
+
+
+def _expand_metrics(path: Path, metrics: list[str], exp: Experiment) -> list[str]:
+    """``metrics`` with each name holding ``*`` replaced by every metric the design's runs
+    write that it matches (shell-style, in the registry's order); a pattern matching none is
+    an error."""
+    from sim.stats import metric_names
+
+    groups = dict.fromkeys(tuple(exp.scenario(i).group_names) for i in range(len(exp.points)))
+    known = list(dict.fromkeys(n for g in groups for n in metric_names(list(g))))
+    out: dict[str, None] = {}
+    for m in metrics:
+        if "*" not in m:
+            out[m] = None
+            continue
+        found = [n for n in known if fnmatch.fnmatchcase(n, m)]
+        if not found:
+            raise ScenarioError(
+                f"{path}: metrics: {printable(m)!r} matches no metric (see docs/metrics.md)"
+            )
+        out.update(dict.fromkeys(found))
+    return list(out)
 
 
 def _contrasts(path: Path, report: Any, factors: list[Factor]) -> list[dict[str, Any]]:

@@ -36,11 +36,10 @@ def _value(metrics: dict, key: str) -> float:
     return float(v) if v is not None else 0.0
 
 
-def ledger_figure(metrics: dict, group_names: list[str], title: str = "") -> Figure:
-    """Bars of distinct people exposed per path: bystanders stacked by group, offenders
-    hatched on top."""
-    fig = Figure(figsize=(9, 4.8), layout="constrained")
-    ax = fig.add_subplot()
+def _draw(ax, metrics: dict, group_names: list[str]) -> list[Patch]:
+    """One ledger's bars on ``ax``: bystanders stacked by group, offenders hatched on top,
+    the 95 % interval of each path's bystander total when the metrics carry one. Returns the
+    legend's handles."""
     x = np.arange(len(LEDGER_PATHS))
     bottom = np.zeros(len(x))
     handles = []
@@ -62,11 +61,20 @@ def ledger_figure(metrics: dict, group_names: list[str], title: str = "") -> Fig
         Patch(facecolor="white", edgecolor=OFFENDER_COLOUR, hatch="///", label="offenders")
     )
     ax.set_xticks(x, [PATH_LABELS[p] for p in LEDGER_PATHS], fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return handles
+
+
+def ledger_figure(metrics: dict, group_names: list[str], title: str = "") -> Figure:
+    """Bars of distinct people exposed per path: bystanders stacked by group, offenders
+    hatched on top."""
+    fig = Figure(figsize=(9, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    handles = _draw(ax, metrics, group_names)
     ax.set_xlabel("path by which footage left the owner")
     ax.set_ylabel("distinct people exposed (people)")
     ax.set_title(title or "Who the footage that left its owners exposed, by path and group")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1, 1), fontsize=8, frameon=False)
-    ax.spines[["top", "right"]].set_visible(False)
     ax.set_ylim(bottom=0)
     return fig
 
@@ -74,3 +82,30 @@ def ledger_figure(metrics: dict, group_names: list[str], title: str = "") -> Fig
 def save_ledger(metrics: dict, group_names: list[str], path: Path, title: str = "") -> None:
     """Write the ledger figure (e.g. ``ledger.png`` in a run's folder)."""
     save_figure(ledger_figure(metrics, group_names, title), Path(path), dpi=120)
+
+
+def save_ledger_panels(
+    panels: list[tuple[str, dict]], group_names: list[str], path: Path, title: str
+) -> None:
+    """Several ledgers side by side on one y scale (a sweep's design points or a factor's
+    levels: ``(panel title, mean metrics with intervals)``), so paths and groups can be
+    compared across them."""
+    n = len(panels)
+    cols = min(n, 4)
+    rows = -(-n // cols)
+    fig = Figure(figsize=(4.4 * cols + 1.8, 3.4 * rows + 0.6), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols, sharey=True, squeeze=False)).ravel()
+    handles = []
+    for ax, (label, metrics) in zip(axes, panels, strict=False):
+        handles = _draw(ax, metrics, group_names)
+        ax.set_title(label, fontsize=9)
+        ax.tick_params(axis="x", labelsize=6)
+    axes[0].set_ylim(bottom=0)  # after every panel is drawn: the shared top fits them all
+    for ax in axes[n:]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel("distinct people exposed\n(people, mean per run)")
+    fig.supxlabel("path by which footage left the owner")
+    fig.suptitle(title)
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8, frameon=False)
+    save_figure(fig, Path(path), dpi=110)

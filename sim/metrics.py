@@ -24,6 +24,9 @@ def ratio(num: float | None, den: float | None) -> float | None:
     return float(num) / float(den)
 
 
+TIME_UNITS = 1_000_000  # continuous walking time is summed in millionths of a minute
+
+
 class Recorder:
     """Counts what the walkers and cameras did, in total and per recording interval.
 
@@ -36,8 +39,12 @@ class Recorder:
     def __init__(self, n_people: int, group_names: list[str], n_rows: int) -> None:
         self.group_names = group_names
         g = len(group_names)
-        self.walk_minutes = np.zeros(g, np.int64)
-        self.rec_minutes = np.zeros(g, np.int64)
+        self.walk_minutes = np.zeros(g, np.int64)  # whole minutes: people walking each minute
+        # continuous time of the trips that arrived, and of it the time in view of a camera
+        # that recorded the walker (exposure is their ratio), in whole TIME_UNITS: sums of
+        # integers are exact, so the totals do not depend on how the run was stepped
+        self.walk_time = np.zeros(g, np.int64)
+        self.rec_time = np.zeros(g, np.int64)
         self.trips_done = 0
         self.trips_in_view = 0
         self.trips_recorded = 0
@@ -46,7 +53,8 @@ class Recorder:
         self.ever_recorded = np.zeros(n_people, bool)
         # interval counters, reset at each row
         self._iv_walk = np.zeros(g, np.int64)
-        self._iv_rec = np.zeros(g, np.int64)
+        self._iv_walk_time = np.zeros(g, np.int64)
+        self._iv_rec_time = np.zeros(g, np.int64)
         self._iv_started = 0
         self._iv_done = 0
         self._iv_sightings = 0
@@ -64,11 +72,13 @@ class Recorder:
                 "hour",
                 "walking",
                 "walker_minutes",
-                "recorded_minutes",
+                "walking_time",
+                "recorded_time",
                 "exposure_fraction",
             ]
             + [f"walker_minutes.{n}" for n in group_names]
-            + [f"recorded_minutes.{n}" for n in group_names]
+            + [f"walking_time.{n}" for n in group_names]
+            + [f"recorded_time.{n}" for n in group_names]
             + [
                 "trips_started",
                 "trips_completed",
@@ -94,15 +104,23 @@ class Recorder:
 
     def on_walked(self, w: Walked) -> None:
         """Add minutes of walking."""
-        walk, rec = w.walking.sum(axis=0), w.recorded.sum(axis=0)
+        walk = w.walking.sum(axis=0)
         self.walk_minutes += walk
-        self.rec_minutes += rec
         self._iv_walk += walk
-        self._iv_rec += rec
         self._iv_sightings += len(w.camera)
         self.ever_recorded[w.person] = True
         n_done = len(w.done_person)
         if n_done:
+            g = len(self.group_names)
+            walk_time, rec_time = (
+                # integer-valued floats, summed exactly (far below 2**53)
+                np.bincount(w.done_group, np.rint(t * TIME_UNITS), minlength=g).astype(np.int64)
+                for t in (w.done_walk_time, w.done_rec_time)
+            )
+            self.walk_time += walk_time
+            self.rec_time += rec_time
+            self._iv_walk_time += walk_time
+            self._iv_rec_time += rec_time
             self.trips_done += n_done
             self._iv_done += n_done
             self.trips_in_view += int(np.count_nonzero(w.done_in_view))
@@ -123,17 +141,22 @@ class Recorder:
         ``totals``: ``outcome_totals`` now, differenced into counts over the interval)."""
         if self._n == len(self._rows):
             self._rows = np.concatenate([self._rows, np.full_like(self._rows, np.nan)])
-        walk, rec = self._iv_walk.sum(), self._iv_rec.sum()
+        walk_time, rec_time = (
+            self._iv_walk_time.sum() / TIME_UNITS,
+            self._iv_rec_time.sum() / TIME_UNITS,
+        )
         row = [
             now,
             now // 1440,
             now % 1440 / 60,
             walking,
-            walk,
-            rec,
-            rec / walk if walk else np.nan,
+            self._iv_walk.sum(),
+            walk_time,
+            rec_time,
+            rec_time / walk_time if walk_time else np.nan,
             *list(self._iv_walk),
-            *list(self._iv_rec),
+            *list(self._iv_walk_time / TIME_UNITS),
+            *list(self._iv_rec_time / TIME_UNITS),
             self._iv_started,
             self._iv_done,
             self._iv_sightings,
@@ -148,7 +171,8 @@ class Recorder:
         self._rows[self._n] = row
         self._n += 1
         self._iv_walk[:] = 0
-        self._iv_rec[:] = 0
+        self._iv_walk_time[:] = 0
+        self._iv_rec_time[:] = 0
         self._iv_started = self._iv_done = self._iv_sightings = 0
         self._iv_events = dict.fromkeys(EVENT_COLUMNS, 0)
 
@@ -161,7 +185,6 @@ class Recorder:
             "day",
             "walking",
             "walker_minutes",
-            "recorded_minutes",
             "trips_started",
             "trips_completed",
             "sightings",
@@ -175,12 +198,10 @@ class Recorder:
     def metrics(self) -> dict[str, float | int | None]:
         """Coverage metrics accumulated so far."""
         out: dict[str, float | int | None] = {
-            "coverage.exposure_fraction": ratio(self.rec_minutes.sum(), self.walk_minutes.sum()),
+            "coverage.exposure_fraction": ratio(self.rec_time.sum(), self.walk_time.sum()),
         }
         for k, name in enumerate(self.group_names):
-            out[f"coverage.exposure_fraction.{name}"] = ratio(
-                self.rec_minutes[k], self.walk_minutes[k]
-            )
+            out[f"coverage.exposure_fraction.{name}"] = ratio(self.rec_time[k], self.walk_time[k])
         out["coverage.trip_recorded_fraction"] = ratio(self.trips_recorded, self.trips_done)
         out["coverage.trip_in_view_fraction"] = ratio(self.trips_in_view, self.trips_done)
         out["coverage.cameras_per_trip"] = ratio(self.cameras_on_trips, self.trips_done)

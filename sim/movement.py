@@ -11,7 +11,9 @@ or at a destination cost nothing.
 Timing: a walker that departs at minute ``t0`` with speed ``v`` (m/min) is at
 ``min((t - t0) v, L)`` metres at the start of minute ``t`` and arrives after ``ceil(L / v)``
 minutes. It reaches a pass in the first minute at whose end it is at or past ``s_in``, and is
-in the view until minute ``t0 + floor(s_out / v)``.
+in the view until minute ``t0 + floor(s_out / v)``: the minutes a sighting spans (the footage).
+Exposure is measured in continuous time: the walker is in the view from ``t0 + s_in / v`` to
+``t0 + min(s_out, L) / v``.
 """
 
 from __future__ import annotations
@@ -211,13 +213,15 @@ class Walked:
     window_ptr: np.ndarray
     sighted: np.ndarray  # (minutes, groups) sightings each minute, by the person's group
     walking: np.ndarray  # (minutes, groups) people walking each minute, by group
-    recorded: np.ndarray  # (minutes, groups) of them, those on camera that minute
     after: np.ndarray  # (minutes,) people still walking after each minute
     done_minute: np.ndarray  # trips that ended (arrived), by minute
     done_person: np.ndarray
     done_route: np.ndarray
+    done_group: np.ndarray
     done_in_view: np.ndarray  # number of camera views the trip passed through
     done_recorded: np.ndarray  # number of cameras that recorded the trip
+    done_walk_time: np.ndarray  # minutes the trip took, in continuous time (length / speed)
+    done_rec_time: np.ndarray  # of them, minutes inside the view of a camera that recorded it
     done_ptr: np.ndarray
 
     def between(self, lo: int, hi: int) -> Walked:
@@ -240,13 +244,15 @@ class Walked:
             self.window_ptr[i : j + 1] - self.window_ptr[i],
             self.sighted[i:j],
             self.walking[i:j],
-            self.recorded[i:j],
             self.after[i:j],
             self.done_minute[d],
             self.done_person[d],
             self.done_route[d],
+            self.done_group[d],
             self.done_in_view[d],
             self.done_recorded[d],
+            self.done_walk_time[d],
+            self.done_rec_time[d],
             self.done_ptr[i : j + 1] - self.done_ptr[i],
         )
 
@@ -263,6 +269,8 @@ class _Block:
     idx: np.ndarray  # the pass's row in the pass table
     viewer: np.ndarray  # the pass's viewer (copied at planning: walking reads it in order)
     t_out: np.ndarray  # the last minute the walker is in that view
+    s_in: np.ndarray  # metres along the route where the view starts (float32)
+    s_end: np.ndarray  # and where it ends, within the route (float32)
     ptr: np.ndarray  # passes reached in minute first + i: ptr[i] to ptr[i + 1]
     done: np.ndarray  # trips by arrival minute
     done_ptr: np.ndarray
@@ -295,7 +303,8 @@ _TRIP_FIELDS = {
     "group": np.int64,
     "n_view": np.int64,  # camera views entered so far
     "n_rec": np.int64,  # cameras that recorded the walker so far
-    "rec_until": np.int64,  # last minute the walker is on camera so far
+    "cover_to": np.float64,  # metres along the route recorded up to so far (-1: none)
+    "rec_metres": np.float64,  # metres of the route walked in view of a recording camera
     "ended_by": np.int64,  # the last minute of this trip or any planned before it
 }
 
@@ -307,8 +316,9 @@ class Walks:
     of each trip's route is given the minute the walker reaches it (the timing in the module
     docstring), and the passes are sorted by that minute. Walking minutes then costs the
     passes reached and the trips that end in them, whatever the number of people walking:
-    nobody's position is updated, and nothing is searched. The counts of people walking and
-    on camera each minute, by group, are kept as differences in two small rings of minutes.
+    nobody's position is updated, and nothing is searched. The count of people walking each
+    minute, by group, is kept as differences in a small ring of minutes; time on camera is
+    kept per trip in continuous time (the stretch of route in view, over the speed).
     Nothing walking produces depends on anything but the plan and the cameras, so the model
     walks whole hours at a time (``walk``), ahead of the minutes that use them.
 
@@ -339,8 +349,8 @@ class Walks:
         self._blocks: list[_Block] = []
         self._next_minute = 0  # the first minute not yet walked
         self._last_depart = -1
-        self._ring = np.zeros((2, 1, n_groups), np.int64)  # [walking, recorded] differences
-        self._count = np.zeros((2, n_groups), np.int64)  # walking, recorded this minute
+        self._ring = np.zeros((1, n_groups), np.int64)  # walking: differences by minute
+        self._count = np.zeros(n_groups, np.int64)  # walking this minute
         self._route_bits = None  # a bit per route, for counting walkers on streets
 
     @property
@@ -383,7 +393,7 @@ class Walks:
         if window_caps is not None:
             post_base, cap_of = window_caps
             caps = cap_of(int(end.max()) // 1440 - start // 1440)  # midnights until the last
-        trip, idx, viewer, t_out, ptr = _plan_passes(
+        trip, idx, viewer, t_out, s_in, s_end, ptr = _plan_passes(
             first,
             count,
             (table.rows, table.scale),
@@ -402,13 +412,15 @@ class Walks:
                 idx,
                 viewer,
                 t_out,
+                s_in,
+                s_end,
                 ptr,
                 seq0 + done.astype(np.int64),
                 done_ptr,
             )
         )
         self._fit_ring(int(end.max()) + 2)
-        ring, size = self._ring[0], len(self._ring[0])
+        ring, size = self._ring, len(self._ring)
         cells = size * self._groups  # departures and arrivals counted by (minute, group)
         ring += np.bincount((depart % size) * self._groups + group, minlength=cells).reshape(
             size, self._groups
@@ -425,7 +437,8 @@ class Walks:
             "group": group,
             "n_view": np.zeros(n, np.int64),
             "n_rec": np.zeros(n, np.int64),
-            "rec_until": np.full(n, -1, np.int64),
+            "cover_to": np.full(n, -1.0),
+            "rec_metres": np.zeros(n),
             "ended_by": np.maximum.accumulate(
                 np.maximum(end, self.ended_by[-1] if len(self.ended_by) else -1)
             ),
@@ -436,14 +449,14 @@ class Walks:
 
     def _fit_ring(self, beyond: int) -> None:
         """Make the rings of minutes long enough to hold differences up to ``beyond``."""
-        size = len(self._ring[0])
+        size = len(self._ring)
         need = beyond - self._next_minute + 1
         if need <= size:
             return
         new_size = 1 << int(np.ceil(np.log2(need)))
-        ring = np.zeros((2, new_size, self._groups), np.int64)
+        ring = np.zeros((new_size, self._groups), np.int64)
         minutes = np.arange(self._next_minute, self._next_minute + size)
-        ring[:, minutes % new_size] = self._ring[:, minutes % size]
+        ring[minutes % new_size] = self._ring[minutes % size]
         self._ring = ring
 
     def resync(self, now: int, cams: Cameras) -> None:
@@ -478,6 +491,9 @@ class Walks:
         )
         ok = t_in >= now  # passes never reached are -1; those already walked past are not seen
         trip, idx, t_in, t_out = trip[ok], idx[ok], t_in[ok], t_out[ok]
+        s_in = (self.passes.key[idx] - self.route[trip] * scale).astype(np.float32)
+        s_end = np.minimum(self.passes.s_out[idx], self.routes.length[self.route[trip]])
+        s_end = s_end.astype(np.float32)
         seq = trip + self._base
         for b in self._blocks:
             mine = (seq >= b.seq_lo) & (seq < b.seq_hi)
@@ -490,6 +506,8 @@ class Walks:
             b.seq, b.idx = all_seq[order], all_idx[order]
             b.viewer = np.concatenate([b.viewer, self.passes.viewer[idx[mine]]])[order]
             b.t_out = np.concatenate([b.t_out, t_out[mine]])[order]
+            b.s_in = np.concatenate([b.s_in, s_in[mine]])[order]
+            b.s_end = np.concatenate([b.s_end, s_end[mine]])[order]
             counts = np.bincount(all_t_in - b.first, minlength=len(b.ptr) - 1)
             b.ptr = np.concatenate([[0], np.cumsum(counts)])
 
@@ -506,28 +524,27 @@ class Walks:
         self._next_minute = stop
         while self._blocks and self._blocks[0].last < start:
             self._drop_first_block()
-        (seq, viewer, t_out), ptr = self._rows(
-            start, stop, "ptr", (("seq", np.int64), ("viewer", np.int32), ("t_out", np.int64))
-        )
+        fields = ("seq", np.int64), ("viewer", np.int32), ("t_out", np.int64)
+        views = ("s_in", np.float32), ("s_end", np.float32)
+        (seq, viewer, t_out, s_in, s_end), ptr = self._rows(start, stop, "ptr", fields + views)
         (done,), done_ptr = self._rows(start, stop, "done_ptr", (("done", np.int64),))
         order, done_count = _by_minute(done_ptr)
         done = done[order]
-        sightings, windows, sighted, walking, recorded, after = _walk_minutes(
+        sightings, windows, sighted, walking, after = _walk_minutes(
             seq - self._base,
-            viewer,
-            t_out,
+            (viewer, t_out, s_in, s_end),
             ptr,
             start,
             self.passes.camera_live,
-            self.person,
-            self.group,
-            (self.n_view, self.n_rec, self.rec_until),
+            (self.person, self.group),
+            (self.n_view, self.n_rec, self.cover_to, self.rec_metres),
             self._ring,
             self._count,
             done_count,
             *self._detect,
         )
         done = done - self._base
+        speed = self.speed[done]
         return Walked(
             start,
             stop,
@@ -535,13 +552,15 @@ class Walks:
             *windows,
             sighted,
             walking,
-            recorded,
             after,
             start + np.repeat(np.arange(stop - start), done_count),
             self.person[done],
             self.route[done],
+            self.group[done],
             self.n_view[done],
             self.n_rec[done],
+            self.routes.length[self.route[done]] / speed,
+            self.rec_metres[done] / speed,
             np.concatenate([[0], np.cumsum(done_count)]),
         )
 
@@ -692,7 +711,8 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     """Every pass of each trip's route (rows first[i] to first[i] + count[i] - 1 of ``table``:
     the pass table's rows, and its scale) with the minute it is reached and the last minute in view,
     sorted by minute reached (stably: then by trip, then by row). Returns (trip, row, viewer,
-    t_out, ptr), ptr[m] the first pass of minute start + m. The table is read once, in order,
+    t_out, s_in, s_end, ptr): s_in and s_end the stretch of the route in the view (metres,
+    float32), ptr[m] the first pass of minute start + m. The table is read once, in order,
     and the passes reached kept; they are then placed by minute (a counting sort). ``trips``:
     person, route, departure, speed, route length, duration. ``windows``: (post_base, caps);
     with caps (per home), a window pass whose post draw is at or above its home's cap is left
@@ -740,17 +760,18 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     out_row = np.empty(k, np.int64)
     out_viewer = np.empty(k, np.int32)
     out_t_out = np.empty(k, np.int64)
+    out_s_in = np.empty(k, np.float32)
+    out_s_end = np.empty(k, np.float32)
     fill = ptr[:-1].copy()
     for q in range(k):
         f = fill[minute[q]]
-        out_trip[f], out_row[f], out_viewer[f], out_t_out[f] = (
-            trip[q],
-            row_of[q],
-            seen_by[q],
-            last[q],
-        )
+        i = trip[q]
+        row = rows[row_of[q]]  # read in the order of the first pass: a run per trip
+        out_trip[f], out_row[f], out_viewer[f], out_t_out[f] = i, row_of[q], seen_by[q], last[q]
+        out_s_in[f] = row.key - route[i] * scale
+        out_s_end[f] = min(row.s_out, length[i])
         fill[minute[q]] = f + 1
-    return out_trip, out_row, out_viewer, out_t_out, ptr
+    return out_trip, out_row, out_viewer, out_t_out, out_s_in, out_s_end, ptr
 
 
 @numba.njit(cache=True)
@@ -793,13 +814,11 @@ def _by_minute(ptr):
 @numba.njit(cache=True)
 def _walk_minutes(
     slot,
-    viewer,
-    t_out,
+    passes,
     ptr,
     start,
     camera_live,
-    person,
-    group,
+    trips,
     trip_state,
     ring,
     count,
@@ -808,21 +827,27 @@ def _walk_minutes(
     probability,
 ):
     """Minutes ``start`` on, one after the other (the passes of minute ``start + m`` are rows
-    ``ptr[b, m]`` to ``ptr[b, m + 1] - 1`` of each block ``b`` in turn: trip ``slot``,
-    ``viewer``, ``t_out``). A camera in use
-    records with the keyed draw (stream ``base``; camera, person, minute) below
+    ``ptr[b, m]`` to ``ptr[b, m + 1] - 1`` of each block ``b`` in turn: trip ``slot``;
+    viewer, last minute in view and the stretch of route in view, ``passes``). A camera in
+    use records with the keyed draw (stream ``base``; camera, person, minute) below
     ``probability``; every camera in use counts as a view entered by the trip. Retired
-    cameras' passes, still in the table, are left out. A recording keeps its trip on camera
-    until ``t_out``: the minutes newly on camera go to the ring of differences (walking,
-    recorded; minute mod size; group), which each minute then folds into ``count``.
-    ``trip_state`` (views entered, cameras recorded, on camera until) and ``ring`` and
-    ``count`` change in place.
+    cameras' passes, still in the table, are left out.
+
+    A recording adds to its trip the stretch of route inside that camera's view (entry to
+    exit, within the route) not already inside the view of an earlier recording: a trip
+    meets its passes in the order of their entries, so the union of the stretches is kept
+    as the metres recorded up to (``cover_to``) and their sum (``rec_metres``); at the
+    walker's speed, that is the time on camera in continuous time. Each minute folds the
+    departures and arrivals in the ring of differences (minute mod size; group) into the
+    people walking, ``count``. ``trip_state`` (views entered, cameras recorded, metres
+    recorded up to, metres recorded) and ``ring`` and ``count`` change in place.
 
     Returns the sightings (minute, camera, person, t_out, ptr by minute), the window passes
-    (minute, home, person, ptr), and per minute by group the sightings, the people walking
-    and those on camera, and the people still walking after it (``n_done``: the trips
-    ending in it)."""
-    n_view, n_rec, rec_until = trip_state
+    (minute, home, person, ptr), and per minute by group the sightings and the people
+    walking, and the people still walking after it (``n_done``: the trips ending in it)."""
+    viewer, t_out, view_in, view_end = passes
+    person, group = trips
+    n_view, n_rec, cover_to, rec_metres = trip_state
     n_blocks, n_minutes = ptr.shape[0], ptr.shape[1] - 1
     seen = np.zeros(len(viewer), np.bool_)
     n_windows = n_cameras = 0
@@ -846,10 +871,9 @@ def _walk_minutes(
     win_home = np.empty(n_windows, np.int64)
     win_person = np.empty(n_windows, person.dtype)
     win_ptr = np.zeros(n_minutes + 1, np.int64)
-    size, n_groups = ring.shape[1], ring.shape[2]
+    size, n_groups = ring.shape[0], ring.shape[1]
     sighted = np.zeros((n_minutes, n_groups), np.int64)
     walking = np.empty((n_minutes, n_groups), np.int64)
-    recorded = np.empty((n_minutes, n_groups), np.int64)
     after = np.empty(n_minutes, np.int64)
     w = c = 0
     for m in range(n_minutes):
@@ -868,29 +892,27 @@ def _walk_minutes(
                         t_out[k],
                     )
                     c += 1
-                    g = group[s]
-                    sighted[m, g] += 1
+                    sighted[m, group[s]] += 1
                     n_rec[s] += 1
-                    if t_out[k] > rec_until[s]:
-                        ring[1, max(rec_until[s] + 1, now) % size, g] += 1
-                        ring[1, (t_out[k] + 1) % size, g] -= 1
-                        rec_until[s] = t_out[k]
+                    s_in = max(np.float64(view_in[k]), cover_to[s])
+                    s_end = np.float64(view_end[k])
+                    if s_end > s_in:
+                        rec_metres[s] += s_end - s_in
+                        cover_to[s] = s_end
         cam_ptr[m + 1], win_ptr[m + 1] = c, w
-        row = now % size
+        here = now % size
         total = 0
         for g in range(n_groups):
-            for i in range(2):
-                count[i, g] += ring[i, row, g]
-                ring[i, row, g] = 0
-            walking[m, g], recorded[m, g] = count[0, g], count[1, g]
-            total += count[0, g]
+            count[g] += ring[here, g]
+            ring[here, g] = 0
+            walking[m, g] = count[g]
+            total += count[g]
         after[m] = total - n_done[m]
     return (
         (cam_minute, camera, cam_person, cam_t_out, cam_ptr),
         (win_minute, win_home, win_person, win_ptr),
         sighted,
         walking,
-        recorded,
         after,
     )
 

@@ -203,11 +203,11 @@ def save_timeseries(
     for g, name in enumerate(group_names):
         fractions = []
         for ts in series:
-            walk, rec = ts[f"walker_minutes.{name}"], ts[f"recorded_minutes.{name}"]
+            walk, rec = ts[f"walking_time.{name}"], ts[f"recorded_time.{name}"]
             with np.errstate(invalid="ignore", divide="ignore"):
                 fractions.append(np.where(walk > 0, rec / walk, np.nan))
         _draw(axes[1], fractions, days, group_colour(g), name)
-    axes[1].set_ylabel("share of walking\nminutes on camera")
+    axes[1].set_ylabel("share of walking time\non camera (trips ended)")
     axes[1].set_ylim(0, 1)
     axes[1].legend(frameon=False, title="group", loc="lower right", ncol=len(group_names))
     _draw(axes[2], [ts["sightings"].astype(float) for ts in series], days, OKABE_ITO["black"])

@@ -47,8 +47,10 @@ import pyarrow.parquet as pq
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from sim.ledger_figure import save_ledger_panels
 from sim.outputs import atomic_write, save_figure
 from sim.plots import OKABE_ITO
+from sim.schema import LEDGER_PATHS
 from sim.stats import axis_label, metric_info, metric_interval, paired_interval
 from sim.sweep import RUN_COLUMNS
 
@@ -857,6 +859,58 @@ def _figure_plan(res: Results) -> tuple[list[str], list[str], list[tuple], list[
     return list(res.metrics), factors, pairs, notes
 
 
+MAX_LEDGER_PANELS = 16  # ledgers drawn side by side in the report's ledger.png
+
+
+def _ledger_mean(rows: pd.DataFrame, seed: int) -> dict:
+    """The mean of each ledger metric over ``rows`` (runs), with the 95 % interval of each
+    path's bystander total (a count: sim.stats)."""
+    out = {}
+    for c in rows.columns:
+        if str(c).startswith(("privacy.exposed.", "privacy.exposed_offenders.")):
+            values = pd.to_numeric(rows[c], errors="coerce").to_numpy(float)
+            out[c] = float(np.nanmean(values)) if np.isfinite(values).any() else None
+            if str(c).endswith(".total"):
+                iv = metric_interval(values, str(c), seed)
+                out[f"{c}.ci_low"], out[f"{c}.ci_high"] = iv.low, iv.high
+    return out
+
+
+def ledger_panels(res: Results) -> tuple[list[tuple[str, dict]], list[str], str]:
+    """The ledgers a sweep's report draws: one per design point when there are at most
+    ``MAX_LEDGER_PANELS``, else one per level of the first factor with few levels (averaged
+    over the other factors). Returns (panels, group names, what a panel is), or no panels when
+    the runs hold no ledger metrics."""
+    runs = res.ok
+    groups = [
+        str(c)[len("privacy.exposed_any.") :]
+        for c in runs.columns
+        if str(c).startswith("privacy.exposed_any.")
+    ]
+    paths = [f"privacy.exposed.{p}.{g}" for p in LEDGER_PATHS for g in groups]
+    if not groups or not all(c in runs.columns for c in paths) or runs.empty:
+        return [], groups, ""
+    seed = _seed(res)
+    if len(res.design) <= MAX_LEDGER_PANELS:
+        panels = []
+        for _, point in res.design.iterrows():
+            label = ", ".join(f"{_factor_label(f)} = {_fmt(point[f])}" for f in res.factors)
+            rows = runs[runs["point"] == point["point"]]
+            if len(rows):
+                panels.append((label or f"point {int(point['point'])}", _ledger_mean(rows, seed)))
+        return panels, groups, "design point"
+    for f in res.factors:
+        levels = _levels(res, f)
+        if 2 <= len(levels) <= MAX_LEDGER_PANELS:
+            panels = [
+                (f"{_factor_label(f)} = {_fmt(v)}", _ledger_mean(runs[runs[f] == v], seed))
+                for v in levels
+                if (runs[f] == v).any()
+            ]
+            return panels, groups, f"level of {f} (over the other factors)"
+    return [], groups, ""
+
+
 def _metric_cell(name: str) -> str:
     info = metric_info(name)
     return f"`{name}` ({info.unit})" if info.unit else f"`{name}`"
@@ -1096,6 +1150,24 @@ def write_report(
         md.append(f"- `{metric}`: {links}")
     if not figures:
         md.append("- none drawn.")
+    panels, groups, per = ledger_panels(res)
+    if panels:
+        say("ledger figure")
+        save_ledger_panels(
+            panels,
+            groups,
+            out / "ledger.png",
+            f"The privacy ledger of {results_dir.name}: people exposed per path, by group",
+        )
+        md += [
+            "",
+            "## The privacy ledger",
+            "",
+            f"[ledger.png](ledger.png): one ledger per {per}: the distinct people exposed "
+            "through each path by which footage left its owner, bystanders stacked by group "
+            "and offenders hatched on top, mean per run, with the 95 % interval of each "
+            "path's bystander total (docs/metrics.md, `privacy.exposed.<path>.<group>`).",
+        ]
     if "requests.regime" in res.factors and res.manifest.get("common_random_numbers"):
         from sim.policy_figure import write as write_policy
 

@@ -68,9 +68,9 @@ def _m(kind: str, unit: str, label: str) -> MetricInfo:
 # Every metric of metrics.json; ``<group>`` stands for each population group's name.
 METRICS: dict[str, MetricInfo] = {
     "coverage.street_fraction": _m(FRACTION, "share of street length", "Street in camera view"),
-    "coverage.exposure_fraction": _m(FRACTION, "share of walking minutes", "Walking recorded"),
+    "coverage.exposure_fraction": _m(FRACTION, "share of walking time", "Walking time on camera"),
     "coverage.exposure_fraction.<group>": _m(
-        FRACTION, "share of walking minutes", "Walking recorded (<group>)"
+        FRACTION, "share of walking time", "Walking time on camera (<group>)"
     ),
     "coverage.trip_recorded_fraction": _m(FRACTION, "share of trips", "Trips recorded"),
     "coverage.trip_in_view_fraction": _m(FRACTION, "share of trips", "Trips through a view"),

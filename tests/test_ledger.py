@@ -168,8 +168,9 @@ def test_tracking_counts_three_cameras_in_one_day_and_the_route_they_cover():
 
 def test_when_every_sighting_leaks_the_route_covered_is_the_exposure():
     """Every camera's account taken over, full adoption, certain detection: nearly every
-    walker is tracked, and the share of a tracked day's walk the footage covers is the
-    share of walking minutes on camera."""
+    walker is tracked, and the disclosed clips (whole minutes) place a tracked walker in
+    more of their walking minutes than the continuous share of time on camera, but not in
+    all of them."""
     _, m = run(
         **{
             "privacy.compromise_per_year": 1.0,
@@ -182,7 +183,7 @@ def test_when_every_sighting_leaks_the_route_covered_is_the_exposure():
     exposed = m["privacy.exposed_any.majority"] + m["privacy.exposed_any.minority"]
     assert 0.9 * exposed <= tracked <= exposed
     route = m["privacy.route_reconstructable_fraction"]
-    assert route == pytest.approx(m["coverage.exposure_fraction"], abs=0.03)
+    assert m["coverage.exposure_fraction"] + 0.1 < route < 1.0
 
 
 def test_ai_features_are_off_by_default_and_expose_nobody():
@@ -256,3 +257,81 @@ def test_run_writes_the_ledger_figure(busy, tmp_path):
     cis = {f"privacy.exposed.{p}.total.ci_{e}": 1.0 for p in LEDGER_PATHS for e in ("low", "high")}
     ax = ledger_figure({**metrics, **cis}, list(GROUPS)).axes[0]
     assert ax.get_legend().get_texts()[-2].get_text() == "95 % interval (total)"
+
+
+def test_a_sweep_report_draws_the_ledger_of_each_design_point(tmp_path):
+    """An experiment asking for ``privacy.exposed*`` records every ledger metric; its report
+    draws one ledger per design point (ledger.png) from the runs' means: more compromised
+    accounts expose more people through that path, and no path but the two switched on
+    exposes anyone."""
+    from sim.report import ledger_panels, load_results
+
+    exp = tmp_path / "ledger.toml"
+    quiet = {k: v for k, v in BUSY.items() if k.startswith(("world.", "population.", "cameras."))}
+    overrides = {
+        **quiet,
+        "time.days": 1.0,
+        "requests.regime": "none",
+        "legal.demand_probability": 0.0,
+        "legal.emergency_probability": 0.0,
+        "protest.per_30_days": 0.0,
+        "privacy.two_factor": 0.0,
+    }
+    lines = [
+        f'base = "{ROOT / "scenarios" / "default.toml"}"',
+        "replications = 2",
+        "seed = 5",
+        'metrics = ["privacy.exposed*", "reports.total"]',
+        "[factors]",
+        '"privacy.compromise_per_year" = [0.0, 0.9]',
+        "[overrides]",
+        *(f'"{k}" = {json.dumps(v)}' for k, v in overrides.items()),
+    ]
+    exp.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    run = [sys.executable, "run.py"]
+    proc = subprocess.run(
+        [*run, "sweep", str(exp), "--out", str(out), "--quiet", "--workers", "1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(
+        [*run, "report", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "report" / "ledger.png").stat().st_size > 10_000
+    assert "## The privacy ledger" in (out / "report" / "summary.md").read_text()
+    res = load_results(out)
+    assert {f"privacy.exposed.{p}.{g}" for p in LEDGER_PATHS for g in GROUPS} <= set(res.metrics)
+    panels, groups, per = ledger_panels(res)
+    assert groups == list(GROUPS) and per == "design point" and len(panels) == 2
+    (_, none), (_, some) = panels
+    assert none["privacy.exposed.compromise.total"] == 0
+    assert some["privacy.exposed.compromise.total"] > 0
+    runs = res.ok[res.ok["privacy.compromise_per_year"] == 0.9]
+    assert some["privacy.exposed.compromise.minority"] == pytest.approx(
+        runs["privacy.exposed.compromise.minority"].mean()
+    )
+    for p in set(LEDGER_PATHS) - {"compromise", "voluntary"}:
+        assert some[f"privacy.exposed.{p}.total"] == 0
+
+
+def test_a_metric_pattern_that_matches_nothing_is_refused(tmp_path):
+    exp = tmp_path / "bad.toml"
+    exp.write_text(
+        f'base = "{ROOT / "scenarios" / "default.toml"}"\nmetrics = ["privacy.exposd*"]\n'
+        '[factors]\n"reporting.bias" = [1.0, 2.0]\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "run.py", "sweep", str(exp), "--out", str(tmp_path / "o")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0
+    assert "'privacy.exposd*' matches no metric" in proc.stderr

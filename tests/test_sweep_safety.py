@@ -314,7 +314,8 @@ def test_figures_are_never_half_written_under_their_names(tmp_path, monkeypatch)
             "time_min": t,
             "walker_minutes": t,
             "walker_minutes.a": t,
-            "recorded_minutes.a": t / 2,
+            "walking_time.a": t,
+            "recorded_time.a": t / 2,
             "sightings": np.ones(3),
         }
     ]
