@@ -235,6 +235,12 @@ def _parser() -> argparse.ArgumentParser:
         "key", nargs="?", help="dotted key, e.g. cameras.adoption; a prefix lists the keys under it"
     )
     e.add_argument("--markdown", action="store_true", help="all keys as a Markdown table")
+    e.add_argument(
+        "--toml",
+        action="store_true",
+        help="all keys with their defaults, units and meanings as a scenario file "
+        "(scenarios/default.toml is this output)",
+    )
     v = sub.add_parser(
         "validate", help="run the analytic and pattern checks and write the validation report"
     )
@@ -298,6 +304,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.markdown:
         print(parameters_markdown())
         return 0
+    if args.toml:
+        print(default_toml(), end="")
+        return 0
     if args.key is None:
         keys = [p.key for p in PARAMS]
     elif args.key in BY_KEY:
@@ -347,6 +356,39 @@ def parameters_markdown() -> str:
         cells = [f"`{p.key}`", p.doc, p.unit, f"`{_show(p.default)}`", p.allowed(), p.source]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines)
+
+
+DEFAULT_TOML_HEADER = """\
+# default: a residential neighbourhood of about 1,000 homes and 3,000 pedestrians, one week.
+# A 10 x 6 grid of irregular blocks; 20 % of homes have a camera (US adoption a few years after
+# 2017, docs/sources.md); two groups, 70 % majority and 30 % minority, placed at random.
+# Every key is listed with its unit in brackets; python run.py explain KEY says more.
+# Sources of the defaults: docs/sources.md.
+# Generated from sim/schema.py by python run.py explain --toml; do not edit by hand."""
+
+
+def default_toml() -> str:
+    """scenarios/default.toml, generated from the schema: every key with its default, unit and
+    meaning, in tables by prefix (a table in the order its first key is declared)."""
+    from sim.scenario import toml_value
+    from sim.schema import PARAMS
+
+    tables: dict[str, list] = {}
+    for p in PARAMS:  # a table of groups is a table of its own; any other key goes in its prefix's
+        grouped = isinstance(p.default, dict)
+        tables.setdefault(p.key if grouped else p.key.rpartition(".")[0], []).append(p)
+    lines = [DEFAULT_TOML_HEADER]
+    for table, params in tables.items():
+        if table:
+            lines += ["", f"[{table}]"]
+        for p in params:
+            if isinstance(p.default, dict):
+                lines.append(f"# {p.doc} [{p.unit}]")
+                lines += [f"{k} = {toml_value(v)}" for k, v in p.default.items()]
+            else:
+                name = p.key.rpartition(".")[2]
+                lines.append(f"{name} = {toml_value(p.default)}  # [{p.unit}] {p.doc}")
+    return "\n".join(lines) + "\n"
 
 
 def cmd_run(args: argparse.Namespace) -> int:

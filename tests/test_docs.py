@@ -3,11 +3,12 @@
 import re
 from pathlib import Path
 
-from sim.cli import parameters_markdown
+from sim.cli import default_toml, parameters_markdown
 from sim.model import NeighbourhoodModel
 from sim.scenario import Scenario
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
 
 
 def test_every_metric_is_defined_in_docs():
@@ -29,6 +30,15 @@ def test_parameter_reference_is_current():
     current = (DOCS / "parameters.md").read_text().rstrip("\n")
     assert current == parameters_markdown(), (
         "docs/parameters.md is stale: python run.py explain --markdown > docs/parameters.md"
+    )
+
+
+def test_the_default_scenario_is_generated_from_the_schema():
+    """scenarios/default.toml lists every key once, with its default, unit and meaning as the
+    schema declares them (a key is declared in one place)."""
+    current = (ROOT / "scenarios" / "default.toml").read_text()
+    assert current == default_toml(), (
+        "scenarios/default.toml is stale: python run.py explain --toml > scenarios/default.toml"
     )
 
 
