@@ -230,7 +230,7 @@ class Adoption:
             self.owner[gone] = False
         subs = np.flatnonzero(platform.subscribed & (cams.home_camera >= 0))
         lapse = self.streams.uniform("adoption.lapse", subs, day) < self.lapse
-        platform.subscribed[subs[lapse]] = False
+        platform.lapse(subs[lapse])
         n_give, give_day, conditional = self.giveaway
         if self.promotion and n_give and day == give_day:
             self._giveaway(n_give, day, conditional)
@@ -253,11 +253,8 @@ class Adoption:
             pick = pick[~self.owner[pick]]
             self.recommended_until[pick] = now + self.recommendation_minutes
             self.code_officer[pick] = o.number
-            reporting = self.model.reporting
-            new_user = ~reporting.app_user_no_camera[pick]
             download = s.uniform("officer.download", pick, day) < self.download_probability
-            got = pick[new_user & download]
-            reporting.app_user_no_camera[got] = True
+            got = self.model.reporting.install_app(pick[download])
             self.downloads += len(got)
             self.credit_usd += len(got) * self.download_value
 
@@ -266,8 +263,7 @@ class Adoption:
         got = self._free_cameras(n, "giveaway", zone=zone)
         self.free_cameras += len(got)
         if conditional:
-            self.model.platform.opted_out[got] = False
-            self.model.platform.always_share[got] = True
+            self.model.platform.always_sharing(got)
 
     def _free_cameras(self, n: int, key: str, zone: int | None) -> np.ndarray:
         """Give up to n free cameras to households without one (in a zone, if given)."""

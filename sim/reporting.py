@@ -170,6 +170,13 @@ class Reporting:
         self.victim_posts = 0  # posts by victims about their own incidents
         self._log: list[tuple[np.ndarray, ...]] = []
 
+    def install_app(self, homes: np.ndarray) -> np.ndarray:
+        """These households (without a camera) install the app and read the feed; returns
+        those that did not have it already."""
+        new = homes[~self.app_user_no_camera[homes]]
+        self.app_user_no_camera[new] = True
+        return new
+
     def app_user(self, has_camera: np.ndarray) -> np.ndarray:
         """Households that read the feed: camera owners and some others."""
         return has_camera | self.app_user_no_camera

@@ -191,6 +191,16 @@ class Platform(mesa.Agent):
         self.shared_homes = np.zeros(n_homes, bool)
         self._reminders: list[np.ndarray] = []  # the minutes reminders are sent
 
+    def lapse(self, homes: np.ndarray) -> None:
+        """These owners' cloud subscriptions lapse: their video is no longer stored."""
+        self.subscribed[homes] = False
+
+    def always_sharing(self, homes: np.ndarray) -> None:
+        """These owners agreed to share with police whenever asked (e.g. the condition of a
+        free camera): they no longer opt out and never refuse a request."""
+        self.opted_out[homes] = False
+        self.always_share[homes] = True
+
     def _stored(self, req: Request, cameras: np.ndarray) -> Sightings:
         """Video the cloud holds for a request: subscribers without E2EE, within retention."""
         found = self.footage.query(
