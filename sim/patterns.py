@@ -528,16 +528,47 @@ def solve_request_probability(
     return float(min(r, 1.0))
 
 
-def sharing_rule(
-    response_rate: float | None, ever: float | None, requests_per_year: float | None = 0.0
-) -> bool:
-    """Response and ever-sharing in their bands, with no more requests a year than an agency
-    makes (REQUESTS_PER_YEAR_MAX)."""
+# Rules. Every statistic may be given as a value (calibration's screening) or as a triple
+# (value, low, high): then its 95 % interval decides (the checks, docs/calibration.md,
+# "Confirmation"): a band must hold the whole interval, a lower limit its low end, an upper
+# limit its high end. A triple without an interval is decided on its value.
+
+Stat = float | None | tuple
+
+
+def _triple(x: Stat) -> tuple:
+    return x if isinstance(x, tuple) else (x, None, None)
+
+
+def within(stat: Stat, band: tuple[float, float]) -> bool:
+    """The statistic (its interval, if it has one) inside the band."""
+    m = _triple(stat)
+    if m[1] is not None:
+        return _in(m[1], band) and _in(m[2], band)
+    return _in(m[0], band)
+
+
+def above(stat: Stat, limit: float) -> bool:
+    """The statistic (its interval's low end, if it has one) above the limit."""
+    m = _triple(stat)
+    x = m[1] if m[1] is not None else m[0]
+    return bool(x is not None and math.isfinite(x) and x > limit)
+
+
+def at_most(stat: Stat, limit: float) -> bool:
+    """The statistic (its interval's high end, if it has one) at most the limit."""
+    m = _triple(stat)
+    x = m[2] if m[2] is not None else m[0]
+    return bool(x is not None and math.isfinite(x) and x <= limit)
+
+
+def sharing_rule(response_rate: Stat, ever: Stat, requests_per_year: Stat = 0.0) -> bool:
+    """Response (3a) and ever-sharing (3b) in their bands, with no more requests a year than an
+    agency makes (3c, REQUESTS_PER_YEAR_MAX)."""
     return (
-        _in(response_rate, RESPONSE_BAND)
-        and _in(ever, EVER_SHARED_BAND)
-        and requests_per_year is not None
-        and requests_per_year <= REQUESTS_PER_YEAR_MAX
+        within(response_rate, RESPONSE_BAND)
+        and within(ever, EVER_SHARED_BAND)
+        and at_most(requests_per_year, REQUESTS_PER_YEAR_MAX)
     )
 
 
@@ -565,30 +596,35 @@ def pooled_slope(
     return mean, mean - half, mean + half
 
 
+def opt_out_rule(diff: tuple) -> bool:
+    """4b: the paired change (mean, low, high) of legal content with more opt-out is
+    equivalent to none: its interval inside +-OPT_OUT_TOLERANCE (an interval that merely holds
+    0 could be too wide to tell anything)."""
+    return within(diff, (-OPT_OUT_TOLERANCE, OPT_OUT_TOLERANCE))
+
+
+def e2ee_rule(diff: tuple) -> bool:
+    """4c: the paired change of legal content with E2EE everywhere is negative: its
+    interval's high end below 0."""
+    m = _triple(diff)
+    return bool(m[2] is not None and m[2] < 0)
+
+
 def legal_rule(
-    level: float | None,
-    opt_out_diff: tuple[float | None, float | None, float | None] | None = None,
-    e2ee_diff: tuple[float | None, float | None, float | None] | None = None,
+    level: Stat, opt_out_diff: tuple | None = None, e2ee_diff: tuple | None = None
 ) -> bool:
-    """Content in LEGAL_BAND; when given, the paired difference (mean, low, high) with more
-    opt-out is within OPT_OUT_TOLERANCE or its interval holds 0, and with E2EE everywhere it is
-    negative (interval below 0)."""
-    ok = _in(level, LEGAL_BAND)
+    """Content in LEGAL_BAND (4a); when given, the paired differences (mean, low, high) with
+    more opt-out (4b, ``opt_out_rule``) and with E2EE everywhere (4c, ``e2ee_rule``)."""
+    ok = within(level, LEGAL_BAND)
     if opt_out_diff is not None:
-        m, lo, hi = opt_out_diff
-        ok = (
-            ok
-            and m is not None
-            and (abs(m) <= OPT_OUT_TOLERANCE or (lo is not None and lo <= 0 <= hi))
-        )
+        ok = ok and opt_out_rule(opt_out_diff)
     if e2ee_diff is not None:
-        m, lo, hi = e2ee_diff
-        ok = ok and m is not None and hi is not None and hi < 0
+        ok = ok and e2ee_rule(e2ee_diff)
     return bool(ok)
 
 
-def non_crime_rule(fraction: float | None) -> bool:
-    return _in(fraction, NON_CRIME_BAND)
+def non_crime_rule(fraction: Stat) -> bool:
+    return within(fraction, NON_CRIME_BAND)
 
 
 def majority_rule(posts: tuple, incidents: tuple) -> bool:
@@ -601,13 +637,25 @@ def majority_rule(posts: tuple, incidents: tuple) -> bool:
     return bool(plo > 0 and ilo <= 0 and im < pm)
 
 
-def minority_rule(share: float | None, bias: float) -> bool:
+def border_rule(ratio: Stat) -> bool:
+    """6b: posts per home in majority tracts bordering a minority tract over those in
+    majority tracts that do not, above BORDER_RATIO_MIN."""
+    return above(ratio, BORDER_RATIO_MIN)
+
+
+def minority_rule(share: Stat, bias: float) -> bool:
     """Most posts are about minority people, with a modest bias (MODEST_BIAS)."""
-    return bool(share is not None and share > 0.5 and MODEST_BIAS[0] < bias <= MODEST_BIAS[1])
+    return above(share, 0.5) and MODEST_BIAS[0] < bias <= MODEST_BIAS[1]
 
 
-def clearance_rule(cleared: float | None, deterrence: float) -> bool:
-    return bool(cleared is not None and cleared <= CLEARED_MAX and deterrence <= DETERRENCE_MAX)
+def deterrence_rule(deterrence: float) -> bool:
+    """8b: the deterrence parameter is modest (an input check)."""
+    return deterrence <= DETERRENCE_MAX
+
+
+def clearance_rule(cleared: Stat, deterrence: float) -> bool:
+    """8a (few incidents cleared through footage) and 8b."""
+    return at_most(cleared, CLEARED_MAX) and deterrence_rule(deterrence)
 
 
 def _counts(rows: Sequence[dict], fraction: str, denominator: str) -> dict[str, list[float]]:
@@ -662,14 +710,6 @@ def events_of(rows: Sequence[dict]) -> dict[str, int]:
         "8a": int(_total(rows, "incidents.total")),
         "9": int(legal),
     }
-
-
-def within(m: tuple, band: tuple[float, float], intervals: bool) -> bool:
-    """A statistic (value, low, high) in a band: its 95 % interval wholly inside the band when
-    ``intervals`` (the checks' rule: the data must tell it), else its value (calibration)."""
-    if intervals and m[1] is not None:
-        return _in(m[1], band) and _in(m[2], band)
-    return _in(m[0], band)
 
 
 def neighbourhood_stats(
@@ -740,21 +780,22 @@ def neighbourhood_stats(
             cols,
         )
     out["events"] = events_of(rows)
-    iv = intervals
-    rpy = out["requests_per_year"]
+
+    def decided(name: str) -> Stat:  # what the rules decide on: a value or its interval
+        return out[name] if intervals else out[name][0]
+
     parts = {
-        "3a": within(out["response_rate"], RESPONSE_BAND, iv),
-        "3b": within(out["ever_shared"], EVER_SHARED_BAND, iv),
-        "3c": rpy[0] is not None
-        and (rpy[2] if iv and rpy[2] is not None else rpy[0]) <= REQUESTS_PER_YEAR_MAX,
-        "4a": within(out["legal_content"], LEGAL_BAND, iv),
-        "5": within(out["non_crime"], NON_CRIME_BAND, iv),
+        "3a": within(decided("response_rate"), RESPONSE_BAND),
+        "3b": within(decided("ever_shared"), EVER_SHARED_BAND),
+        "3c": at_most(decided("requests_per_year"), REQUESTS_PER_YEAR_MAX),
+        "4a": legal_rule(decided("legal_content")),
+        "5": non_crime_rule(decided("non_crime")),
         "6a": majority_rule(out["posts_majority_slope"], out["incidents_majority_slope"]),
-        "6b": border_rule(out["border_ratio"], iv),
-        "7": minority_rule(_low(out["minority_share"], iv), float(params["reporting.bias"])),
-        "8a": clearance_rule(_high(out["cleared"], iv), 0.0),
-        "8b": float(params["incidents.deterrence"]) <= DETERRENCE_MAX,
-        "9": within(out["legal_content"], LEGAL_2021_BAND, iv),
+        "6b": border_rule(decided("border_ratio")),
+        "7": minority_rule(decided("minority_share"), float(params["reporting.bias"])),
+        "8a": at_most(decided("cleared"), CLEARED_MAX),
+        "8b": deterrence_rule(float(params["incidents.deterrence"])),
+        "9": within(decided("legal_content"), LEGAL_2021_BAND),
     }
     for key, ok in parts.items():
         out[f"part.{key}"] = bool(ok)
@@ -766,22 +807,6 @@ def neighbourhood_stats(
     out["pattern.8"] = bool(parts["8a"] and parts["8b"])
     out["pattern.9"] = bool(parts["9"])
     return out
-
-
-def _low(m: tuple, intervals: bool) -> float | None:
-    return m[1] if intervals and m[1] is not None else m[0]
-
-
-def _high(m: tuple, intervals: bool) -> float | None:
-    return m[2] if intervals and m[2] is not None else m[0]
-
-
-def border_rule(ratio: tuple, intervals: bool = True) -> bool:
-    """Pattern 6b: posts per home in majority tracts bordering a minority tract over those in
-    majority tracts that do not, above BORDER_RATIO_MIN (its interval's lower end when
-    ``intervals``)."""
-    x = _low(ratio, intervals)
-    return bool(x is not None and math.isfinite(x) and x > BORDER_RATIO_MIN)
 
 
 # ----------------------------------------------------------------------------- checks
@@ -842,7 +867,7 @@ def _set_outcomes(
         paths = np.array([adoption_path(params, derive_seed(root, r)) for r in range(n_adopt)])
         cis = [_ci(paths[:, j].tolist()) for j in range(1, paths.shape[1])]
         ok = adoption_rule(paths.mean(axis=0)) and all(
-            within(m, (lo, hi), True) for m, (_, lo, hi) in zip(cis, ADOPTION_BANDS, strict=True)
+            within(m, (lo, hi)) for m, (_, lo, hi) in zip(cis, ADOPTION_BANDS, strict=True)
         )
         out["2"] = _Outcome(cis[-1], n_adopt, bool(ok))
         raw["paths"] = paths
@@ -881,13 +906,12 @@ def _set_outcomes(
         more = min(1.0, params["requests.opt_out"] + 0.4)
         opted = replicate(measured.replace({"requests.opt_out": more}), "more opt-out")
         d = _paired(base, opted, field)
-        ok = within(d, (-OPT_OUT_TOLERANCE, OPT_OUT_TOLERANCE), True)
-        out["4b"] = _Outcome(d, events["4a"], ok)
+        out["4b"] = _Outcome(d, events["4a"], opt_out_rule(d))
         raw["opted"] = opted
     if "4c" in keys:
         e2ee = replicate(measured.replace({"privacy.e2ee": 1.0}), "E2EE everywhere")
         d = _paired(base, e2ee, field)
-        out["4c"] = _Outcome(d, events["4a"], d[2] is not None and d[2] < 0)
+        out["4c"] = _Outcome(d, events["4a"], e2ee_rule(d))
         raw["e2ee"] = e2ee
     return out, raw
 

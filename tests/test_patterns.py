@@ -287,15 +287,28 @@ def test_minority_rule():
     assert not pt.minority_rule(0.6, 1.0)  # no bias at all
 
 
-def test_border_rule_and_intervals():
-    assert pt.border_rule((1.5, 1.2, 1.8))
+def test_border_rule():
+    assert pt.border_rule((1.5, 1.2, 1.8)) and pt.border_rule(1.5)
     assert not pt.border_rule((1.5, 0.9, 2.1))  # the interval reaches 1: not shown
-    assert pt.border_rule((1.5, 0.9, 2.1), intervals=False)  # calibration's screening
-    assert not pt.border_rule((None, None, None))
-    # a band holds a statistic's whole interval, or (screening) its value
-    assert pt.within((0.5, 0.4, 0.6), pt.LEGAL_BAND, True)
-    assert not pt.within((0.5, 0.3, 0.7), pt.LEGAL_BAND, True)
-    assert pt.within((0.5, 0.3, 0.7), pt.LEGAL_BAND, False)
+    assert not pt.border_rule(0.9) and not pt.border_rule((None, None, None))
+
+
+def test_rules_decide_on_the_interval_when_there_is_one():
+    """A value is decided on itself (calibration's screening); a (value, low, high) triple on
+    its interval: a band must hold all of it, a lower limit its low end, an upper its high."""
+    assert pt.within((0.5, 0.4, 0.6), pt.LEGAL_BAND) and pt.within(0.5, pt.LEGAL_BAND)
+    assert not pt.within((0.5, 0.3, 0.7), pt.LEGAL_BAND)
+    assert pt.within((0.5, None, None), pt.LEGAL_BAND)
+    assert pt.minority_rule((0.6, 0.55, 0.65), 2.0)
+    assert not pt.minority_rule((0.6, 0.45, 0.75), 2.0)
+    assert pt.clearance_rule((0.05, 0.01, 0.09), 0.05)
+    assert not pt.clearance_rule((0.05, 0.01, 0.12), 0.05)
+    assert not pt.sharing_rule(0.035, (0.10, 0.04, 0.16), 5.0)  # ever shared: too wide
+    assert not pt.sharing_rule(0.035, 0.10, (12.0, 8.0, 17.0))  # up to 17 requests a year
+    assert pt.non_crime_rule((0.6, 0.5, 0.7)) and not pt.non_crime_rule((0.85, 0.8, 0.95))
+    assert pt.opt_out_rule((0.0, -0.01, 0.01))
+    assert not pt.opt_out_rule((0.0, -0.1, 0.1))  # holds 0, but could be a change of 0.1
+    assert pt.e2ee_rule((-0.5, -0.6, -0.4)) and not pt.e2ee_rule((-0.1, -0.3, 0.1))
 
 
 def test_events_needed_by_hand():
