@@ -53,7 +53,7 @@ class Check:
 
     @property
     def result(self) -> str:
-        """ "pass", "FAIL" or "not measured" (a check that saw too few events to decide)."""
+        """The result: "pass", "FAIL" or "not measured" (too few events seen to decide)."""
         if not self.measured:
             return "not measured"
         return "pass" if self.passed else "FAIL"

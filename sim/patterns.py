@@ -927,15 +927,22 @@ def _paired(a: list[dict], b: list[dict], key: str) -> tuple:
 
 
 def verdict(outcomes: Sequence[_Outcome], min_events: int) -> str:
-    """ "pass", "fail" or "not measured" over seed sets: a set that measured the part and
-    failed it fails it; otherwise a set with fewer than ``min_events`` events (or no
+    """The result over seed sets, "pass", "fail" or "not measured": a set that measured the
+    part and failed it fails it; otherwise a set with fewer than ``min_events`` events (or no
     statistic) leaves it not measured; it passes only when every set measured and passed it."""
-    measured = [o.events >= min_events and o.stat[0] is not None for o in outcomes]
-    if any(m and not o.passed for m, o in zip(measured, outcomes, strict=True)):
+    states = [_state(o, min_events) for o in outcomes]
+    if "failed" in states:
         return "fail"
-    if not all(measured):
+    if "too few events" in states:
         return "not measured"
     return "pass"
+
+
+def _state(o: _Outcome, min_events: int) -> str:
+    """One seed set's result for a part: passed, failed or too few events."""
+    if o.events < min_events or o.stat[0] is None:
+        return "too few events"
+    return "passed" if o.passed else "failed"
 
 
 def pattern_checks(
@@ -1012,14 +1019,7 @@ def pattern_checks(
         result = verdict(outcomes, part.min_events)
         observed = _pooled_observed(key, raws, pooled_stats, n_partner, params)
         per_set = "; ".join(
-            f"set {i + 1}: {_show(o.stat)}, {o.events} events, "
-            + (
-                "passed"
-                if o.passed and o.events >= part.min_events
-                else "too few events"
-                if o.events < part.min_events
-                else "failed"
-            )
+            f"set {i + 1}: {_show(o.stat)}, {o.events} events, {_state(o, part.min_events)}"
             for i, o in enumerate(outcomes)
         )
         figure = None
