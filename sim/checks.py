@@ -26,6 +26,13 @@ class Check:
         detail: how it was measured (replications, test used, p-value...).
         figure: path of a figure relative to the report's folder, or None.
         source: where the expectation comes from (a formula, docs/sources.md figure, a paper).
+        label: for pattern checks, what the pattern is: input, fitted or emergent
+            (``sim.patterns.LABELS``); empty for analytic checks.
+        events: for pattern checks, the events the statistic rests on (the fewest of the
+            seed sets), or None.
+        min_events: the events needed before the check can pass, or None.
+        measured: False when too few events were seen to decide: the check is then reported
+            "not measured" and does not pass.
     """
 
     name: str
@@ -39,6 +46,17 @@ class Check:
     figure: str | None = None
     source: str = ""
     extra: dict = field(default_factory=dict)
+    label: str = ""
+    events: int | None = None
+    min_events: int | None = None
+    measured: bool = True
+
+    @property
+    def result(self) -> str:
+        """The result: "pass", "FAIL" or "not measured" (too few events seen to decide)."""
+        if not self.measured:
+            return "not measured"
+        return "pass" if self.passed else "FAIL"
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -256,6 +256,42 @@ def majority_slope_se(per_home: np.ndarray, share: np.ndarray) -> float | None:
     return float(np.sqrt(n / (n - 2) * float((dx * dx) @ (e * e))) / var / mean)
 
 
+def border_tracts(xy: np.ndarray, group: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which homes lie in majority tracts that border a minority tract, and which in majority
+    tracts that do not (pattern 6's second half: Calacci et al. 2022's "racial gatekeeping" by
+    majority areas bordering minority areas).
+
+    Tracts are an equal grid over the homes' bounding box, ``round(extent / side)`` cells
+    (at least one) each way, so cells are close to squares of ``side`` metres (the run uses
+    ``reporting.area_m``, the area whose make-up sets gatekeeping). A tract is a majority tract
+    when more than half of its homes are in the first group, a minority tract when fewer than
+    half are; it borders another when they share an edge (rook contiguity). Returns two boolean
+    masks over homes: (in a bordering majority tract, in a non-bordering majority tract).
+    """
+    from sim.police import Zones
+
+    xy = np.asarray(xy, float)
+    H = len(xy)
+    if H == 0:
+        return np.zeros(0, bool), np.zeros(0, bool)
+    extent = np.ptp(xy, axis=0)
+    nx, ny = (max(1, round(float(e) / side)) for e in extent)
+    tract = Zones(xy, nx, ny).of(xy)  # i * ny + j
+    homes = np.bincount(tract, minlength=nx * ny)
+    first = np.bincount(tract, weights=(np.asarray(group) == 0), minlength=nx * ny)
+    share = np.divide(first, homes, out=np.full(nx * ny, 0.5), where=homes > 0)
+    majority = ((homes > 0) & (share > 0.5)).reshape(nx, ny)
+    minority = ((homes > 0) & (share < 0.5)).reshape(nx, ny)
+    near = np.zeros_like(minority)
+    near[1:, :] |= minority[:-1, :]
+    near[:-1, :] |= minority[1:, :]
+    near[:, 1:] |= minority[:, :-1]
+    near[:, :-1] |= minority[:, 1:]
+    border = (majority & near).ravel()[tract]
+    interior = (majority & ~near).ravel()[tract]
+    return border, interior
+
+
 def reporting_metrics(model) -> dict[str, float | int | None]:
     """Posts, incidents and police stops (definitions in docs/metrics.md).
 
@@ -287,6 +323,17 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     per_home = np.bincount(posts.poster, minlength=H)
     out["reports.majority_slope"] = majority_slope(per_home, share)
     out["reports.majority_slope_se"] = majority_slope_se(per_home, share)
+    border, interior = border_tracts(
+        model.world.homes.xy, model.world.homes.group, model.params["reporting.area_m"]
+    )
+    out["reports.border_homes"] = int(border.sum())
+    out["reports.interior_homes"] = int(interior.sum())
+    out["reports.border_posts"] = int(per_home[border].sum())
+    out["reports.interior_posts"] = int(per_home[interior].sum())
+    out["reports.border_ratio"] = ratio(
+        ratio(out["reports.border_posts"], out["reports.border_homes"]),
+        ratio(out["reports.interior_posts"], out["reports.interior_homes"]),
+    )
     out["reports.alerts"] = int(model.reporting.alerts)
     out["reports.recordings"] = int(recordings.sum())
     inc = model.incidents.log()
@@ -296,6 +343,8 @@ def reporting_metrics(model) -> dict[str, float | int | None]:
     per_home = np.bincount(inc.home, minlength=H)
     out["incidents.majority_slope"] = majority_slope(per_home, share)
     out["incidents.majority_slope_se"] = majority_slope_se(per_home, share)
+    out["incidents.border"] = int(per_home[border].sum())
+    out["incidents.interior"] = int(per_home[interior].sum())
     out["incidents.attempts"] = int(model.incidents.attempts)
     out["incidents.known_to_police"] = int(model.police.incidents_known)
     _, stopped, _ = model.police.stops()

@@ -58,7 +58,7 @@ def test_validate_quick_writes_the_report_and_exits_0(tmp_path, capsys):
         assert (out / c["figure"]).read_bytes()[:8] == PNG_SIGNATURE
         assert f"![{c['name']}]({c['figure']})" in report
         row = next(line for line in report.splitlines() if line.startswith(f"| [{c['name']}]"))
-        assert row.endswith("| pass |")
+        assert row.endswith("| - | pass |")  # analytic checks count no events
         Check(**c)  # checks.json holds Check records
 
 
@@ -77,7 +77,7 @@ def test_a_failing_check_gives_status_1_and_is_marked(tmp_path, capsys, monkeypa
     assert "1 of 2 checks passed" in printed and "failed: bad.two" in printed
     report = (out / "report.md").read_text()
     assert "**1 of 2 checks passed**" in report
-    assert "| [bad.two](#bad-two) | analytic | x = 1 | 2 [1.8, 2.2] | **FAIL** |" in report
+    assert "| [bad.two](#bad-two) | analytic | x = 1 | 2 [1.8, 2.2] | - | **FAIL** |" in report
     assert "how \\| measured" not in report  # details are prose, only table cells are escaped
     assert "how | measured" in report
 
@@ -141,6 +141,49 @@ def test_pattern_checks_join_the_report_with_their_figures(tmp_path, monkeypatch
     ]
     report = path.read_text()
     assert "## Pattern checks" in report and "![pattern.1](p1.png)" in report
+
+
+def test_pattern_labels_events_and_unmeasured_parts_are_reported(tmp_path, capsys, monkeypatch):
+    """Pattern checks show what they are (input, fitted, emergent) and the events they rest
+    on; a part with too few events is "not measured", not passed: the summary counts only
+    fitted and emergent parts as reproduced, and the command exits 1."""
+
+    def part(name, label, passed, events, measured=True):
+        c = _check(name, passed, "pattern")
+        c.label, c.events, c.min_events, c.measured = label, events, 100, measured
+        return c
+
+    def pattern_checks(size="full", workers=None, progress=None):
+        return [
+            part("pattern.1", "input", True, 2000),
+            part("pattern.6b", "emergent", False, 40, measured=False),
+            part("pattern.7", "fitted", True, 300),
+        ]
+
+    module = types.ModuleType("sim.patterns")
+    module.pattern_checks = pattern_checks
+    _fake_patterns(monkeypatch, module)
+    out = tmp_path / "v"
+    assert cli.main(["validate", "--only", "pattern", "--out", str(out), "--quiet"]) == 1
+    printed = capsys.readouterr().out
+    assert "2 of 3 checks passed" in printed and "not measured: pattern.6b" in printed
+    assert "failed:" not in printed
+    report = (out / "report.md").read_text()
+    assert "**2 of 3 checks passed**; 1 not measured (too few events)." in report
+    assert (
+        "| [pattern.6b](#pattern-6b) | pattern (emergent) | x = 1 | 2 [1.8, 2.2] | 40 (100) "
+        "| **not measured** |" in report
+    )
+    assert "| pattern (input) |" in report and "| 2000 (100) | pass |" in report
+    assert (
+        "emergent: 0 of 1 confirmed (1 not measured); fitted: 1 of 1 confirmed; input: 1 of 1 "
+        "confirmed" in report
+    )
+    assert "count as reproduced: **1 of 2**" in report
+    assert "- **What it is:** emergent" in report and "- **Events:** 40 (100)" in report
+    data = json.loads((out / "checks.json").read_text())
+    assert data[1]["measured"] is False and data[1]["label"] == "emergent"
+    Check(**data[1])
 
 
 def test_missing_pattern_module_is_noted_and_a_crash_is_a_failed_check(tmp_path, monkeypatch):
