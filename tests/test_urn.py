@@ -1,17 +1,21 @@
 """Police attention against Ensign et al. 2018's urn (``sim.validate``'s ``police.urn_*``
 checks): the closed-form fixed point, the runaway, the fixed point with reports, the
-correction, and that the checks fail on a wrong formula or a broken allocation."""
+correction, and that the checks fail on a wrong formula or a broken allocation; the preset
+``ensign_urn`` and its figure, ``attention.png``."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from sim import validate
+from sim import attention_figure, cli, validate
+from sim.model import NeighbourhoodModel
 from sim.police import PoliceAgency, urn_fixed_point
+from sim.scenario import load
 
 
 @pytest.fixture
@@ -88,3 +92,35 @@ def test_correction_that_keeps_every_discovery_fails(fresh, monkeypatch):
         PoliceAgency, "_corrected", lambda self, now, person, zone: np.ones(len(zone), bool)
     )
     assert not validate.urn_correction("quick").passed
+
+
+# --- the full model: scenarios/ensign_urn.toml and attention.png --------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+URN_PRESET = ROOT / "scenarios" / "ensign_urn.toml"
+SHORT = ["time.days=3", "population.pedestrians=400"]
+
+
+def test_urn_preset_writes_attention_figure(tmp_path):
+    out = tmp_path / "urn"
+    args = ["run", str(URN_PRESET), "--out", str(out), "--quiet"]
+    assert cli.main([*args, "--set", "time.days=1", "--set", "population.pedestrians=300"]) == 0
+    assert (out / "attention.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # written only in the urn's setting: attention following known incidents, two zones
+    assert attention_figure.applies(load(URN_PRESET))
+    assert not attention_figure.applies(load(URN_PRESET, ["police.allocation=posts"]))
+    assert not attention_figure.applies(load(URN_PRESET, ["police.zones_y=2"]))
+    assert not attention_figure.applies(load(ROOT / "scenarios" / "default.toml"))
+
+
+def test_attention_path_and_rates_of_a_run():
+    model = NeighbourhoodModel(load(URN_PRESET, SHORT))
+    metrics = model.run()
+    path = attention_figure.attention_path(model)
+    assert len(path) == 4  # at the start of days 0, 1, 2 and after the last
+    assert path[0] == pytest.approx(0.5)
+    assert np.all((path >= 0) & (path <= 1))
+    assert np.ptp(path) > 0.05  # attention moved
+    rates = attention_figure.run_rates(model)
+    assert sum(rates) * 3 == pytest.approx(metrics["incidents.total"])
+    assert min(rates) > 0
