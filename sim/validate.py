@@ -1349,9 +1349,9 @@ def _urn_figure(
             days, shares.mean(axis=0), color=colour, lw=1.6, label=f"{label} (mean, 95 % of runs)"
         )
     black = OKABE_ITO["black"]
-    ax.axhline(
-        p_star, color=black, ls="--", lw=1.2, label=f"urn's fixed point with reports, {p_star:.3f}"
-    )
+    if "reported" in variants:
+        label = f"urn's fixed point with reports, {p_star:.3f}"
+        ax.axhline(p_star, color=black, ls="--", lw=1.2, label=label)
     ax.axhline(truth, color=black, ls=":", lw=1.2, label=f"true crime share, {truth:.2f}")
     ax.set(xlabel="day", ylabel="zone A's share of police attention (0 to 1)", ylim=(-0.02, 1.02))
     ax.set_title(title)
