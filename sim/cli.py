@@ -392,7 +392,7 @@ def default_toml() -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from sim import outputs, plots
+    from sim import attention_figure, outputs, plots
     from sim.ledger_figure import save_ledger
     from sim.model import NeighbourhoodModel
     from sim.replicate import (
@@ -473,6 +473,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             plots.save_timeseries(series, groups, stage / "timeseries.png", title)
             plots.save_outcomes(series, groups, stage / "outcomes.png", title)
             save_ledger(metrics, groups, stage / "ledger.png")
+            if runs is None and attention_figure.applies(params):  # Ensign et al.'s urn
+                attention_figure.save_attention(model, stage / "attention.png", title)
             info = outputs.run_info(time.perf_counter() - started, sys.argv)
             outputs.atomic_write(stage / "run_info.json", json.dumps(info, indent=2) + "\n")
     except OSError as exc:

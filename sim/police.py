@@ -7,7 +7,11 @@ prior ``police.attention_prior``; what is counted is set by ``police.allocation`
 * ``posts``: posts made in the zone, the predictive-policing feedback pattern in which
   attention follows reports (and reports follow biased reporters);
 * ``incidents``: incidents known to police (reported by victims, or discovered by patrols,
-  which discover more where attention is high: the runaway loop of Ensign et al. 2018);
+  which discover more where attention is high: the runaway loop of Ensign et al. 2018). With
+  ``police.discovery_correction``, an incident known only because patrols found it counts
+  with probability min_y A_y / A_z (inversely proportional to its zone's patrol share: the
+  paper's correction), so that what patrols find no longer feeds back; reported ones count
+  always. Two zones make this the paper's urn (docs/calibration.md, the urn's fixed point);
 * ``debiased``: posts, each weighted by 1 / (k_g m_z), k_g the bias for its subject's group
   and m_z the posting its zone's police presence encouraged (``presence``): the average
   reporting bias undone, and the agency's own effect on posting (Ensign et al. 2018's
@@ -59,6 +63,32 @@ def gini(x: np.ndarray) -> float:
     return float((2 * np.arange(1, n + 1) - n - 1) @ x / (n * x.sum()))
 
 
+def urn_fixed_point(d_a: float, d_b: float, r_a: float, r_b: float) -> float:
+    """Ensign et al. 2018's limit of the share of police sent to zone A of two: the urn that
+    adds d_A + r_A balls of A and r_B of B when police go to A (r_A and d_B + r_B when they
+    go to B) converges to the root in [0, 1] of (d_A - d_B) p^2 - (d_A - d_B - r_A - r_B) p
+    - r_A. d: incidents police discover where they are sent; r: reported ones, wherever."""
+    delta, rest = d_a - d_b, r_a + r_b
+    if abs(delta) <= 1e-12 * max(abs(d_a), abs(d_b), rest, 1e-300):
+        return r_a / rest if rest > 0 else 0.5  # discovery adds no drift: the reports' share
+    return float((delta - rest + np.sqrt((delta - rest) ** 2 + 4 * delta * r_a)) / (2 * delta))
+
+
+def urn_share(
+    rates: tuple[float, float], reported: float, discovery: float, corrected: bool = False
+) -> float:
+    """Where zone A's attention settles under ``incidents`` allocation with two zones, at
+    incident rates (lambda_A, lambda_B) a day: zone z adds r lambda_z reported and (1 - r) 2 D
+    A_z lambda_z discovered incidents a day (r reported share, D ``patrol_discovery``, while
+    2 D A_z <= 1), the urn above with d_z = (1 - r) 2 D lambda_z and r_z = r lambda_z. With
+    the correction every zone adds in proportion to lambda_z: the true share."""
+    lam_a, lam_b = rates
+    if corrected or lam_a + lam_b == 0:
+        return lam_a / (lam_a + lam_b) if lam_a + lam_b > 0 else 0.5
+    found = (1 - reported) * 2 * discovery
+    return urn_fixed_point(found * lam_a, found * lam_b, reported * lam_a, reported * lam_b)
+
+
 class Zones:
     """A grid of rectangular zones over the area's bounding box."""
 
@@ -98,6 +128,7 @@ class PoliceAgency(mesa.Agent):
         self.response = params["police.response_probability"]
         self.allocation = params["police.allocation"]
         self.discovery = params["police.patrol_discovery"]
+        self.correction = params["police.discovery_correction"]
         self.prior = params["police.attention_prior"]
         self.daily_decay = 0.5 ** (1 / params["police.attention_memory_days"])
         self.inverse_bias = 1 / np.maximum(group_bias, 1e-9)
@@ -196,8 +227,18 @@ class PoliceAgency(mesa.Agent):
         known = reported | found
         self.incidents_known += int(known.sum())
         if self.allocation == "incidents":
-            self._today += np.bincount(zone[known], minlength=self.zones.count)
+            counted = known
+            if self.correction:
+                counted = reported | (found & self._corrected(now, person, zone))
+            self._today += np.bincount(zone[counted], minlength=self.zones.count)
         return known
+
+    def _corrected(self, now: int, person: np.ndarray, zone: np.ndarray) -> np.ndarray:
+        """Ensign et al. 2018's correction: keep a discovery with probability inversely
+        proportional to its zone's patrol share (min_y A_y / A_z), so that every zone adds
+        discoveries in proportion to its crime alone."""
+        keep = self.attention.min() / np.maximum(self.attention[zone], 1e-300)
+        return self.streams.uniform("police.correction", person, now) < keep
 
     # ------------------------------------------------------------------ footage requests
 

@@ -1146,6 +1146,17 @@ PARAMS: tuple[Param, ...] = (
         0,
         1,
     ),
+    Param(
+        "police.discovery_correction",
+        BOOL,
+        False,
+        "-",
+        "Under incidents allocation, count an incident known only from patrols' discovery "
+        "with probability min A / A_z (inversely proportional to its zone's attention), so "
+        "that attention stops following its own discoveries; reported incidents always count.",
+        "docs/sources.md: Ensign et al. 2018, the urn's correction (an observation kept with "
+        "probability inversely proportional to the patrol share)",
+    ),
     # --- police footage requests ---
     Param(
         "requests.regime",

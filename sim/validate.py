@@ -1201,6 +1201,320 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
     )
 
 
+# =========================================================================== the policing urn
+
+# Ensign et al. 2018 (docs/sources.md): two zones with true crime rates lambda_A, lambda_B;
+# police attention follows the incidents it knows of. Here the agency of sim/police.py itself
+# is fed a two-zone stream of incidents at these rates (nothing else of the model), one batch
+# a day, and re-allocates as it does in a run. A zone with all the attention discovers every
+# unreported incident (police.patrol_discovery x 2 zones = 1).
+URN_RATES = (6.0, 4.0)  # incidents per day in zones A (west) and B (east): true share 0.6
+URN_REPORTED = 0.2  # incidents.victim_reporting of the runs with reports
+URN_SCENARIO = {
+    "police.allocation": "incidents",
+    "police.zones_x": 2,
+    "police.zones_y": 1,
+    "police.patrol_discovery": 0.5,
+    "police.attention_memory_days": 30.0,
+    "police.attention_prior": 0.01,
+    "incidents.victim_reporting": 0.0,
+    "police.discovery_correction": False,
+}
+# name -> (overrides, label of the figure)
+URN_VARIANTS = {
+    "discovered": ({}, "discovered only"),
+    "reported": ({"incidents.victim_reporting": URN_REPORTED}, "with reports"),
+    "corrected": ({"police.discovery_correction": True}, "discovered only, corrected"),
+    "corrected_reported": (
+        {"police.discovery_correction": True, "incidents.victim_reporting": URN_REPORTED},
+        "with reports, corrected",
+    ),
+}
+URN_RUNAWAY_SHARE = 0.95  # "runs away": at least this share of the attention in one zone
+
+
+def urn_expected(params: Scenario, rates: tuple[float, float] = URN_RATES) -> float:
+    """The urn's fixed point at a scenario's settings and these rates (``urn_share``)."""
+    from sim.police import urn_share
+
+    return urn_share(
+        rates,
+        params["incidents.victim_reporting"],
+        params["police.patrol_discovery"],
+        params["police.discovery_correction"],
+    )
+
+
+def _urn_params(variant: str) -> Scenario:
+    return Scenario().replace({**URN_SCENARIO, **URN_VARIANTS[variant][0]})
+
+
+def _urn_city(seed: int):
+    """What the agency needs of a model to act alone: a Mesa model with no people."""
+    import types
+
+    import mesa
+
+    model = mesa.Model(rng=seed)
+    model.population = types.SimpleNamespace(count=0)
+    return model
+
+
+def _urn_run(variant: str, seed: int, days: int) -> list[float]:
+    """One run of the agency on the two-zone stream: zone A's attention share, day by day."""
+    from sim.police import PoliceAgency, Zones
+    from sim.rng import Streams, poisson_from_uniform
+
+    params = _urn_params(variant)
+    streams = Streams(seed)
+    zones = Zones(np.array([[0.0, 0.0], [1.0, 0.0]]), 2, 1)
+    police = PoliceAgency(_urn_city(seed), zones, np.ones(2), params, streams)
+    reported_share = params["incidents.victim_reporting"]
+    shares = []
+    for day in range(days):
+        if day > 0:
+            police.step()  # as the model does at each day's start
+        shares.append(float(police.attention[0]))
+        u = streams.uniform("urn.crimes", np.arange(2), day)
+        n = [poisson_from_uniform(float(u[z]), URN_RATES[z]) for z in range(2)]
+        zone = np.repeat(np.arange(2), n)
+        incident = np.arange(len(zone))
+        reported = streams.uniform("urn.reported", incident, day) < reported_share
+        police.on_incidents(day * 1440, zone, incident, reported)
+    return shares
+
+
+def _urn_runs(size: str, workers: int) -> dict[str, np.ndarray]:
+    """(replications, days) of zone A's attention share for every variant (cached)."""
+    replications, days = _by_size(size, (6, 600), (20, 1000))
+
+    def compute():
+        tasks = [(v, derive_seed(61, r), days) for v in URN_VARIANTS for r in range(replications)]
+        runs = _map(_urn_run, tasks, workers)
+        return {
+            v: np.array(runs[i * replications : (i + 1) * replications])
+            for i, v in enumerate(URN_VARIANTS)
+        }
+
+    return _cached(("urn", size), compute)
+
+
+def _long_run(shares: np.ndarray) -> list[float]:
+    """Each run's mean share over its second half (the first lets the urn forget its start)."""
+    return shares[:, shares.shape[1] // 2 :].mean(axis=1).tolist()
+
+
+def _urn_setting() -> str:
+    lam_a, lam_b = URN_RATES
+    return (
+        f"The agency of sim/police.py alone, fed two zones' incidents (Poisson, {lam_a:g} and "
+        f"{lam_b:g} a day: true share of zone A {lam_a / (lam_a + lam_b):.2f}); "
+        "police.allocation incidents, two zones, police.patrol_discovery "
+        f"{URN_SCENARIO['police.patrol_discovery']:g} (a zone with all attention finds every "
+        "unreported incident), attention half-life "
+        f"{URN_SCENARIO['police.attention_memory_days']:g} days, prior "
+        f"{URN_SCENARIO['police.attention_prior']:g}."
+    )
+
+
+def _urn_figure(
+    runs: dict[str, np.ndarray], out: Path | None, name: str, title: str, variants: tuple
+) -> str | None:
+    """Zone A's attention share over time in some variants, against the urn's fixed point
+    and the true crime share."""
+    if out is None:
+        return None
+    from sim.plots import OKABE_ITO
+
+    lam_a, lam_b = URN_RATES
+    truth = lam_a / (lam_a + lam_b)
+    p_star = urn_expected(_urn_params("reported"))
+    colours = ("reddish purple", "blue", "orange", "bluish green")
+    fig = _figure(7.2, 4.6)
+    ax = fig.subplots()
+    for v, colour in zip(URN_VARIANTS, colours, strict=True):
+        if v not in variants:
+            continue
+        shares = runs[v]
+        days = np.arange(shares.shape[1])
+        colour = OKABE_ITO[colour]
+        label = URN_VARIANTS[v][1]
+        if v == "discovered":  # runs go to either zone: each drawn alone
+            for i, s in enumerate(shares):
+                ax.plot(days, s, lw=0.8, alpha=0.7, color=colour, label=None if i else label)
+            continue
+        lo, hi = np.percentile(shares, [2.5, 97.5], axis=0)
+        ax.fill_between(days, lo, hi, color=colour, alpha=0.18, lw=0)
+        ax.plot(
+            days, shares.mean(axis=0), color=colour, lw=1.6, label=f"{label} (mean, 95 % of runs)"
+        )
+    black = OKABE_ITO["black"]
+    if "reported" in variants:
+        label = f"urn's fixed point with reports, {p_star:.3f}"
+        ax.axhline(p_star, color=black, ls="--", lw=1.2, label=label)
+    ax.axhline(truth, color=black, ls=":", lw=1.2, label=f"true crime share, {truth:.2f}")
+    ax.set(xlabel="day", ylabel="zone A's share of police attention (0 to 1)", ylim=(-0.02, 1.02))
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, out, name)
+
+
+def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """Attention that learns only from what it discovers runs away to one zone.
+
+    Why: Ensign et al. 2018's urn with discovered incidents alone converges to all police in
+    one zone, whatever the true crime shares (here 0.6 and 0.4). Observed: each run's final
+    share of the zone with more attention; passes if the 99.9 % interval of its mean lies above
+    0.95 (so it also excludes the true largest share, what an unbiased learner would find).
+    """
+    runs = _urn_runs(size, workers)
+    final = runs["discovered"][:, -1]
+    largest = np.maximum(final, 1 - final).tolist()
+    lo, _ = _interval(largest, DECISION_LEVEL)
+    passed = lo is not None and lo > URN_RUNAWAY_SHARE
+    observed, ci = _ci95(largest)
+    to_a = int((final > 0.5).sum())
+    figure = _urn_figure(
+        runs,
+        out,
+        "police.urn_runaway",
+        "Attention fed by its own discoveries (urn)",
+        ("discovered",),
+    )
+    return Check(
+        name="police.urn_runaway",
+        kind="analytic",
+        title="Attention that learns only from its discoveries runs away to one zone",
+        expected=f"all attention in one zone (share > {URN_RUNAWAY_SHARE:g}; true share 0.6)",
+        observed=observed,
+        ci=ci,
+        passed=bool(passed),
+        detail=(
+            f"{_urn_setting()} No reports (incidents.victim_reporting 0). {len(final)} runs of "
+            f"{runs['discovered'].shape[1]} days; observed: the final share of the zone with "
+            f"more attention ({to_a} of {len(final)} runs ended in zone A, the one with more "
+            f"crime). Passes if its {_pct(DECISION_LEVEL)} interval lies above "
+            f"{URN_RUNAWAY_SHARE:g}{'' if passed else ' (it does not)'}."
+        ),
+        figure=figure,
+        source="Ensign et al. 2018 (PMLR 81), the urn with discovered incidents only "
+        "(docs/sources.md)",
+        extra={"final_share_zone_a": final.tolist()},
+    )
+
+
+def urn_fixed_point_check(
+    size: str = "quick",
+    out: Path | None = None,
+    workers: int = 1,
+    expected_fn: Callable[[Scenario], float] = urn_expected,
+) -> Check:
+    """With reported incidents, the long-run attention share converges to the urn's fixed
+    point.
+
+    Why: reports arrive wherever police are, so they pull attention back, but discoveries
+    still push it: Ensign et al. 2018's urn then settles at the root of a quadratic, between
+    the true share and all-in-one (0.75 at these rates, true share 0.6). Observed: each run's
+    mean share of zone A over its second half; passes if the 99.9 % interval covers the fixed
+    point and excludes the true share (power)."""
+    runs = _urn_runs(size, workers)
+    params = _urn_params("reported")
+    p_star = expected_fn(params)
+    lam_a, lam_b = URN_RATES
+    truth = lam_a / (lam_a + lam_b)
+    values = _long_run(runs["reported"])
+    lo, hi = _interval(values, DECISION_LEVEL)
+    covered = _covers(lo, hi, p_star)
+    power = lo is not None and not _covers(lo, hi, truth)
+    observed, ci = _ci95(values)
+    figure = _urn_figure(
+        runs,
+        out,
+        "police.urn_fixed_point",
+        "Police attention in Ensign et al.'s two-zone urn",
+        tuple(URN_VARIANTS),
+    )
+    r = params["incidents.victim_reporting"]
+    return Check(
+        name="police.urn_fixed_point",
+        kind="analytic",
+        title="With reported incidents, attention settles at the urn's fixed point",
+        expected=f"p* = {p_star:.4f}, the root of (d_A - d_B) p^2 - (d_A - d_B - r_A - r_B) p "
+        "- r_A",
+        observed=observed,
+        ci=ci,
+        passed=bool(covered and power),
+        detail=(
+            f"{_urn_setting()} Victims report {_pct(r)} of incidents: r_z = {r:g} lambda_z "
+            f"reported and d_z = {1 - r:g} lambda_z discovered a day at full attention. "
+            f"{len(values)} runs of {runs['reported'].shape[1]} days; observed: each run's mean "
+            f"share of zone A over its second half. Passes if its {_pct(DECISION_LEVEL)} "
+            f"interval [{lo:.4f}, {hi:.4f}] covers p*{'' if covered else ' (it does not)'} and "
+            f"excludes the true share {truth:.2f}{'' if power else ' (it does not)'}."
+            if lo is not None
+            else "Too few runs for an interval."
+        ),
+        figure=figure,
+        source="Ensign et al. 2018 (PMLR 81), the urn with discovered and reported incidents "
+        "(docs/sources.md; docs/calibration.md, the urn's fixed point)",
+        extra={"fixed_point": p_star, "true_share": truth},
+    )
+
+
+def urn_correction(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """The paper's correction recovers the true crime share.
+
+    Why: keeping a discovered incident with probability inversely proportional to its zone's
+    attention (police.discovery_correction) makes every zone add incidents in proportion to
+    its crime alone. Observed: each run's mean share of zone A over its second half, without
+    reports and with them; passes if both 99.9 % intervals (Bonferroni over the two) cover the
+    true share, and exclude what the uncorrected urn reaches (1 and the fixed point)."""
+    runs = _urn_runs(size, workers)
+    lam_a, lam_b = URN_RATES
+    truth = lam_a / (lam_a + lam_b)
+    wrong = {"corrected": 1.0, "corrected_reported": urn_expected(_urn_params("reported"))}
+    level = 1 - (1 - DECISION_LEVEL) / 2
+    parts, ok = [], True
+    for v, bad in wrong.items():
+        values = _long_run(runs[v])
+        lo, hi = _interval(values, level)
+        covered, power = _covers(lo, hi, truth), lo is not None and not _covers(lo, hi, bad)
+        ok = ok and covered and power
+        mean, _ = _ci95(values)
+        parts.append(
+            f"{URN_VARIANTS[v][1]}: mean {mean:.4f}, {_pct(level)} interval [{lo:.4f}, "
+            f"{hi:.4f}] {'covers' if covered else 'does not cover'} {truth:.2f} and "
+            f"{'excludes' if power else 'does not exclude'} the uncorrected {bad:.4f}"
+            if lo is not None
+            else f"{URN_VARIANTS[v][1]}: too few runs"
+        )
+    observed, ci = _ci95(_long_run(runs["corrected"]))
+    return Check(
+        name="police.urn_correction",
+        kind="analytic",
+        title="The urn's correction recovers the true crime share",
+        expected=f"true share of zone A, {truth:.2f}, with and without reports",
+        observed=observed,
+        ci=ci,
+        passed=bool(ok),
+        detail=(
+            f"{_urn_setting()} police.discovery_correction on: an incident known only from a "
+            "discovery counts with probability min A / A_z. "
+            f"{runs['corrected'].shape[0]} runs of {runs['corrected'].shape[1]} days each; "
+            "observed: each run's mean share of zone A over its second half (the table shows "
+            f"discoveries only). {'; '.join(parts)}."
+        ),
+        figure=_urn_figure(
+            runs,
+            out,
+            "police.urn_correction",
+            "The urn's correction: discoveries thinned",
+            ("reported", "corrected", "corrected_reported"),
+        ),
+        source="Ensign et al. 2018 (PMLR 81), the correction (docs/sources.md)",
+    )
+
+
 # =========================================================================== running them all
 
 ANALYTIC: dict[str, Callable[..., Check]] = {
@@ -1213,6 +1527,9 @@ ANALYTIC: dict[str, Callable[..., Check]] = {
     "requests.refusals": request_refusals,
     "requests.opt_out_legal": opt_out_legal,
     "requests.e2ee_content": e2ee_content,
+    "police.urn_runaway": urn_runaway,
+    "police.urn_fixed_point": urn_fixed_point_check,
+    "police.urn_correction": urn_correction,
 }
 PHASES = ("analytic", "pattern")
 

@@ -32,6 +32,7 @@ PRESETS = (
     "segregated_city",
     "calibrated",
     "osm_town",
+    "ensign_urn",
 )
 ALL_FILES = sorted(SCENARIOS.glob("*.toml"))
 FIRST_LINE = re.compile(r"# (?P<name>[A-Za-z0-9_-]+): \S.*")
@@ -166,6 +167,12 @@ FACTS = {
         "world.blocks_y": 8,
         "population.groups": {"majority": 0.6, "minority": 0.4},
         "reporting.gatekeeping": 1.0,
+    },
+    "ensign_urn": {
+        "police.allocation": "incidents",
+        "police.zones_x": 2,
+        "police.zones_y": 1,
+        "police.discovery_correction": False,
     },
 }
 
