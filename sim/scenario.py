@@ -443,6 +443,12 @@ def check_share_sets(values: dict[str, Any], origin: str) -> None:
         for k, share in zip(keys, _normalised([values[k] for k in keys]), strict=True):
             values[k] = share
     check_rule_bounds(values, origin)
+    if values["police.discovery_correction"] and values["police.allocation"] != "incidents":
+        raise ScenarioError(
+            f"{origin}: police.discovery_correction = true needs police.allocation = "
+            f"'incidents' (got {values['police.allocation']!r}): the correction weighs the "
+            "incidents patrols discover, which only that allocation learns from"
+        )
 
 
 def check_rule_bounds(values: Mapping[str, Any], origin: str) -> None:

@@ -186,6 +186,10 @@ SET_CASES = {
         "requests.min_window_minutes=60",
         ["requests.min_window_minutes = 60", "requests.max_window_hours"],
     ),
+    "correction-without-incident-allocation": (
+        "police.discovery_correction=true",
+        ["police.discovery_correction = true", "police.allocation = 'incidents'", "'posts'"],
+    ),
 }
 
 
