@@ -135,7 +135,7 @@ class MesaBaseline(mesa.Model):
             Pedestrian(self, p, self.node_cell[0]) for p in range(core.population.count)
         ]
         self.minute = 0
-        self.trips = core._trips
+        self.trips = core.engine.trips
         self.next_trip = 0
         self.walk_minutes = self.recorded_minutes = 0
         self.trips_started = self.trips_done = self.trips_recorded = 0

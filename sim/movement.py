@@ -16,6 +16,7 @@ in the view until minute ``t0 + floor(s_out / v)``.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -573,6 +574,21 @@ class Walks:
         for name in _TRIP_FIELDS:
             setattr(self, name, getattr(self, name)[cut:])
         self._base = new_base
+
+    def checkpoint(self) -> dict:
+        """What walking changes, copied (to ``rewind`` to; planning and ``resync`` are not
+        undone by it): the engine walks again from a minute when cameras change mid-walk."""
+        state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in vars(self).items()}
+        state["_blocks"] = [copy.copy(b) for b in self._blocks]
+        return state
+
+    def rewind(self, state: dict) -> None:
+        """Back to a ``checkpoint`` taken since the last plan or resync."""
+        vars(self).update(state)
+        self._blocks = [copy.copy(b) for b in state["_blocks"]]
+        for k, v in state.items():
+            if isinstance(v, np.ndarray):
+                setattr(self, k, v.copy())
 
     # ------------------------------------------------------------------ who is where
 
