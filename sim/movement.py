@@ -576,19 +576,19 @@ class Walks:
         self._base = new_base
 
     def checkpoint(self) -> dict:
-        """What walking changes, copied (to ``rewind`` to; planning and ``resync`` are not
-        undone by it): the engine walks again from a minute when cameras change mid-walk."""
-        state = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in vars(self).items()}
+        """What walking changes (the trips held and their counters, the rings, the blocks,
+        the next minute), copied to ``rewind`` to: the engine walks again from a minute when
+        cameras change inside the minutes walked. Planning and ``resync`` are not undone."""
+        state = dict(vars(self))
+        for k in (*_TRIP_FIELDS, "_ring", "_count"):  # the arrays walking changes in place
+            state[k] = state[k].copy()
         state["_blocks"] = [copy.copy(b) for b in self._blocks]
         return state
 
     def rewind(self, state: dict) -> None:
-        """Back to a ``checkpoint`` taken since the last plan or resync."""
+        """Back to a ``checkpoint`` taken since the last plan or resync (once: it is
+        taken over)."""
         vars(self).update(state)
-        self._blocks = [copy.copy(b) for b in state["_blocks"]]
-        for k, v in state.items():
-            if isinstance(v, np.ndarray):
-                setattr(self, k, v.copy())
 
     # ------------------------------------------------------------------ who is where
 

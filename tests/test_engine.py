@@ -184,3 +184,20 @@ def test_minutes_must_be_begun_in_order():
     model.run_for(5)
     with pytest.raises(RuntimeError, match="minute 3 begun"):
         model.engine.walk(3)
+
+
+def test_walks_rewound_to_a_checkpoint_walk_the_same_again():
+    """``Walks.rewind`` undoes walking (the trips' counters, the rings, blocks dropped):
+    walking again from the checkpoint gives the same sightings, windows, arrivals and
+    counts, in pieces or at once."""
+    model = NeighbourhoodModel(Scenario().replace(BUSY))
+    walks = model.walks
+    model.step()  # the day is walked ahead at once, from a checkpoint
+    first = model.engine._walked
+    walks.rewind(model.engine._checkpoint)
+    again = [walks.walk(0, 500), walks.walk(500, 1440)]
+    for name in ("camera", "person", "t_out", "window_person", "done_person", "done_recorded"):
+        joined = np.concatenate([getattr(w, name) for w in again])
+        np.testing.assert_array_equal(getattr(first, name), joined, err_msg=name)
+    np.testing.assert_array_equal(first.after, np.concatenate([w.after for w in again]))
+    assert len(first.camera) > 1000 and first.done_recorded.sum() > 100
