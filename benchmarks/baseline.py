@@ -142,7 +142,7 @@ class MesaBaseline(mesa.Model):
             Pedestrian(self, p, self.node_cell[0]) for p in range(core.population.count)
         ]
         self.minute = 0
-        self.trips = core._trips
+        self.trips = core.engine.trips
         self.next_trip = 0
         self.walk_minutes = 0
         self.walk_time = self.recorded_time = 0.0  # continuous minutes, of trips ended

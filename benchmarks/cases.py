@@ -97,7 +97,7 @@ def _numpy_walk(model, minutes: int) -> int:
     placed on the street it is walking, and arrivals leave. Returns walker-minutes."""
     import numpy as np
 
-    trips, routes = model._trips, model.routes
+    trips, routes = model.engine.trips, model.routes
     speed = model.population.speed
     route, t0, v, length = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
     nxt, walk = 0, 0

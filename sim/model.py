@@ -1,38 +1,12 @@
 """The Mesa model: one step is one simulated minute; submodels run in one documented order.
 
-Order of work (docs/ODD.md, "Process overview and scheduling"):
-
-1. At the start of each day (day 0 in ``__init__``, then a scheduled event at minute
-   1440 d): draw the day's tours for every pedestrian; maybe hold a protest (participants'
-   trips replace their others, police may plan a request); expire footage older than the
-   store's horizon; adoption's daily work (officers' contacts, churn, subscription lapses,
-   giveaways, download credit, installing the cameras bought since yesterday); account
-   takeovers; lost-dog searches (with ``ai.pet_search``); and (from day 1) the police agency
-   re-allocates its attention across zones (and, with ``reporting.police_presence``,
-   residents' posting follows it).
-2. Each minute (the Mesa step), whether or not anyone walks:
-   a. the trips that depart this minute start; offenders' walks may include attempts;
-   b. walk the minute: the passes reached in it; cameras in view record the walkers (with the
-      detection probability), windows of homes without cameras see them; arrivals end;
-   c. store the new sightings; compromised cameras leak them, facial recognition processes
-      them; couriers' arrivals leave packages;
-   d. resolve the attempts due this minute into incidents (victims may report them); police
-      learn of some, plan footage requests and legal demands, and place free devices;
-      victims who use the app may post about them (posts reach the police as in e);
-   e. owners get alerts and, when a clip ends, may post the person as suspicious; so may
-      app users without a camera who see someone pass their window; posts reach the police,
-      who may stop the person and may open an investigation (planning a footage request);
-      update the counters.
-   Cameras change only between days and fear only between hours, so the code does a to c
-   ahead, whole hours at a time (``_walk_ahead``, after bringing the pass table up to date
-   and planning the trips), and most of e at each hour's first minute (``_plan_hour``); it
-   all takes effect as the minutes pass (``_settle``). A minute has work of its own
-   (``_interact``) only when an attempt falls due or a post may be made (docs/ODD.md,
-   section 3.2).
-3. Every hour (a scheduled event): fear decays and grows with the hour's posts and alerts;
-   households may buy cameras; police make the footage requests that are due (public ones
-   reach the feed) and receive footage shared after reminders.
-4. Every ``time.record_minutes`` (a scheduled event): write one time-series row.
+The order of work (docs/ODD.md, section 3) is written here, top to bottom: ``step`` is the
+minute, ``_hourly`` the hour, ``_start_day`` the day, ``_record`` a time-series row. What
+follows from walking alone (departures, walking, recording, storing footage, deliveries,
+alerts, the counters) is done ahead by the engine (``sim/engine.py``) and given to each
+minute, in the order its users are registered in ``_register_walking``, before anything
+reads it: the model's parts that walking changes are read through properties that settle
+first. ``time.walk_ahead = false`` runs every minute in its turn instead (same results).
 
 ``model.time`` counts minutes elapsed; the step executed at time t simulates minute t - 1.
 """
@@ -50,6 +24,7 @@ from sim import ledger as privacy_ledger
 from sim.adoption import Adoption, partnership_minute
 from sim.ai_features import AIFeatures
 from sim.cameras import initial_cameras
+from sim.engine import Engine
 from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
 from sim.metrics import (
@@ -61,7 +36,7 @@ from sim.metrics import (
 )
 from sim.movement import PassTable, Viewers, Walks
 from sim.police import PoliceAgency, Zones
-from sim.population import DELIVERY, MINUTES_PER_DAY, DayTrips, Population
+from sim.population import DELIVERY, MINUTES_PER_DAY, Population
 from sim.privacy import AccountSecurity
 from sim.protests import Protests
 from sim.reporting import Reporting, group_bias
@@ -69,8 +44,6 @@ from sim.requests import Platform, Rules
 from sim.rng import Streams
 from sim.scenario import Scenario, ScenarioError
 from sim.world import build_world
-
-PLAN_TRIPS = 20_000  # trips walked ahead at once, at most (unless one hour has more)
 
 
 class NeighbourhoodModel(mesa.Model):
@@ -85,9 +58,6 @@ class NeighbourhoodModel(mesa.Model):
         params = params if params is not None else Scenario()
         seed = int(params["seed"] if rng is None else rng)
         super().__init__(rng=seed)
-        # Mesa replaced ``step`` with its own wrapper (advance time by one); ours also settles
-        # the minutes walked ahead (see ``_settle``), as do ``run_for`` and ``run_until``
-        self.step = partial(self.run_for, 1)
         self.params = params.replace({"seed": seed}) if seed != params["seed"] else params
         self.seed = seed
         self.streams = Streams(seed)
@@ -103,7 +73,9 @@ class NeighbourhoodModel(mesa.Model):
             else 0.0
         )
         pop = self.population
-        self.reporting = Reporting(self.world.homes, pop.home, pop.group, self.params, self.streams)
+        self._reporting = Reporting(
+            self.world.homes, pop.home, pop.group, self.params, self.streams
+        )
         self.passes = self._pass_table()
         self.walks = Walks(
             self.routes,
@@ -113,7 +85,7 @@ class NeighbourhoodModel(mesa.Model):
             self.streams.base("camera.detect"),
             self.params["cameras.detection_probability"],
         )
-        self.incidents = Incidents(
+        self._incidents = Incidents(
             self.world.homes,
             self.routes,
             pop.possible_routes(np.flatnonzero(pop.offender)),
@@ -128,7 +100,7 @@ class NeighbourhoodModel(mesa.Model):
         self.police = PoliceAgency(
             self, self.zones, group_bias(self.params), self.params, self.streams
         )
-        self.footage = FootageStore(self._camera_xy, self.params["footage.store_days"])
+        self._footage = FootageStore(self._camera_xy, self.params["footage.store_days"])
         self._check_footage_horizon()
         self.platform = Platform(
             self,
@@ -136,16 +108,16 @@ class NeighbourhoodModel(mesa.Model):
             self.streams,
             self.world.homes.count,
             self._camera_homes,
-            self.footage,
+            self._footage,
         )
-        self.accounts = AccountSecurity(
+        self._accounts = AccountSecurity(
             self.world.homes.count,
             self.params,
             self.streams,
             self.platform.subscribed,
             self.platform.e2ee,
         )
-        self.ai = AIFeatures(
+        self._ai = AIFeatures(
             self.world.homes.xy,
             self.params,
             self.streams,
@@ -158,25 +130,21 @@ class NeighbourhoodModel(mesa.Model):
         self.walking_days = privacy_ledger.WalkingDays(pop.count, self.duration)
         self._start_partnership()  # needs the duration
         every = self.params["time.record_minutes"]
-        self.recorder = Recorder(
+        self._recorder = Recorder(
             self.population.count, self.world.group_names, math.ceil(self.duration / every) + 2
         )
         self._schedule_rng = self.streams.generator("schedule")
-        self._trips = DayTrips(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int64))
-        self._next_trip = 0  # the next trip to start
-        self._planned = 0  # the next trip to plan
-        self._minute = 0  # the next minute to simulate
-        self._walked_stop = 0  # minutes before this are planned and walked (ahead)
-        self._walked = None  # the walking of the minutes walked ahead last
-        self._attempts = None  # the attempts of their walks
-        self._camera_home = None  # the owners' homes of their sightings' cameras
-        self._packages = None  # the arrivals that leave packages: (row, home, until when)
-        self._hour_stop = 0  # minutes before this have their posting decisions planned
+        self.engine = Engine(
+            self.walks,
+            pop.speed,
+            self.cameras,
+            self._window_caps,
+            ahead=self.params["time.walk_ahead"],
+        )
+        self._register_walking()
         self._attempt_minutes: set[int] = set()  # minutes walked ahead when attempts fall due
-        self._post_minutes: set[int] = set()  # the planned hour's minutes when posts may be made
-        self._settled = 0  # minutes before this have had all their effects
-        self._settled_for_incidents = 0  # minutes before this have had those incidents read
-        self._walking = 0  # people still walking after the last minute settled
+        self._post_minutes: set[int] = set()  # minutes planned when posts may be made
+        self._plan_stop = 0  # minutes before this have their posting decisions planned
         self._last_record = 0
         self._start_day()
         self.schedule_recurring(
@@ -185,45 +153,231 @@ class NeighbourhoodModel(mesa.Model):
         self.schedule_recurring(self._hourly, Schedule(interval=60, start=60))
         self.schedule_recurring(self._record, Schedule(interval=every, start=every))
 
-    # ------------------------------------------------------------------ scheduled work
+    # ------------------------------------------------------------------ the minute
+
+    def step(self) -> None:
+        """Minute m (docs/ODD.md, section 3.2), in its order:
+
+        1. departures (offenders' walks may include attempts); 2. walk the minute: cameras
+        in view record, windows see, arrivals end; 3. store the sightings (leaks, facial
+        recognition); 4. couriers leave packages; 5. incidents and what the police do about
+        them; 6. alerts, and the posts of owners, neighbours and victims; 7. the counters.
+
+        Steps 1 to 4, the alerts and the counters depend on the trips and the cameras
+        alone: the engine walks them ahead and settles them, in ``_register_walking``'s
+        order, when they are read. The posting decisions of people who cannot be seen
+        offending are made when the hour is planned (fear is fixed until it ends). A minute
+        has work of its own only when an attempt falls due or a post may be made."""
+        now = self.engine.minute
+        # 1-4: walked ahead (or again, if the cameras changed); settled when read
+        if self.engine.walk(now) or now >= self._plan_stop:
+            self._plan_posts(now)  # the hour's posting decisions, from now
+        if now in self._attempt_minutes or now in self._post_minutes:
+            self.engine.settle(now + 1, eager_only=True)  # the walks started, packages left
+            self._incidents_happen(now)  # 5
+            self._posts(now)  # 6
+        self.engine.end_minute()  # 7, with the rest of 1-4, when read
+
+    def _register_walking(self) -> None:
+        """Who uses the walking, in the minute's order (sim/engine.py)."""
+        e = self.engine
+        e.on_planned(self._plan_attempts)  # 1: which walks include attempts
+        e.on_planned(self._count_walking_days)
+        e.on_walked(self._due_attempts)  # 5: the minutes when attempts fall due
+        e.on_walked(self._plan_deliveries)  # 4: the packages couriers' arrivals leave
+        e.on_settle(self._start_attempts, eager=True)  # 1: attempts wait for their minute
+        e.on_settle(self._deliver, eager=True)  # 4
+        e.on_settle(self._count_departures)  # 1
+        e.on_settle(self._store)  # 3
+        e.on_settle(self._alert)  # 6: recordings counted, owners alerted
+        e.on_settle(self._count_walked)  # 7
+
+    def _plan_attempts(self, person, route, depart, speed, duration) -> None:
+        pop = self.population
+        self._attempts = self._incidents.plan_attempts(depart, person, route, speed, pop.offender)
+
+    def _count_walking_days(self, person, route, depart, speed, duration) -> None:
+        if len(person):
+            self.walking_days.add(person, depart, duration)
+
+    def _due_attempts(self, w) -> None:
+        """The minutes walked when attempts fall due."""
+        self._attempt_minutes = self._incidents.due_minutes(w.start, w.stop, self._attempts)
+
+    def _plan_deliveries(self, w) -> None:
+        """Couriers' arrivals that leave a package: the minute, the door, until when it
+        waits (keyed draws)."""
+        pop = self.population
+        courier = np.flatnonzero(pop.kind[w.done_person] == DELIVERY)
+        doors = pop.door_of(w.done_route[courier])
+        minute, doors = w.done_minute[courier[doors >= 0]], doors[doors >= 0]
+        self._packages = (minute, doors, self._incidents.plan_deliveries(minute, doors))
+
+    def _start_attempts(self, w, started: int) -> None:
+        attempts = self._attempts.started(w.start, w.stop)
+        if len(attempts):
+            self._incidents.add_attempts(attempts)
+
+    def _deliver(self, w, started: int) -> None:
+        minute, doors, until = self._packages
+        a, b = np.searchsorted(minute, [w.start, w.stop])
+        if b > a:
+            self._incidents.deliver(doors[a:b], until[a:b])
+
+    def _count_departures(self, w, started: int) -> None:
+        if started:
+            self._recorder.on_start(started)
+
+    def _store(self, w, started: int) -> None:
+        """Footage stored; taken-over cameras leak it live; facial recognition scans it."""
+        if len(w.camera):
+            self._footage.add(w.camera, w.person, w.minute, w.t_out)
+            sightings = Sightings(w.camera, w.person, w.minute, w.t_out)
+            camera_home = self.cameras.home[w.camera]
+            self._accounts.live(camera_home, sightings)
+            self._ai.live(camera_home, sightings)
+
+    def _alert(self, w, started: int) -> None:
+        self._reporting.on_walked(self.cameras.home[w.camera], w.sighted.sum(axis=0))
+
+    def _count_walked(self, w, started: int) -> None:
+        self._recorder.on_walked(w)
+
+    def _plan_posts(self, now: int) -> None:
+        """The posting decisions from minute ``now`` to the hour's end (fear is fixed until
+        then; minute by minute, the minute's): those that already settle, and the minutes
+        when a post may be made."""
+        stop = self.engine.stop_of(now)
+        w = self.engine.walked(now, stop)
+        posts = self._reporting.plan_reviews(
+            now,
+            stop,
+            (
+                w.minute,
+                self.cameras.home[w.camera],
+                w.person,
+                w.t_out,
+                w.window_minute,
+                w.window_home,
+                w.window_person,
+            ),
+            self.cameras.owners(),
+            self.population.offender,
+        )
+        self._post_minutes = set(posts.tolist())
+        self._plan_stop = stop
+
+    def _incidents_happen(self, now: int) -> None:
+        """Minute ``now``'s attempts: incidents (victims may report and post), and what the
+        police do about them."""
+        has_camera = self.cameras.owners()
+        happened = self._incidents.step(now, has_camera, self._walkers_on_edge)
+        if happened is None:
+            return
+        self._recorder.count("incidents", len(happened.minute))
+        known = self.police.on_incidents(
+            now, self.home_zone[happened.home], happened.person, happened.reported
+        )
+        self.police.investigate(
+            now,
+            happened.id[known],
+            self.world.homes.xy[happened.home[known]],
+            happened.minute[known],
+            happened.kind[known],
+        )
+        if self.adoption.officers:
+            self.adoption.on_investigations(happened.home[known])
+        self._post_victims(now, happened, has_camera)
+
+    def _post_victims(self, now: int, happened, has_camera: np.ndarray) -> None:
+        """Victims who use the app post about the incidents that just happened to them; the
+        posts count, and reach the police, like every other post."""
+        posts = self._reporting.post_victims(now, happened.home, happened.person, has_camera)
+        if posts is not None:
+            self._forward(now, posts)
+
+    def _posts(self, now: int) -> None:
+        """Owners' and neighbours' posts about the people they saw (reviewed as planned)."""
+        posts = self._reporting.review(now, self._incidents.seen_offending)
+        if posts is not None:
+            self._forward(now, posts)
+
+    def _forward(self, now: int, posts) -> None:
+        """Posts made this minute: counted, and passed to the police (who receive them only
+        with a partnership and forwarding on)."""
+        self._recorder.count("posts", len(posts))
+        stops = self.police.on_posts(
+            now,
+            self.home_zone[posts.poster],
+            posts.poster,
+            posts.person,
+            self.population.group,
+            self.world.homes.xy[posts.poster],
+        )
+        self._recorder.count("stops", stops)
+
+    def _walkers_on_edge(self, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
+        """How many walkers other than ``people[i]`` are on street ``edges[i]`` right now."""
+        return self.walks.others_on(self.engine.minute, edges, people)
+
+    # ------------------------------------------------------------------ the hour
+
+    def _hourly(self) -> None:
+        """Fear (only here, on the hour: the posting plans rely on it), purchases, footage
+        requests."""
+        if self.engine.minute < self._plan_stop:
+            raise RuntimeError(
+                f"fear updated at minute {self.engine.minute}, inside the minutes whose posting "
+                f"decisions are planned (to {self._plan_stop}): fear changes only on the hour"
+            )
+        self.engine.settle(self.engine.minute)
+        self._reporting.hourly(self.cameras.owners())
+        self.adoption.hourly(int(self.time), self._reporting.fear)
+        self.police.make_requests(
+            int(self.time), self.platform, self.cameras.active, self._reporting.public_request
+        )
+
+    # ------------------------------------------------------------------ the day
 
     def _start_day(self) -> None:
-        """Draw today's tours (keeping trips still to depart from earlier days)."""
-        self._settle(self._minute)
+        """Today's tours (with trips still to depart from earlier days), a protest, footage
+        expiry, adoption's daily work (installations), takeovers, pet searches, attention."""
         now = int(self.time)
         day = now // MINUTES_PER_DAY
-        new = self.population.day_trips(day, self._schedule_rng)
-        left = slice(self._next_trip, len(self._trips))
-        depart = np.concatenate([self._trips.depart[left], new.depart])
-        person = np.concatenate([self._trips.person[left], new.person])
-        route = np.concatenate([self._trips.route[left], new.route])
-        order = np.argsort(depart, kind="stable")
-        self._trips = DayTrips(depart[order], person[order], route[order])
-        self._trips, protest = self.protests.plan(day, self._trips)
+        trips = self.engine.waiting(self.population.day_trips(day, self._schedule_rng))
+        trips, protest = self.protests.plan(day, trips)
+        self.engine.set_trips(trips)
         if protest is not None:
             self.police.plan_protest(protest)
-        self._next_trip = self._planned = 0
-        self.footage.expire(now)
+        self._footage.expire(now)
         self.adoption.daily(day, now)
-        self.accounts.daily_takeovers(
-            day, now, self.cameras.owners(), self.cameras.home_camera, self.footage
+        self._accounts.daily_takeovers(
+            day, now, self.cameras.owners(), self.cameras.home_camera, self._footage
         )
-        self.ai.daily(day, now, self.cameras.active, self._camera_homes, self.footage)
+        self._ai.daily(day, now, self.cameras.active, self._camera_homes, self._footage)
         if day > 0:
             self.police.step()
             if self.police.presence_effect > 0:
-                self.reporting.set_presence(
+                self._reporting.set_presence(
                     self.police.presence()[self.home_zone],
                     1 + self.police.presence_effect * (self.zones.count - 1),
                 )
 
-    def _hourly(self) -> None:
-        self._settle(self._minute)
-        self.reporting.hourly(self.cameras.owners())
-        self.adoption.hourly(int(self.time), self.reporting.fear)
-        self.police.make_requests(
-            int(self.time), self.platform, self.cameras.active, self.reporting.public_request
+    def _record(self) -> None:
+        """One time-series row."""
+        self.engine.settle(self.engine.minute)
+        self._last_record = int(self.time)
+        self._recorder.record(
+            int(self.time),
+            self.walking(),
+            self.cameras.count,
+            self.cameras.street_fraction(),
+            self._footage.nbytes,
+            float(self.adoption.owner.mean()),
+            outcome_totals(self),
         )
+
+    # ------------------------------------------------------------------ set-up helpers
 
     def _check_footage_horizon(self) -> None:
         """Requests look back at most delay + window: the footage store must reach that far."""
@@ -249,7 +403,7 @@ class NeighbourhoodModel(mesa.Model):
         if self._window_m <= 0:
             return None
         owners = self.cameras.owners()
-        return self.streams.base("post"), partial(self.reporting.window_caps, owners)
+        return self.streams.base("post"), partial(self._reporting.window_caps, owners)
 
     def _camera_homes(self, cameras: np.ndarray) -> np.ndarray:
         return self.cameras.home[cameras]
@@ -259,7 +413,7 @@ class NeighbourhoodModel(mesa.Model):
         post what they see; a window whose home later has a camera is ignored when seen)."""
         viewers = Viewers.cameras(self.cameras)
         if self._window_m > 0:
-            windows = self.reporting.app_user_no_camera
+            windows = self._reporting.app_user_no_camera
             viewers = Viewers.concat(
                 viewers, Viewers.windows(self.world.homes, self.cameras, self._window_m, windows)
             )
@@ -277,202 +431,49 @@ class NeighbourhoodModel(mesa.Model):
     def _sign_partnership(self) -> None:
         self.police.partnered = True
 
-    def _record(self) -> None:
-        self._settle(self._minute)
-        self._last_record = int(self.time)
-        self.recorder.record(
-            int(self.time),
-            self.walking(),
-            self.cameras.count,
-            self.cameras.street_fraction(),
-            self.footage.nbytes,
-            float(self.adoption.owner.mean()),
-            outcome_totals(self),
-        )
-
-    def step(self) -> None:
-        """Simulate one minute (Mesa's step: ``model.step()`` also settles, see ``__init__``).
-
-        Walking, and what follows from it alone, is done ahead (``_walk_ahead``, whole hours
-        at a time) and its posting decisions planned at each hour's first minute
-        (``_plan_hour``); it all takes effect as the minutes pass (``_settle``). A minute has
-        work of its own only when an attempt falls due in it or a post may be made."""
-        now = self._minute
-        if now >= self._hour_stop:
-            self._plan_hour(now)
-        if now in self._post_minutes or now in self._attempt_minutes:
-            self._interact(now)
-        self._minute = now + 1
-
-    def _walk_ahead(self, now: int) -> None:
-        """Plan the trips that depart in the coming hours and walk them: whole hours up to
-        the end of the day, as many as hold ``PLAN_TRIPS`` trips (at least one hour). Cameras
-        change only between days, and nothing else changes what walkers pass or what cameras
-        record. Also plan the walks' attempts. How many hours are walked at once changes
-        nothing but the speed (fewer calls) and the memory (more passes held)."""
-        self._settle(now)
-        if self.passes.camera_version != self.cameras.version:
-            self.walks.resync(now, self.cameras)
-        trips, pop = self._trips, self.population
-        hours = np.arange(now + 60, (now // MINUTES_PER_DAY + 1) * MINUTES_PER_DAY + 1, 60)
-        ends = np.searchsorted(trips.depart, hours, side="left")
-        k = max(int(np.searchsorted(ends - self._planned, PLAN_TRIPS, side="right")), 1)
-        stop, end = int(hours[k - 1]), int(ends[k - 1])
-        sl = slice(self._planned, end)
-        person, route, depart = trips.person[sl], trips.route[sl], trips.depart[sl]
-        speed = pop.speed[person]
-        self.walks.plan(person, route, depart, speed, self._window_caps())
-        if len(person):
-            self.walking_days.add(person, depart, self.walks.duration[-len(person) :])
-        self._planned = end
-        self._attempts = self.incidents.plan_attempts(depart, person, route, speed, pop.offender)
-        self._attempt_minutes = self.incidents.due_minutes(now, stop, self._attempts)
-        w = self._walked = self.walks.walk(now, stop)
-        self._camera_home = self.cameras.home[w.camera]  # the owners of the cameras that saw
-        # couriers' arrivals (rows) that leave a package: at which door, until when
-        courier = np.flatnonzero(pop.kind[w.done_person] == DELIVERY)
-        doors = pop.door_of(w.done_route[courier])
-        at, doors = courier[doors >= 0], doors[doors >= 0]
-        self._packages = (at, doors, self.incidents.plan_deliveries(w.done_minute[at], doors))
-        self._walked_stop = stop
-
-    def _plan_hour(self, now: int) -> None:
-        """The posting decisions of the hour starting at ``now`` that fear, fixed until the
-        hour ends, already settles, and the hour's minutes when a post may be made."""
-        if now >= self._walked_stop:
-            self._walk_ahead(now)
-        stop = (now // 60 + 1) * 60
-        w = self._walked
-        i, j = now - w.start, stop - w.start
-        s = slice(int(w.sight_ptr[i]), int(w.sight_ptr[j]))
-        v = slice(int(w.window_ptr[i]), int(w.window_ptr[j]))
-        posts = self.reporting.plan_reviews(
-            now,
-            stop,
-            (
-                w.minute[s],
-                self._camera_home[s],
-                w.person[s],
-                w.t_out[s],
-                w.window_minute[v],
-                w.window_home[v],
-                w.window_person[v],
-            ),
-            self.cameras.owners(),
-            self.population.offender,
-        )
-        self._post_minutes = set(posts.tolist())
-        self._hour_stop = stop
-
-    def _settle(self, upto: int) -> None:
-        """Give the minutes walked ahead, up to ``upto - 1``, their effects: trips started
-        (with their attempts), packages delivered, footage stored and leaked, recordings and
-        alerts, and the counters. Called before anything reads them."""
-        self._settle_for_incidents(upto)
-        lo = self._settled
-        if upto <= lo:
-            return
-        self._settled = upto
-        end = int(np.searchsorted(self._trips.depart, upto - 1, side="right"))
-        if end > self._next_trip:
-            self.recorder.on_start(end - self._next_trip)
-            self._next_trip = end
-        walked = self._walked
-        i, j = lo - walked.start, upto - walked.start
-        w = walked.between(lo, upto)
-        camera_home = self._camera_home[walked.sight_ptr[i] : walked.sight_ptr[j]]
-        if len(w.camera):
-            self.footage.add(w.camera, w.person, w.minute, w.t_out)
-            sightings = Sightings(w.camera, w.person, w.minute, w.t_out)
-            self.accounts.live(camera_home, sightings)
-            self.ai.live(camera_home, sightings)
-        self.reporting.on_walked(camera_home, w.sighted.sum(axis=0))
-        self.recorder.on_walked(w)
-        self._walking = int(w.after[-1])
-
-    def _settle_for_incidents(self, upto: int) -> None:
-        """What incidents read, up to minute ``upto - 1``: the attempts of the walks started,
-        and the packages delivered (before any theft of a later minute). An interaction
-        minute settles only these; the rest waits for a reader."""
-        lo = self._settled_for_incidents
-        if upto <= lo:
-            return
-        self._settled_for_incidents = upto
-        attempts = self._attempts.started(lo, upto)
-        if len(attempts):
-            self.incidents.add_attempts(attempts)
-        walked = self._walked
-        rows = walked.done_ptr[[lo - walked.start, upto - walked.start]]
-        at, doors, until = self._packages
-        a, b = np.searchsorted(at, rows)
-        if b > a:
-            self.incidents.deliver(doors[a:b], until[a:b])
-
-    def _interact(self, now: int) -> None:
-        """Minute ``now``'s attempts and posts: incidents (victims may report and post), what
-        the police do about them, then the owners' and neighbours' posts."""
-        self._settle_for_incidents(now + 1)
-        has_camera = self.cameras.owners()
-        happened = self.incidents.step(now, has_camera, self._walkers_on_edge)
-        if happened is not None:
-            self.recorder.count("incidents", len(happened.minute))
-            known = self.police.on_incidents(
-                now, self.home_zone[happened.home], happened.person, happened.reported
-            )
-            self.police.investigate(
-                now,
-                happened.id[known],
-                self.world.homes.xy[happened.home[known]],
-                happened.minute[known],
-                happened.kind[known],
-            )
-            if self.adoption.officers:
-                self.adoption.on_investigations(happened.home[known])
-            self._post_victims(now, happened, has_camera)
-        posts = self.reporting.review(now, self.incidents.seen_offending)
-        if posts is not None:
-            self._forward(now, posts)
-
-    def run_for(self, duration: float | int) -> None:
-        super().run_for(duration)
-        self._settle(self._minute)
-
-    def run_until(self, end_time: float | int) -> None:
-        super().run_until(end_time)
-        self._settle(self._minute)
-
-    def walking(self) -> int:
-        """People still walking after the last minute simulated."""
-        self._settle(self._minute)
-        return self._walking
-
-    def _post_victims(self, now: int, happened, has_camera: np.ndarray) -> None:
-        """Victims who use the app post about the incidents that just happened to them; the
-        posts count, and reach the police, like every other post."""
-        posts = self.reporting.post_victims(now, happened.home, happened.person, has_camera)
-        if posts is not None:
-            self._forward(now, posts)
-
-    def _forward(self, now: int, posts) -> None:
-        """Posts made this minute: counted, and passed to the police (who receive them only
-        with a partnership and forwarding on)."""
-        self.recorder.count("posts", len(posts))
-        stops = self.police.on_posts(
-            now,
-            self.home_zone[posts.poster],
-            posts.poster,
-            posts.person,
-            self.population.group,
-            self.world.homes.xy[posts.poster],
-        )
-        self.recorder.count("stops", stops)
-
     def _camera_xy(self) -> np.ndarray:
         return self.world.homes.xy[self.cameras.home]
 
-    def _walkers_on_edge(self, edges: np.ndarray, people: np.ndarray) -> np.ndarray:
-        """How many walkers other than ``people[i]`` are on street ``edges[i]`` right now."""
-        return self.walks.others_on(self._minute, edges, people)
+    # ------------------------------------------------------------------ reading state
+
+    # What walking changes is read through these: each first gives the minutes simulated
+    # their effects (``Engine.settle``), so that nothing reads a state walked ahead of, or
+    # behind, the model's time.
+
+    @property
+    def footage(self) -> FootageStore:
+        self.engine.settle(self.engine.minute)
+        return self._footage
+
+    @property
+    def reporting(self) -> Reporting:
+        self.engine.settle(self.engine.minute)
+        return self._reporting
+
+    @property
+    def recorder(self) -> Recorder:
+        self.engine.settle(self.engine.minute)
+        return self._recorder
+
+    @property
+    def incidents(self) -> Incidents:
+        self.engine.settle(self.engine.minute)
+        return self._incidents
+
+    @property
+    def accounts(self) -> AccountSecurity:
+        self.engine.settle(self.engine.minute)
+        return self._accounts
+
+    @property
+    def ai(self) -> AIFeatures:
+        self.engine.settle(self.engine.minute)
+        return self._ai
+
+    def walking(self) -> int:
+        """People still walking after the last minute simulated."""
+        self.engine.settle(self.engine.minute)
+        return self.engine.walking
 
     # ------------------------------------------------------------------ running, results
 
@@ -489,7 +490,6 @@ class NeighbourhoodModel(mesa.Model):
 
     def ledger(self) -> privacy_ledger.Ledger:
         """The privacy ledger so far: who was exposed through which path (sim/ledger.py)."""
-        self._settle(self._minute)
         return privacy_ledger.build(privacy_ledger.disclosures(self))
 
     def _privacy_metrics(self) -> dict[str, float | int | None]:
@@ -513,13 +513,13 @@ class NeighbourhoodModel(mesa.Model):
     def walker_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Map positions and groups of everyone walking (for drawing)."""
         w = self.walks
-        slot = w.under_way(self._minute - 1)  # after the last minute walked
-        xy = self.routes.positions(w.route[slot], w.distance(slot, self._minute), self.world.net)
+        now = self.engine.minute
+        slot = w.under_way(now - 1)  # after the last minute walked
+        xy = self.routes.positions(w.route[slot], w.distance(slot, now), self.world.net)
         return xy, self.population.group[w.person[slot]]
 
     def metrics(self) -> dict[str, float | int | None]:
         """The flat metrics of the run so far (see docs/metrics.md)."""
-        self._settle(self._minute)
         if self._last_record < int(self.time):
             self._record()
         out = {

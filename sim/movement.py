@@ -18,6 +18,7 @@ Exposure is measured in continuous time: the walker is in the view from ``t0 + s
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -592,6 +593,21 @@ class Walks:
         for name in _TRIP_FIELDS:
             setattr(self, name, getattr(self, name)[cut:])
         self._base = new_base
+
+    def checkpoint(self) -> dict:
+        """What walking changes (the trips held and their counters, the rings, the blocks,
+        the next minute), copied to ``rewind`` to: the engine walks again from a minute when
+        cameras change inside the minutes walked. Planning and ``resync`` are not undone."""
+        state = dict(vars(self))
+        for k in (*_TRIP_FIELDS, "_ring", "_count"):  # the arrays walking changes in place
+            state[k] = state[k].copy()
+        state["_blocks"] = [copy.copy(b) for b in self._blocks]
+        return state
+
+    def rewind(self, state: dict) -> None:
+        """Back to a ``checkpoint`` taken since the last plan or resync (once: it is
+        taken over)."""
+        vars(self).update(state)
 
     # ------------------------------------------------------------------ who is where
 

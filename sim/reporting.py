@@ -137,7 +137,7 @@ class Reporting:
             len(ALERT_SETTINGS), size=H, p=shares / shares.sum()
         ).astype(np.int8)  # small enough to stay in cache when looked up for every sighting
         self.app_user_no_camera = rng.random(H) < params["feed.app_share"]
-        self.fear = np.zeros(H)
+        self._fear = np.zeros(H)  # changed by ``hourly`` alone (read: ``fear``)
         # police presence in each home's zone (posting multiplier, set daily: ``set_presence``)
         self.presence = np.ones(H)
         self.presence_max = 1.0  # the most presence can reach (bounds the window caps)
@@ -177,6 +177,14 @@ class Reporting:
         self.app_user_no_camera[new] = True
         return new
 
+    @property
+    def fear(self) -> np.ndarray:
+        """Each household's fear (read-only: it changes only in ``hourly``, on the hour, and
+        the posting plans rely on that)."""
+        view = self._fear.view()
+        view.flags.writeable = False
+        return view
+
     def app_user(self, has_camera: np.ndarray) -> np.ndarray:
         """Households that read the feed: camera owners and some others."""
         return has_camera | self.app_user_no_camera
@@ -201,12 +209,15 @@ class Reporting:
         every factor of p is fixed but one: whether the person was seen offending, which
         incidents in those minutes decide. For people who never offend (``may_offend``
         false) the decision is therefore made now, exactly; the others wait for
-        ``review``. Alerts whose clip ends later are kept for the next plan.
+        ``review``. Alerts whose clip ends later are kept for the next plan. Decisions
+        planned earlier for minutes from ``start`` on are planned again (the cameras
+        changed, and the minutes were walked again).
 
         Args:
             walked: the minutes' sightings and window passes, ``(minute, camera_home,
                 person, t_out, window_minute, window_home, window_person)``.
         """
+        self._reopen(start)
         self._open, reviews, due = _plan_decisions(
             start,
             stop,
@@ -218,6 +229,23 @@ class Reporting:
         )
         self._reviews = _Reviews(*reviews)
         return due
+
+    def _reopen(self, start: int) -> None:
+        """Forget the decisions planned for minutes from ``start`` on and the alerts seen
+        from then; the clips of earlier alerts not yet reviewed are open again, in the order
+        the alerts came (clips that end in the same minute keep their order)."""
+        r, (o_home, o_person, o_t_in, o_end) = self._reviews, self._open
+        if (len(r.minute) == 0 or r.minute[-1] < start) and not np.any(o_t_in >= start):
+            return
+        keep = (r.minute >= start) & r.by_camera & (r.t_in < start)
+        carried = o_t_in < start
+        self._open = (
+            np.concatenate([r.home[keep], o_home[carried]]),
+            np.concatenate([r.person[keep], o_person[carried]]),
+            np.concatenate([r.t_in[keep], o_t_in[carried]]),
+            np.concatenate([r.minute[keep], o_end[carried]]),
+        )
+        self._reviews = _Reviews.none()
 
     def review(self, now: int, seen_offending) -> PostLog | None:
         """The planned decisions of minute ``now`` that may post: the posts.
@@ -258,7 +286,7 @@ class Reporting:
             self.bias,
             self.person_group,
             self.fear_mult,
-            self.fear,
+            self._fear,
             self.incident_mult,
             self.presence,
             self.direct_rate,
@@ -319,7 +347,7 @@ class Reporting:
             self.streams.base("post"),
             self.base * max(1.0, self.stranger_mult),
             self._bias_max,
-            self.fear,
+            self._fear,
             self.fear_mult,
             max(1.0, self.incident_mult),
         )
@@ -334,7 +362,7 @@ class Reporting:
         does any home when two midnights pass: it may buy a camera and retire it)."""
         if midnights > 1 and self.alerts_feedback:  # a camera bought and retired meanwhile
             return np.full(len(has_camera), np.inf)
-        fear = self.fear
+        fear = self._fear
         if self.posts_feedback:
             per_item = max(self.fear_per_post, self.fear_per_request)
             fear = fear + per_item * (self._read_left + midnights * self.read_per_day)
@@ -346,28 +374,28 @@ class Reporting:
 
     def hourly(self, has_camera: np.ndarray) -> None:
         """Fear: decay, then what the past hour's posts and alerts added."""
-        self.fear *= self.hourly_decay
+        self._fear *= self.hourly_decay
         if self.posts_feedback and self._requests_hour and self.fear_per_request > 0:
             points = np.array(self._requests_hour).reshape(-1, 2)  # read first: salient
             seen = self._grid.visible_counts(np.zeros(0, np.int64), points)
             read = np.minimum(seen, self._read_left) * self.app_user(has_camera)
             self._read_left -= read
-            self.fear += self.fear_per_request * read
+            self._fear += self.fear_per_request * read
         if self.posts_feedback and self._posts_hour:
             posters = np.concatenate(self._posts_hour)
             seen = self._grid.visible_counts(posters)
             read = np.minimum(seen, self._read_left) * self.app_user(has_camera)
             self._read_left -= read
-            self.fear += self.fear_per_post * read
+            self._fear += self.fear_per_post * read
         if self.alerts_feedback:
             other = np.where(
                 has_camera & (self.alert_setting == ALL_MOTION), self.other_alerts_per_hour, 0.0
             )
             alerts = np.bincount(
                 np.concatenate([np.zeros(0, np.int64), *self._alerts_hour]),
-                minlength=len(self.fear),
+                minlength=len(self._fear),
             )
-            self.fear += self.fear_per_alert * (alerts + other)
+            self._fear += self.fear_per_alert * (alerts + other)
         self._posts_hour = []
         self._requests_hour = []
         self._alerts_hour = []

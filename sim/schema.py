@@ -218,6 +218,15 @@ PARAMS: tuple[Param, ...] = (
         1,
         1440,
     ),
+    Param(
+        "time.walk_ahead",
+        BOOL,
+        True,
+        "-",
+        "Walk whole hours ahead and settle them when read (fast); false runs every minute "
+        "in its turn, without planning shortcuts (slow; the same results: a check).",
+        "run setting",
+    ),
     # --- world ---
     Param(
         "world.kind",

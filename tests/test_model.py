@@ -7,7 +7,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import model as model_module
+from sim import engine as engine_module
 from sim.model import NeighbourhoodModel
 from sim.outputs import metrics_json
 from sim.scenario import Scenario
@@ -223,8 +223,8 @@ def test_hours_walked_at_once_change_nothing(monkeypatch):
     ``PLAN_TRIPS``): either way, the same run."""
     params = Scenario().replace(BUSY)
     outcomes = []
-    for plan_trips in (model_module.PLAN_TRIPS, 1):
-        monkeypatch.setattr(model_module, "PLAN_TRIPS", plan_trips)
+    for plan_trips in (engine_module.PLAN_TRIPS, 1):
+        monkeypatch.setattr(engine_module, "PLAN_TRIPS", plan_trips)
         model = NeighbourhoodModel(params, rng=6)
         chunks = []
         walk = model.walks.walk

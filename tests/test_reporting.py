@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import model as model_module
+from sim import engine as engine_module
 from sim import validate
 from sim.model import NeighbourhoodModel
 from sim.police import gini
@@ -311,7 +311,7 @@ def test_window_caps_bound_every_later_posting_bound_until_the_horizon(midnights
     model.run_until(1440 - 5 * 60)  # 19:00: a midnight within reach
     rep, owners = model.reporting, model.cameras.owners()
     rng = np.random.default_rng(0)
-    rep.fear[:] = rng.exponential(2.0, len(rep.fear))
+    rep._fear[:] = rng.exponential(2.0, len(rep.fear))  # (set by hand: a test)
     rep._read_left[:] = rng.uniform(0, rep.read_per_day, len(rep.fear))
     caps, start = rep.window_caps(owners, midnights), _bound_now(rep)
     without = ~owners
@@ -332,7 +332,7 @@ def test_window_passes_left_out_when_planned_change_no_post(monkeypatch):
     same posts, fear and metrics as planning every window pass, in a scenario with many
     window posts and fear that grows fast. Trips are planned an hour at a time, as in towns
     and cities (a small world's whole day at once leaves the caps a day's fear to allow)."""
-    monkeypatch.setattr(model_module, "PLAN_TRIPS", 1)
+    monkeypatch.setattr(engine_module, "PLAN_TRIPS", 1)
     params = Scenario().replace(
         {
             **SMALL_WORLD,
@@ -347,7 +347,7 @@ def test_window_passes_left_out_when_planned_change_no_post(monkeypatch):
     for caps in (True, False):
         model = NeighbourhoodModel(params, rng=1)
         if not caps:
-            model._window_caps = lambda: None
+            model.engine._window_caps = None  # plan every window pass
         judged = []
         plan = model.reporting.plan_reviews
 
