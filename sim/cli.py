@@ -938,7 +938,7 @@ def _ensemble(path: Path | None):
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """The calibration ensemble: the prior sample's sweep (resumable), then rejection ABC."""
-    from sim.ensemble import EnsembleError, build
+    from sim.ensemble import EnsembleError, build, check_levers
     from sim.experiment import load_experiment
     from sim.sweep import sweep
 
@@ -950,6 +950,10 @@ def cmd_ensemble(args: argparse.Namespace) -> int:
     if args.preset:
         check_out_file(args.preset, "--preset")
     exp = load_experiment(args.experiment, force=args.force)
+    try:
+        check_levers(exp.base_scenario)
+    except EnsembleError as exc:
+        raise UsageError(f"{args.experiment}: {exc}") from None
     bar = _bar(args, len(exp.points) * exp.replications, "run", "ensemble prior sample")
 
     def progress(done: int, failed: int, total: int) -> None:
