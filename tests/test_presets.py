@@ -31,6 +31,7 @@ PRESETS = (
     "no_cameras",
     "segregated_city",
     "calibrated",
+    "calibrated_district",
     "osm_town",
 )
 ALL_FILES = sorted(SCENARIOS.glob("*.toml"))
