@@ -255,6 +255,10 @@ def test_sweep_with_an_ensemble_end_to_end(tiny_ensemble, tmp_path):
             bias[record["sets_by_replicate"][s.replicate]]
         )
         assert s.scenario["requests.opt_out"] == s.values["requests.opt_out"]  # factor wins
+    report = cli("report", out)
+    assert report.returncode == 0, report.stderr
+    text = (out / "report" / "summary.md").read_text()
+    assert "drawn from the ensemble" in text
     # the folder holds runs of that ensemble only
     again = cli("sweep", exp, "--out", out, "--quiet")
     assert again.returncode == 2 and "ensemble" in again.stderr
