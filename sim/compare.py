@@ -19,6 +19,11 @@ The folder written:
 * ``scenario_a.toml``, ``scenario_b.toml``: the resolved scenarios (every key);
 * ``replications.parquet``: one row per scenario and replicate (``scenario`` "a" or "b",
   ``replicate``, ``seed``, every metric, every parameter as ``param:<key>``).
+
+With ``--ensemble`` (``sim.ensemble``) replicate r of both scenarios also shares its calibrated
+parameters, one accepted set of the ensemble; ``comparison.json`` then lists the set of every
+replicate (``ensemble_sets``) and gives each metric ``range_low`` / ``range_high``, the 2.5 and
+97.5 % quantiles of the paired differences over the replicates.
 """
 
 from __future__ import annotations
