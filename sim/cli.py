@@ -41,6 +41,12 @@ FORCE_HELP = (
     "sweep has over a million runs)"
 )
 
+ENSEMBLE_HELP = (
+    "draw each replicate's calibrated parameters from this accepted ensemble (the Parquet "
+    "table of run.py ensemble, e.g. results/calibration/ensemble.parquet): replicate r of "
+    "every arm gets the same set, so intervals hold the parameters' uncertainty too"
+)
+
 
 class UsageError(Exception):
     """A command-line problem that is the user's to fix (exit status 2)."""
@@ -163,6 +169,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.add_argument("--force", action="store_true", help=FORCE_HELP)
+    s.add_argument(
+        "--ensemble",
+        type=Path,
+        metavar="PATH",
+        help=ENSEMBLE_HELP + " (the experiment's factors keep their values)",
+    )
     rep = sub.add_parser("report", help="summarise a sweep's results folder")
     rep.add_argument("results", type=Path, help="a sweep's results folder")
     rep.add_argument("--out", type=Path, help="report folder (default RESULTS/report)")
@@ -216,6 +228,12 @@ def _parser() -> argparse.ArgumentParser:
         "results/ named after both scenarios",
     )
     c.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    c.add_argument(
+        "--ensemble",
+        type=Path,
+        metavar="PATH",
+        help=ENSEMBLE_HELP + " (keys given with --set, --set-a or --set-b keep their values)",
+    )
     sub.add_parser("scenarios", help="list the preset scenarios")
     viz = sub.add_parser("viz", help="start the classroom app in the browser")
     viz.add_argument("scenario", nargs="?", help="base scenario (default: the defaults)")
@@ -294,6 +312,42 @@ def _parser() -> argparse.ArgumentParser:
         metavar="TOML",
         help="also write the chosen set as a preset scenario (e.g. scenarios/calibrated.toml)",
     )
+    en = sub.add_parser(
+        "ensemble",
+        help="calibration ensemble: rejection ABC on patterns 3-8 (docs/calibration.md)",
+        description="Runs the experiment's prior sample (resumable, into --runs), keeps every "
+        "parameter set whose pattern statistics are compatible with their bands given their "
+        "Monte-Carlo error, and writes ensemble.parquet, scores_ensemble.csv, ensemble.md and "
+        "ensemble.png into --out.",
+    )
+    en.add_argument(
+        "experiment",
+        type=Path,
+        nargs="?",
+        default=Path("experiments/ensemble.toml"),
+        help="the prior sample (default experiments/ensemble.toml)",
+    )
+    en.add_argument(
+        "--runs",
+        type=Path,
+        help="the sweep's results folder (default OUT/ensemble_runs; rerun to resume)",
+    )
+    en.add_argument(
+        "--out",
+        type=Path,
+        default=RESULTS_ROOT / "calibration",
+        help="where the ensemble and its report go (default results/calibration)",
+    )
+    en.add_argument("--workers", type=int, default=1, metavar="N", help="parallel processes")
+    en.add_argument(
+        "--preset",
+        type=Path,
+        metavar="TOML",
+        help="also write the representative set as a preset (e.g. "
+        "scenarios/calibrated_district.toml)",
+    )
+    en.add_argument("--quiet", action="store_true", help="no progress bar")
+    en.add_argument("--force", action="store_true", help=FORCE_HELP)
     return p
 
 
@@ -565,6 +619,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard)
     out = args.out or RESULTS_ROOT / Path(args.experiment).stem
     check_out_folder(out, "--out" if args.out else "results folder")
+    ensemble = _ensemble(args.ensemble)
     exp = load_experiment(args.experiment, force=args.force)
     _check_sweep_size(args, exp, shard)
     if exp.metrics:  # check metric names before anything runs
@@ -604,6 +659,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             progress,
             worker_timeout=args.worker_timeout,
             slurm=slurm,
+            ensemble=None if ensemble is None else (args.ensemble, ensemble),
         )
     finally:
         if bar is not None:
@@ -699,6 +755,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
     a = load(args.a, [*args.overrides, *args.set_a, *seed])
     b = load(args.b, [*args.overrides, *args.set_b, *seed])
     root = a["seed"]
+    ensemble = _ensemble(args.ensemble)
+    per_replicate = None
+    if ensemble is not None:
+        from sim.ensemble import draws
+        from sim.scenario import parse_overrides
+
+        # keys the user set, and the keys in which A and B differ (the contrast), keep theirs
+        given = parse_overrides([*args.overrides, *args.set_a, *args.set_b])
+        skip = set(given) | {k for k in a if a[k] != b[k]}
+        per_replicate = draws(ensemble, args.replications, root, sorted(skip))
     if (
         args.out is not None
         and args.out.exists()
@@ -708,6 +774,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim.model import NeighbourhoodModel
 
     for params in (a, b):  # a bad world (e.g. a missing GraphML file) stops here, in one line
+        if per_replicate is not None:  # and so does an ensemble value a scenario refuses
+            from sim.ensemble import overrides
+
+            params = params.replace(overrides(per_replicate[0]), origin="--ensemble")
         NeighbourhoodModel(params, rng=derive_seed(root, 0))
     names = (Path(args.a).stem, Path(args.b).stem)
     if names[0] == names[1]:
@@ -732,9 +802,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "set_a": args.set_a,
         "set_b": args.set_b,
     }
+    if per_replicate is not None:
+        info["ensemble"] = str(args.ensemble)
+        info["ensemble_sets"] = [d["ensemble.set"] for d in per_replicate]
     try:
         table = compare(
-            a, b, args.replications, root, out, args.workers, progress, names, HEADLINE, info
+            a,
+            b,
+            args.replications,
+            root,
+            out,
+            args.workers,
+            progress,
+            names,
+            HEADLINE,
+            info,
+            per_replicate,
         )
     except BaseException:
         if created and not any(out.iterdir()):  # a run failed: leave no empty folder behind
@@ -889,6 +972,66 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ensemble(path: Path | None):
+    """The --ensemble table, checked (a bad file: one line, exit 2)."""
+    if path is None:
+        return None
+    from sim.ensemble import EnsembleError, load_ensemble
+
+    try:
+        return load_ensemble(path)
+    except EnsembleError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    """The calibration ensemble: the prior sample's sweep (resumable), then rejection ABC."""
+    from sim.ensemble import EnsembleError, build, check_levers
+    from sim.experiment import load_experiment
+    from sim.sweep import sweep
+
+    if args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: must be at least 1")
+    runs = args.runs or args.out / "ensemble_runs"
+    check_out_folder(runs, "--runs")
+    check_out_folder(args.out, "--out")
+    if args.preset:
+        check_out_file(args.preset, "--preset")
+    exp = load_experiment(args.experiment, force=args.force)
+    try:
+        check_levers(exp.base_scenario)
+    except EnsembleError as exc:
+        raise UsageError(f"{args.experiment}: {exc}") from None
+    bar = _bar(args, len(exp.points) * exp.replications, "run", "ensemble prior sample")
+
+    def progress(done: int, failed: int, total: int) -> None:
+        if bar is not None:
+            bar.update(done - bar.n)
+
+    started = time.perf_counter()
+    try:
+        counts = sweep(exp, runs, "local", args.workers, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(
+        f"prior sample: {counts['planned']} runs, {counts['skipped']} already done, "
+        f"{counts['ran']} run now, {counts['failed']} failed ({runs})"
+    )
+    try:
+        summary = build(runs, args.out, args.preset, progress=print)
+    except EnsembleError as exc:
+        raise UsageError(str(exc)) from None
+    print(
+        f"ensemble: {summary['accepted']} of {summary['sets']} sets accepted "
+        f"({time.perf_counter() - started:.0f} s): {args.out / 'ensemble.parquet'}, "
+        f"report {args.out / 'ensemble.md'}"
+    )
+    if args.preset and summary["chosen"] is not None:
+        print(f"preset: {args.preset}")
+    return 0 if summary["accepted"] else 1
+
+
 COMMANDS = {
     "run": cmd_run,
     "sweep": cmd_sweep,
@@ -899,6 +1042,7 @@ COMMANDS = {
     "explain": cmd_explain,
     "validate": cmd_validate,
     "calibrate": cmd_calibrate,
+    "ensemble": cmd_ensemble,
 }
 
 

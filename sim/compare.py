@@ -19,6 +19,11 @@ The folder written:
 * ``scenario_a.toml``, ``scenario_b.toml``: the resolved scenarios (every key);
 * ``replications.parquet``: one row per scenario and replicate (``scenario`` "a" or "b",
   ``replicate``, ``seed``, every metric, every parameter as ``param:<key>``).
+
+With ``--ensemble`` (``sim.ensemble``) replicate r of both scenarios also shares its calibrated
+parameters, one accepted set of the ensemble; ``comparison.json`` then lists the set of every
+replicate (``ensemble_sets``) and gives each metric ``range_low`` / ``range_high``, the 2.5 and
+97.5 % quantiles of the paired differences over the replicates.
 """
 
 from __future__ import annotations
@@ -85,9 +90,15 @@ def compare(
     names: tuple[str, str] = ("A", "B"),
     headline: tuple[str, ...] = (),
     info: dict | None = None,
+    per_replicate: list[dict] | None = None,
 ) -> dict:
     """Run both scenarios' replicates (paired seeds) and write the comparison into ``out``
-    (an existing, empty folder); return the table of ``paired_table``."""
+    (an existing, empty folder); return the table of ``paired_table``.
+
+    ``per_replicate``: the calibrated parameters of each replicate, drawn from an ensemble
+    (``sim.ensemble.draws``), the same for A and B; the table then also gives each metric's
+    ``range_low`` / ``range_high``, the 2.5 and 97.5 % quantiles of the paired differences
+    over the replicates: how far the effect varies over the ensemble's parameter sets."""
     done = {"a": 0, "b": 0}
 
     def counted(which: str):
@@ -98,11 +109,17 @@ def compare(
 
         return tick
 
-    run_a = run_replications(a, replications, root_seed, workers, counted("a"))
-    run_b = run_replications(b, replications, root_seed, workers, counted("b"))
+    run_a = run_replications(
+        a, replications, root_seed, workers, counted("a"), per_replicate=per_replicate
+    )
+    run_b = run_replications(
+        b, replications, root_seed, workers, counted("b"), per_replicate=per_replicate
+    )
     metrics_a = [m for _, m, _ in run_a]
     metrics_b = [m for _, m, _ in run_b]
     table = paired_table(metrics_a, metrics_b)
+    if per_replicate is not None:
+        _add_ranges(table, metrics_a, metrics_b)
     doc = {
         **(info or {}),
         "code_version": code_version(),
@@ -119,8 +136,18 @@ def compare(
     for which, params, name in (("a", a, names[0]), ("b", b, names[1])):
         header = f"Resolved scenario {which.upper()} ({name}) of a comparison"
         atomic_write(out / f"scenario_{which}.toml", params.to_toml(header))
-    atomic_write(out / "comparison.md", comparison_markdown(table, names, replications, root_seed))
-    _write_replications(out / "replications.parquet", run_a, run_b, dict(a), dict(b))
+    ensemble = None if per_replicate is None else (info or {}).get("ensemble", "an ensemble")
+    atomic_write(
+        out / "comparison.md",
+        comparison_markdown(table, names, replications, root_seed, ensemble),
+    )
+    params_a, params_b = [dict(a)] * replications, [dict(b)] * replications
+    if per_replicate is not None:  # each replicate's own calibrated parameters
+        from sim.ensemble import overrides
+
+        params_a = [{**dict(a), **overrides(d)} for d in per_replicate]
+        params_b = [{**dict(b), **overrides(d)} for d in per_replicate]
+    _write_replications(out / "replications.parquet", run_a, run_b, params_a, params_b)
     shown = [m for m in headline if m in table and m not in SKIP_IN_FIGURE]
     plot_differences(metrics_a, metrics_b, table, shown, names, out / "differences.png")
     return table
@@ -132,8 +159,22 @@ def _fmt(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
+def _add_ranges(table: dict, metrics_a: list[dict], metrics_b: list[dict]) -> None:
+    """The 2.5 and 97.5 % quantiles of each metric's paired differences (over an ensemble)."""
+    for key, row in table.items():
+        a = [_num(m.get(key)) for m in metrics_a]
+        b = [_num(m.get(key)) for m in metrics_b]
+        d = [y - x for x, y in zip(a, b, strict=True) if x is not None and y is not None]
+        lo, hi = np.quantile(d, [0.025, 0.975]).tolist() if d else (None, None)
+        row["range_low"], row["range_high"] = lo, hi
+
+
 def comparison_markdown(
-    table: dict, names: tuple[str, str], replications: int, root_seed: int
+    table: dict,
+    names: tuple[str, str],
+    replications: int,
+    root_seed: int,
+    ensemble: str | None = None,
 ) -> str:
     lines = [
         f"# {names[1]} compared with {names[0]}",
@@ -144,19 +185,39 @@ def comparison_markdown(
         "Student-t interval of the paired differences; n: pairs where the metric is defined "
         "in both (a ratio with a zero denominator is undefined). A and B: means over the "
         "replicates with a value. 4 significant digits; full precision in comparison.json.",
+    ]
+    if ensemble is not None:
+        lines += [
+            "",
+            f"Calibrated parameters drawn from the ensemble `{ensemble}`: replicate r of both "
+            "scenarios ran with the same accepted parameter set (docs/calibration.md, "
+            '"Policy results over the ensemble"), so the interval holds the uncertainty of '
+            "the parameters as well as the simulation's: it is the interval of the effect "
+            "averaged over the ensemble. Range over the ensemble: the 2.5 and 97.5 % "
+            "quantiles of the replicates' paired differences (how much the effect varies from "
+            "one plausible parameter set, and run, to another).",
+        ]
+    ranged = ensemble is not None
+    extra = " range over the ensemble |" if ranged else ""
+    lines += [
         "",
-        f"| metric | unit | {names[0]} | {names[1]} | difference [95 % CI] | n |",
-        "|---|---|---|---|---|---|",
+        f"| metric | unit | {names[0]} | {names[1]} | difference [95 % CI] |{extra} n |",
+        "|---|---|---|---|---|" + ("---|" if ranged else "") + "---|",
     ]
     for key, row in table.items():
         diff = f"{_fmt(row['diff'])} [{_fmt(row['ci_low'])}, {_fmt(row['ci_high'])}]"
-        cells = [f"`{key}`", row["unit"], _fmt(row["a"]), _fmt(row["b"]), diff, str(row["n"])]
+        cells = [f"`{key}`", row["unit"], _fmt(row["a"]), _fmt(row["b"]), diff]
+        if ranged:
+            cells.append(f"[{_fmt(row.get('range_low'))}, {_fmt(row.get('range_high'))}]")
+        cells.append(str(row["n"]))
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def _write_replications(path: Path, run_a: list, run_b: list, params_a: dict, params_b: dict):
-    """One row per scenario and replicate: seed, metrics and the scenario's parameters
+def _write_replications(
+    path: Path, run_a: list, run_b: list, params_a: list[dict], params_b: list[dict]
+):
+    """One row per scenario and replicate: seed, metrics and the replicate's parameters
     (``param:<key>``, lists and tables as JSON text)."""
     rows = [("a", r, s, m) for r, (s, m, _) in enumerate(run_a)]
     rows += [("b", r, s, m) for r, (s, m, _) in enumerate(run_b)]
@@ -168,8 +229,8 @@ def _write_replications(path: Path, run_a: list, run_b: list, params_a: dict, pa
     }
     for k in keys:
         cols[k] = pa.array([_num(m.get(k)) for *_, m in rows], pa.float64())
-    for k in params_a:
-        both = [params_a[k]] * len(run_a) + [params_b.get(k)] * len(run_b)
+    for k in params_a[0]:
+        both = [p[k] for p in params_a] + [p.get(k) for p in params_b]
         cols[f"param:{k}"] = pa.array(
             [json.dumps(v) if isinstance(v, list | dict) else v for v in both]
         )

@@ -66,13 +66,22 @@ def run_replications(
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
     counterfactual: str | None = None,
+    per_replicate: list[dict] | None = None,
 ) -> list[tuple[int, dict, dict[str, np.ndarray]]]:
-    """Run replicates 0..R-1; return (seed, metrics, time series) in replicate order."""
+    """Run replicates 0..R-1; return (seed, metrics, time series) in replicate order.
+
+    ``per_replicate``: keys to set in replicate r's scenario (the parameter sets drawn from a
+    calibration ensemble, ``sim.ensemble.draws``)."""
     seeds = [derive_seed(root_seed, r) for r in range(replications)]
+    scenarios = [params] * replications
+    if per_replicate is not None:
+        from sim.ensemble import overrides
+
+        scenarios = [params.replace(overrides(d), origin="--ensemble") for d in per_replicate]
     results: list = [None] * replications
     if workers <= 1:
         for r, seed in enumerate(seeds):
-            results[r] = (seed, *run_one(params, seed, counterfactual))
+            results[r] = (seed, *run_one(scenarios[r], seed, counterfactual))
             if progress:
                 progress(r + 1)
         return results
@@ -80,7 +89,8 @@ def run_replications(
 
     with process_pool(workers) as pool:
         futures = {
-            pool.submit(run_one, params, seed, counterfactual): r for r, seed in enumerate(seeds)
+            pool.submit(run_one, scenarios[r], seed, counterfactual): r
+            for r, seed in enumerate(seeds)
         }
         for done, fut in enumerate(as_completed(futures), start=1):
             r = futures[fut]

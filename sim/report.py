@@ -998,6 +998,17 @@ def write_report(
         md.append(f"- design hash: `{m['design_hash']}`")
     if m.get("base"):
         md.append(f"- base scenario: `{m['base']}`")
+    ensemble = results_dir / "ensemble.json"  # sweep --ensemble (sim.sweep._check_ensemble)
+    if ensemble.exists():
+        record = json.loads(ensemble.read_text())
+        sets = record.get("sets_by_replicate", [])
+        md.append(
+            f"- calibrated parameters drawn from the ensemble "
+            f"`{record.get('ensemble')}`: replicate r of every point "
+            f"ran with the same accepted set ({len(set(sets))} sets over {len(sets)} "
+            "replicates), so paired intervals hold the parameters' uncertainty too "
+            '(docs/calibration.md, "Policy results over the ensemble")'
+        )
     specs = m.get("factors") or {}
     md.append(
         "- factors: " + ("; ".join(_factor_line(f, specs.get(f)) for f in res.factors) or "none")

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import logging
 import multiprocessing
@@ -124,14 +125,27 @@ class RunSpec:
     columns: tuple[str, ...] = ()  # metric columns of every row (the design's schema)
 
 
-def plan(exp: Experiment) -> list[RunSpec]:
-    """All runs of the experiment, in (point, replicate) order; every run id distinct."""
+def plan(exp: Experiment, ensemble: Any = None) -> list[RunSpec]:
+    """All runs of the experiment, in (point, replicate) order; every run id distinct.
+
+    With ``ensemble`` (a table of ``sim.ensemble.load_ensemble``), replicate r of every point
+    runs with the calibrated parameters of the same accepted set (``sim.ensemble.draws``),
+    except the keys the experiment sets itself (its factors and overrides)."""
     runs = []
     seen: set[str] = set()
     scenarios = [exp.scenario(i) for i in range(len(exp.points))]
     columns = tuple(exp.metrics or metric_columns(scenarios))
-    for i, scenario in enumerate(scenarios):
+    per_replicate: list[dict[str, Any]] = [{} for _ in range(exp.replications)]
+    if ensemble is not None:
+        from sim.ensemble import draws, overrides
+
+        own = [f.key for f in exp.factors] + list(exp.overrides)
+        per_replicate = [overrides(d) for d in draws(ensemble, exp.replications, exp.seed, own)]
+    for i, point_scenario in enumerate(scenarios):
         for r in range(exp.replications):
+            scenario = point_scenario
+            if per_replicate[r]:
+                scenario = point_scenario.replace(per_replicate[r], origin="--ensemble")
             seed = exp.run_seed(i, r)
             rid = run_id(scenario, seed, exp.timeseries)
             if rid in seen:  # a duplicate design point: its own runs, keyed by position
@@ -561,6 +575,7 @@ def sweep(
     chunk_size: int | None = None,
     worker_timeout: float = 60.0,
     slurm: dict[str, Any] | None = None,
+    ensemble: tuple[Path, Any] | None = None,
 ) -> dict[str, int]:
     """Run the experiment's missing runs (of this shard) into ``out``.
 
@@ -571,6 +586,9 @@ def sweep(
         worker_timeout: with Dask, stop (SweepError) when no worker has been connected to the
             scheduler for this many seconds.
         slurm: with ``backend="slurm"``, options for dask-jobqueue's ``SLURMCluster``.
+        ensemble: (path, table) of an accepted ensemble (``sim.ensemble.load_ensemble``):
+            each replicate's calibrated parameters are drawn from it (``plan``); the folder
+            records it in ``ensemble.json`` and holds runs of that ensemble only.
     Returns:
         counts of runs planned, skipped (already done), run now, run by another sweep in the
         same folder meanwhile, failed (runs of this shard with status error, earlier ones
@@ -580,7 +598,7 @@ def sweep(
         SweepInterrupted: SIGINT or SIGTERM (committed runs kept).
     """
     store = Store(out)
-    runs = plan(exp)
+    runs = plan(exp, None if ensemble is None else ensemble[1])
     i, n = shard
     mine = [k for k in range(len(runs)) if k % n == i - 1]
     counts = {"planned": len(mine), "skipped": 0, "ran": 0, "by_others": 0, "failed": 0}
@@ -631,6 +649,7 @@ def sweep(
     with _signals_raise():
         try:
             store.prepare(exp)
+            _check_ensemble(store, exp, ensemble)
             try:
                 claims = _Claims(store.root / ".lock")
             except OSError as exc:
@@ -680,6 +699,38 @@ def sweep(
     report()
     counts["set_aside"] = len(store.set_aside)
     return counts
+
+
+def _check_ensemble(store: Store, exp: Experiment, ensemble: tuple[Path, Any] | None) -> None:
+    """Record the ensemble a folder's runs were drawn from (``ensemble.json``: its file, a
+    hash of its parameter sets and the set of every replicate), and refuse to mix runs of
+    another ensemble, or of none, in one folder."""
+    record = store.root / "ensemble.json"
+    mine = None
+    if ensemble is not None:
+        path, table = ensemble
+        from sim.ensemble import draws
+
+        cols = sorted(c for c in table.columns if c.startswith("param:"))
+        digest = hashlib.sha256(table[cols].to_csv(index=False).encode()).hexdigest()[:16]
+        sets = [d["ensemble.set"] for d in draws(table, exp.replications, exp.seed)]
+        mine = {"ensemble": str(path), "hash": digest, "sets_by_replicate": sets}
+    old = None
+    if record.exists():
+        try:
+            old = json.loads(record.read_text())
+        except (OSError, ValueError):
+            old = {"hash": "unreadable"}
+    has_runs = store.runs_dir.exists() and any(store.runs_dir.iterdir())
+    if (old or {}).get("hash") != (mine or {}).get("hash") and (old is not None or has_runs):
+        was = f"the ensemble {old.get('ensemble')}" if old else "no ensemble"
+        now = f"the ensemble {mine['ensemble']}" if mine else "no ensemble"
+        raise SweepError(
+            f"{store.root}: holds runs made with {was}, this sweep uses {now}; choose a new "
+            "--out folder"
+        )
+    if mine is not None and old is None:
+        atomic_write(record, json.dumps(mine, indent=2) + "\n")
 
 
 class _Interrupt(BaseException):

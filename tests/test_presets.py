@@ -31,6 +31,7 @@ PRESETS = (
     "no_cameras",
     "segregated_city",
     "calibrated",
+    "calibrated_district",
     "osm_town",
     "ensign_urn",
 )
