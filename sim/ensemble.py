@@ -50,6 +50,7 @@ BANDS = {
     "posts_majority_slope": ((0.0, math.inf), 6),
     "incidents_majority_slope": ((-math.inf, 0.0), 6),
     "incidents_minus_posts_slope": ((-math.inf, 0.0), 6),
+    "border_ratio": ((patterns.BORDER_RATIO_MIN, math.inf), 6),  # 6b
     "minority_share": ((0.5, 1.0), 7),
     "cleared": ((0.0, patterns.CLEARED_MAX), 8),
 }
@@ -145,6 +146,15 @@ def set_statistics(rows: Sequence[dict], params) -> dict[str, Any]:
         k = rec / cam_years
         hi, lo = patterns.ever_shared(per + d, k, rp), patterns.ever_shared(max(per - d, 0), k, rp)
         se["ever_shared"] = (hi - lo) / 2
+    # 6b: posts per home, bordering over inner majority tracts; the error of a ratio of two
+    # Poisson counts (delta method on the log)
+    b, i = total("reports.border_posts"), total("reports.interior_posts")
+    values["border_ratio"] = s["border_ratio"][0]
+    se["border_ratio"] = (
+        values["border_ratio"] * math.sqrt(1 / b + 1 / i)
+        if values["border_ratio"] is not None and b > 0 and i > 0
+        else None
+    )
     pm, im = values["posts_majority_slope"], values["incidents_majority_slope"]
     if pm is not None and im is not None and se["posts_majority_slope"] is not None:
         values["incidents_minus_posts_slope"] = im - pm

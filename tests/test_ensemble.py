@@ -94,6 +94,13 @@ def _row(**change) -> dict:
         "incidents.majority_slope_se": 0.1,
         "incidents.total": 90.0,
         "incidents.cleared_fraction": 0.04,
+        # 6b: bordering majority tracts post 1.5 times as much per home as inner ones
+        "reports.border_posts": 300.0,
+        "reports.border_homes": 200.0,
+        "reports.interior_posts": 400.0,
+        "reports.interior_homes": 400.0,
+        "incidents.border": 20.0,
+        "incidents.interior": 40.0,
     }
     row.update(change)
     return row
@@ -133,6 +140,7 @@ def test_set_statistics_accepts_a_matching_set(params):
         ({"reports.non_crime_fraction": 0.99}, 5),
         ({"reports.majority_slope": -0.5}, 6),
         ({"incidents.majority_slope": 0.6, "reports.majority_slope": 0.0}, 6),
+        ({"reports.border_posts": 120.0}, 6),  # bordering tracts post less (ratio 0.6)
         ({"reports.minority_share": 0.3}, 7),
         ({"incidents.cleared_fraction": 0.3}, 8),
     ],
