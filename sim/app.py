@@ -42,7 +42,7 @@ from sim.plots import OKABE_ITO, draw_map, group_colour, map_figure_size
 from sim.scenario import Scenario, load
 
 SCENARIO_ENV = "RINGSIM_SCENARIO"  # set by ``run.py viz`` to the scenario it was given
-# The classroom neighbourhood: about 500 homes, time series every 10 minutes, a month at most.
+# The classroom neighbourhood: about 550 homes, time series every 10 minutes, a month at most.
 CLASSROOM = {
     "world.blocks_x": 6,
     "world.blocks_y": 5,
