@@ -1,5 +1,6 @@
 """The labs' support files stay valid as the model changes."""
 
+import math
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,7 @@ def test_parameters_the_labs_quote_are_the_schemas():
     """The model's settings the labs' Background sections quote, computed from the schema (and
     the lab files): a changed default shows up here rather than in a class."""
     from sim.cameras import view_half_width
+    from sim.requests import SQ_M_PER_SQ_MI, Rules
     from sim.scenario import Scenario
 
     s, lab3 = Scenario(), load(LABS / "lab3_rates.toml")
@@ -82,6 +84,10 @@ def test_parameters_the_labs_quote_are_the_schemas():
     for t in ("doorbell", "stickup", "floodlight"):
         half = view_half_width(s[f"cameras.range_m.{t}"], s[f"cameras.fov_deg.{t}"], setback)
         seen[t] = round(2 * half)
+    width = s["world.blocks_x"] * s["world.block_length_m"]
+    height = s["world.blocks_y"] * s["world.block_width_m"]
+    rfa = Rules.of(s.replace({"requests.regime": "rfa"}))
+    radius = math.sqrt(rfa.max_area_sq_mi * SQ_M_PER_SQ_MI / math.pi)
     mix = {t: _pct(s[f"cameras.mix.{t}"]) for t in ("doorbell", "stickup", "floodlight", "indoor")}
     expected = {
         "01_coverage.md": [
@@ -106,8 +112,19 @@ def test_parameters_the_labs_quote_are_the_schemas():
             f"complies with probability {s['legal.compliance']:g}",
             f"{_pct(lab3['population.offender_fraction'])} of pedestrians are offenders, victims "
             f"report {_pct(lab3['incidents.victim_reporting'])}",
+            f"about {width / 1000:.1f} km by {height / 1000:.1f} km",
+            f"a disc about {round(radius, -1):.0f} m in\n radius",
         ],
     }
+    from sim.app import MODEL_PARAMS
+
+    bias = MODEL_PARAMS["bias"]
+    expected["02_bias.md"] = [
+        f"(the app's slider, {bias['min']:g} to {bias['max']:g}; default {bias['value']:g})",
+        f"(1 to 5, in steps of {bias['step']:g})",
+        f"fades with a half-life of {s['feed.fear_half_life_days']:g} days",
+        f"`reporting.base_rate={10 * s['reporting.base_rate']:g}`",
+    ]
     for name, snippets in expected.items():
         text = " ".join((LABS / name).read_text(encoding="utf-8").split())  # lines joined
         for snippet in snippets:
@@ -125,3 +142,20 @@ def test_the_app_neighbourhood_is_as_the_labs_say():
     assert model.population.count == 1500
     for name in ("README.md", "01_coverage.md"):
         assert "about 550 homes" in (LABS / name).read_text(encoding="utf-8")
+
+
+def test_the_app_speeds_the_labs_quote():
+    from sim.app import DEFAULT_SPEED, SPEEDS
+
+    start, top = SPEEDS[DEFAULT_SPEED], max(SPEEDS.values())
+    day = f"A simulated day takes {1440 / start:g} s of **Play** at the starting speed"
+    fastest = f"up to {top / 60:g} h per second (a day in {1440 / top:g} s)"
+    for name, snippets in {
+        "01_coverage.md": [f"({720 / start:g} s at the starting speed)"],
+        "02_bias.md": [day, fastest],
+        "03_rules.md": [day, fastest],
+        "README.md": [f"(a day in {1440 / start:g} s)"],
+    }.items():
+        text = " ".join((LABS / name).read_text(encoding="utf-8").split())
+        for snippet in snippets:
+            assert snippet in text, (name, snippet)
