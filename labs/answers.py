@@ -44,6 +44,11 @@ def f(x: float | None, digits: int = 3) -> str:
     return f"{x:,.{digits}f}".replace("-", "−")
 
 
+def pct(x: float | None) -> str:
+    """A share as the labs print it: whole per cent, with a space (27 %)."""
+    return "n/a" if x is None else f"{100 * x:.0f} %"
+
+
 def ci(m: dict, key: str, digits: int = 3) -> str:
     """Mean [95 % interval] of a metric of a replicated run."""
     lo, hi = m.get(f"{key}.ci_low"), m.get(f"{key}.ci_high")
@@ -110,6 +115,64 @@ def lab1_formula() -> str:
     )
 
 
+CAMERA_TYPES = ("doorbell", "stickup", "floodlight", "indoor")
+
+
+def lab1_views() -> str:
+    """Part A3's street-in-view reasoning from the schema's defaults and sim/cameras.py."""
+    from sim.cameras import view_half_width
+    from sim.scenario import Scenario
+
+    s = Scenario()
+    setback, spacing = s["world.setback_m"], s["world.home_spacing_m"]
+    mix = {t: s[f"cameras.mix.{t}"] for t in CAMERA_TYPES}
+    seen = {
+        t: 2 * view_half_width(s[f"cameras.range_m.{t}"], s[f"cameras.fov_deg.{t}"], setback)
+        for t in CAMERA_TYPES
+    }
+    rounded = sum(mix[t] * round(seen[t]) for t in CAMERA_TYPES)
+    exact = sum(mix[t] * seen[t] for t in CAMERA_TYPES)
+    per_home = spacing / 2  # homes on both sides of the street
+    v = s["cameras.detection_probability"]
+    a = 0.2
+    metres_per_minute = 78
+    homes_per_minute = metres_per_minute / per_home
+    indoor = v * (1 - mix["indoor"])
+    return "\n".join(
+        [
+            "### A3. Predictions at a = 0.2 (and what the model gives)",
+            "",
+            "- **Street in view.** From the Background, the average camera sees about "
+            + " + ".join(f"{mix[t]:.2f} × {round(seen[t])}" for t in CAMERA_TYPES)
+            + f" ≈ {rounded:.1f} m ({exact:.1f} m with the exact view lengths in "
+            "`sim/cameras.py`: "
+            + ", ".join(f"{seen[t]:.1f}" for t in CAMERA_TYPES[:3])
+            + f" m). With {per_home:g} m of street per home and no overlaps, the street share "
+            f"would be about {exact / per_home:.2f} a ≈ {100 * exact / per_home * a:.0f} % at "
+            f"a = {a}. "
+            "In the generated world there is more street per home (no homes within "
+            f"{s['world.corner_setback_m']:g} m of an intersection; see the street length per "
+            "home under the Part C table), which brings the no-overlap estimate down, and "
+            "overlaps pull it further below. Reference: the Part C table's a = 0.2 row "
+            "(`coverage.street_fraction`). Accept any reasoned estimate between about half and "
+            "one and a half times that reference.",
+            f"- **Walking minutes on camera.** A minute of walking covers about "
+            f"{metres_per_minute} m, i.e. about {homes_per_minute:.1f} homes: the formula gives "
+            f"1 − (1 − {a * v:.2f})^{homes_per_minute:.1f} ≈ "
+            f"{p_recorded(a, homes_per_minute):.2f} ({1 - (1 - a * indoor) ** homes_per_minute:.2f}"
+            " with the indoor correction). The model gives less (`exposure_fraction` in the "
+            "Part C table) because many minutes are spent crossing intersections and corners "
+            "where no home stands, on streets without cameras, or are partial minutes at the "
+            "start and end of a trip.",
+            "- **Trips recorded.** Reference: `trip_recorded_fraction` in the Part C table.",
+            "- **Ordering (robust, whatever the numbers):** trips > walking minutes > street. A "
+            "trip is recorded if any of its minutes is; a minute is recorded if any camera along "
+            f"its {metres_per_minute} m sees it; the street share is a static share of length "
+            "that ignores how many people pass.",
+        ]
+    )
+
+
 def lab1_runs() -> dict[float, dict]:
     """Lab 1 Part C's command for each adoption (2 days, 10 replications, seed 1)."""
     return {
@@ -163,6 +226,12 @@ def lab1_cli() -> str:
             f"{f(min(gaps), 3)} to {f(max(gaps), 3)} across the four adoption levels. The "
             "command line's neighbourhood has "
             f"{m['homes.count']:,.0f} homes and {m['pedestrians.count']:,.0f} pedestrians.",
+            "",
+            "The headline for students: **at 20 % adoption, "
+            f"{pct(m['coverage.street_fraction'])} of the street is in view, yet "
+            f"{pct(m['coverage.trip_recorded_fraction'])} of trips are recorded, and in two days "
+            f"{pct(m['coverage.people_recorded_fraction'])} of pedestrians have been recorded at "
+            "least once.**",
         ]
     )
 
@@ -243,6 +312,16 @@ def lab2_formula() -> str:
     def effective(k: float, p: float) -> float:  # gatekeeping 1 at local majority share 1 - p
         return 1 + (k - 1) * (1.5 - p)
 
+    from sim.app import MODEL_PARAMS
+
+    slider = MODEL_PARAMS["bias"]
+    lo, hi, step = slider["min"], slider["max"], slider["step"]
+
+    def first_above(p: float) -> str:
+        threshold = (1 - p) / p
+        k = lo + step * (math.floor((threshold - lo) / step + 1e-9) + 1)
+        return f"{k:g}" if k <= hi else f"none on the slider (needs more than {threshold:.3g})"
+
     return "\n".join(
         [
             "### A3. S(k, p) and the threshold",
@@ -258,6 +337,15 @@ def lab2_formula() -> str:
             + f" (about 4 at p = 0.5); at slider 5 and p = 0.1 it is {effective(5, 0.1):.2g}, "
             f"giving S = {f(share(effective(5, 0.1), 0.1), 2)}; at slider 2.25 and p = 0.3 it "
             f"is {effective(2.25, 0.3):.2g}, already past 2.33.",
+            "",
+            f"On the app's slider (Reporting bias, {lo:g} to {hi:g} in steps of {step:g}), the "
+            "smallest bias above the threshold, by the formula: "
+            + "; ".join(f"p = {p}: {first_above(p)}" for p in (0.3, 0.1, 0.5))
+            + ". S is not linear in k: at p = 0.3, k = 2 gives "
+            f"{f(share(2, 0.3), 2)}, not {f(2 * 0.3, 2)}; k = 3 gives {f(share(3, 0.3), 4)}. "
+            "The effective bias is "
+            + " and ".join(f"1 + {1.5 - p:.1f} (k − 1) at p = {p}" for p in (0.1, 0.3))
+            + ".",
         ]
     )
 
@@ -389,6 +477,7 @@ def lab3_app() -> str:
         "them | incidents |",
         "|---|---|---|---|---|---|",
     ]
+    radii = {}
     for label, controls in settings:
         m = app_model("labs/lab3_rates.toml", seed=1, **{"opt_out": 0.1, **controls})
         m.run_for(2 * 1440)
@@ -401,12 +490,104 @@ def lab3_app() -> str:
             f"{sum(len(h.cameras) for h in police.handovers)} | {len(people)} | "
             f"{len(m.incidents.log().minute)} |"
         )
+        radii[label] = [r.area.radius_m for r in police.issued if r.kind == "voluntary"]
+    width = np.ptp(m.world.homes.xy[:, 0])
+    wide, tight = radii[settings[0][0]], radii[settings[3][0]]
     return "\n".join(
         [
             "With `labs/lab3_rates.toml`, seed 1, two simulated days (app reference; the same",
             "incidents happen in every row, because the rules do not change what happens):",
             "",
             *rows,
+            "",
+            "The voluntary requests' discs (dashed circles) in the first row have radii of about "
+            f"{min(wide):.0f} to {max(wide):.0f} m, against homes spread over {width:.0f} m from "
+            f"west to east: most cover the whole neighbourhood. With the tight caps they shrink "
+            f"to {max(tight):.0f} m at most.",
+        ]
+    )
+
+
+def lab3_model() -> str:
+    """The teachers' notes on how Lab 3's model decides: every number from the schema's defaults,
+    the regimes' rules and labs/lab3_rates.toml."""
+    from scipy.stats import norm, poisson
+
+    from sim.app import CLASSROOM
+    from sim.requests import SQ_M_PER_SQ_MI, Rules
+    from sim.scenario import Scenario, load
+
+    s, lab = Scenario(), load(LABS / "lab3_rates.toml")
+    portal = Rules.of(s.replace({"requests.regime": "portal"}))
+    rfa = Rules.of(s.replace({"requests.regime": "rfa"}))
+    window, area, spread = (
+        s["police.request_window_hours"],
+        s["police.request_area_sq_mi"],
+        s["police.request_spread"],
+    )
+
+    def over(cap: float, median: float) -> float:  # share of wanted values above a cap
+        return float(norm.sf(math.log(cap / median) / spread))
+
+    def radius(sq_mi: float) -> float:
+        return math.sqrt(sq_mi * SQ_M_PER_SQ_MI / math.pi)
+
+    def extent(blocks_x, blocks_y):
+        w = blocks_x * s["world.block_length_m"] / 1000
+        h = blocks_y * s["world.block_width_m"] / 1000
+        return f"{w:.2g} km × {h:.2g} km ≈ {w * h * 1e6 / SQ_M_PER_SQ_MI:.2g} sq mi"
+
+    extra = s["police.extra_requests"]
+    three_or_more = float(poisson.sf(1, extra))
+    legal_area = s["legal.area_sq_mi"]
+    return "\n".join(
+        [
+            "### How the model decides, for teachers",
+            "",
+            "- Voluntary requests: planned for a known incident with probability "
+            f"`police.request_probability` ({s['police.request_probability']:g} by default, "
+            f"{lab['police.request_probability']:g} in `labs/lab3_rates.toml`), "
+            f"`police.request_delay_hours` after police learn of it "
+            f"({s['police.request_delay_hours']:g} by default, "
+            f"{lab['police.request_delay_hours']:g} in the lab file), plus a Poisson number of "
+            f"follow-ups with mean {extra:g} (so about {pct(three_or_more)} of investigated "
+            "incidents get three or more planned requests). The window and area police want "
+            f"are log-normal around {window:g} h and {area:g} sq mi (standard deviation of the "
+            f"log {spread:g}): **about {pct(over(rfa.max_window_hours, window))} of wanted "
+            f"windows exceed {rfa.max_window_hours:g} h, about "
+            f"{pct(over(rfa.max_area_sq_mi, area))} of wanted areas exceed "
+            f"{rfa.max_area_sq_mi:g} sq mi, and about {pct(over(portal.max_area_sq_mi, area))} "
+            f"exceed {portal.max_area_sq_mi:.3f} "
+            "sq mi.** The window is placed mostly before the incident (three quarters before, "
+            "one quarter after).",
+            "- Refusals are checked in the order protest, per-incident cap, window, area; a "
+            "refused request is counted once, then re-issued cut down to the largest allowed "
+            "window and area (unless it broke the cap or the protest ban, or `police.reissue` "
+            "is false). So under both portal and RFA the "
+            f"{rfa.max_window_hours:g} h window is the rule that refuses most; RFA adds the "
+            f"{rfa.max_area_sq_mi:g} sq mi area and the cap of {rfa.max_per_incident}.",
+            "- Each recipient (an owner in the disc who has not opted out) shares with "
+            f"probability {s['requests.share_probability']:g}, and shares every sighting their "
+            f"camera holds in the window, if they subscribe ({pct(s['privacy.subscription'])}) "
+            "and do not encrypt. The share decision is keyed by owner and by what is asked, so "
+            "regimes stay paired.",
+            f"- Legal demands: {s['legal.window_hours']:g} h, {legal_area:g} sq mi (a disc of "
+            f"radius about {radius(legal_area):.0f} m), compliance {s['legal.compliance']:g} "
+            f"divided by (1 + {s['legal.breadth_penalty']:g} × breadth beyond "
+            f"{rfa.max_area_sq_mi:g} sq mi and {rfa.max_window_hours:g} h), and then **every** "
+            "subscribed, unencrypted camera in the area is produced, opt-out ignored.",
+            "- Scale: the command-line neighbourhood is about "
+            f"{extent(s['world.blocks_x'], s['world.blocks_y'])} and the app's about "
+            f"{extent(CLASSROOM['world.blocks_x'], CLASSROOM['world.blocks_y'])}. A "
+            f"{rfa.max_area_sq_mi:g} sq mi disc has a radius of about "
+            f"{radius(rfa.max_area_sq_mi):.0f} m, a {portal.max_area_sq_mi:.3f} sq mi disc "
+            f"about {radius(portal.max_area_sq_mi):.0f} m, so a typical request covers most of "
+            "either neighbourhood and the portal's and RFA's area caps barely bind. Only small "
+            f"caps ({legal_area:g} sq mi, radius {radius(legal_area):.0f} m, or less) cut a "
+            "request down to part of the neighbourhood.",
+            "- The app's Window cap and Area cap controls override the regime's values "
+            "(`requests.max_window_hours`, `requests.max_area_sq_mi`) whatever the regime, which "
+            f"is why the lab asks students to set {portal.max_area_sq_mi:.1f} for the portal.",
         ]
     )
 
@@ -466,6 +647,7 @@ def lab3_optional(*extra: str) -> dict:
 
 
 def lab3_cli() -> str:
+    from sim.metrics import ratio
     from sim.stats import metric_interval, paired_interval
 
     df = lab3_sweep()
@@ -545,6 +727,17 @@ def lab3_cli() -> str:
     import tomllib
 
     sweep_seed = tomllib.loads((LABS / "lab3_request_rules.toml").read_text())["seed"]
+    first = base.mean(numeric_only=True)
+    none = df[(df[cols["requests.regime"]] == "none") & (df[cols["privacy.e2ee"]] == 0.05)].mean(
+        numeric_only=True
+    )
+    exposed = first["footage.bystanders.majority"] + first["footage.bystanders.minority"]
+    with_footage = (
+        first["footage.incidents_with_footage_fraction"] * first["incidents.known_to_police"]
+    )
+    exposed_none = none["footage.bystanders.majority"] + none["footage.bystanders.minority"]
+    per_legal = ratio(first["footage.legal_clips"], first["requests.legal"])
+    per_request = ratio(first["footage.clips_shared"], first["requests.voluntary"])
     return "\n".join(
         [
             "From `run.py sweep labs/lab3_request_rules.toml --workers 2` (seed "
@@ -576,17 +769,27 @@ def lab3_cli() -> str:
             f"{f(wide['footage.incidents_with_footage_fraction'], 2)}; clips "
             f"{f(tight['footage.clips_shared'], 1)} against {f(wide['footage.clips_shared'], 1)}; "
             f"refusals {f(tight['requests.refused'], 1)} against {f(wide['requests.refused'], 1)}.",
+            "",
+            "For the discussion (first point, portal, opt-out 0, E2EE 0.05, means): a legal "
+            f"demand produced about {f(per_legal, 1)} clips, a voluntary request about "
+            f"{f(per_request, 1)}; under regime none (E2EE 0.05) police still exposed about "
+            f"{pct(ratio(exposed_none, exposed))} as many bystanders as at the first point; "
+            f"about {f(exposed, 0)} bystanders for about {f(with_footage, 1)} incidents with "
+            f"footage, i.e. about {f(ratio(exposed, with_footage), 0)} each; bystander "
+            f"disparity ratio {f(first['footage.bystander_disparity_ratio'], 2)}.",
         ]
     )
 
 
 BLOCKS: dict[str, Callable[[], str]] = {
     "lab1_formula": lab1_formula,
+    "lab1_views": lab1_views,
     "lab1_app": lab1_app,
     "lab1_cli": lab1_cli,
     "lab2_formula": lab2_formula,
     "lab2_app": lab2_app,
     "lab2_cli": lab2_cli,
+    "lab3_model": lab3_model,
     "lab3_app": lab3_app,
     "lab3_cli": lab3_cli,
 }
@@ -602,8 +805,8 @@ def wrap(text: str, width: int = 99) -> str:
         items = re.split(r"\n(?=- )", para)
         out.append(
             "\n".join(
-                textwrap.fill(
-                    " ".join(item.split()).replace(" = ", "\xa0=\xa0"),  # never "n\n= 40"
+                textwrap.fill(  # never "n\n= 40" nor "28\n%"
+                    " ".join(item.split()).replace(" = ", "\xa0=\xa0").replace(" %", "\xa0%"),
                     width,
                     subsequent_indent="  " if item.startswith("- ") else "",
                     break_on_hyphens=False,

@@ -16,17 +16,21 @@ a closed page stops its model (Solara closes the session: ``run.py viz`` sets it
 
 from __future__ import annotations
 
+import _thread
+import ctypes
+import ctypes.util
+import gc
 import io
 import math
 import os
 import threading
 import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 import solara
-import solara.lab
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
@@ -38,7 +42,7 @@ from sim.plots import OKABE_ITO, draw_map, group_colour, map_figure_size
 from sim.scenario import Scenario, load
 
 SCENARIO_ENV = "RINGSIM_SCENARIO"  # set by ``run.py viz`` to the scenario it was given
-# The classroom neighbourhood: about 500 homes, time series every 10 minutes, a month at most.
+# The classroom neighbourhood: about 550 homes, time series every 10 minutes, a month at most.
 CLASSROOM = {
     "world.blocks_x": 6,
     "world.blocks_y": 5,
@@ -116,6 +120,7 @@ class ClassroomModel(NeighbourhoodModel):
             }
         )
         self.controls = tuple(self.settings.values())
+        self.lock = threading.Lock()  # one piece of simulated time at a time (advance)
 
 
 MODEL_PARAMS = {
@@ -441,14 +446,18 @@ FIGURES = (map_figure, coverage_figure, posts_figure, footage_figure, adoption_f
 # ---------------------------------------------------------------------------- playing
 
 
-def advance(model: NeighbourhoodModel, minutes: int, stop=lambda: False) -> None:
+def advance(model: ClassroomModel, minutes: int, stop=lambda: False) -> None:
     """Run ``minutes`` simulated minutes (at most to the run's end) in short pieces, returning
-    early once ``stop()`` is true."""
-    left = min(int(minutes), model.duration - int(model.time))
-    while left > 0 and not stop():
-        piece = min(left, PIECE_MINUTES)
-        model.run_for(piece)
-        left -= piece
+    early once ``stop()`` is true. One piece at a time per model (its lock): a Play thread
+    finishing its last piece after Pause never runs the model at the same time as Step or the
+    next Play."""
+    while not stop():
+        with model.lock:
+            piece = min(int(minutes), model.duration - int(model.time), PIECE_MINUTES)
+            if piece <= 0:
+                return
+            model.run_for(piece)
+        minutes -= piece
 
 
 def play_loop(model, playing, speed, shown, closed: threading.Event, drawn: threading.Event):
@@ -488,6 +497,23 @@ def play_loop(model, playing, speed, shown, closed: threading.Event, drawn: thre
         drawing = time.perf_counter() - asked
     if model.time >= model.duration and not closed.is_set():
         playing.set(False)
+
+
+def start_play(model, playing, speed, shown, drawn):
+    """The page's Play effect: while ``playing``, a thread of the page's session runs
+    ``play_loop``; the effect's cleanup (Pause, Reset, or the page closed and its session
+    ended) stops it within a piece.
+
+    A plain thread rather than ``solara.lab.use_task``: in the Solara installed (1.58) every
+    ``use_task`` registers a callback in a process-wide list that is never removed, holding the
+    task's first function and so the session's first model (about 15 MB) for the life of the
+    server."""
+    if not playing.value:
+        return None
+    stop = threading.Event()
+    args = (model, playing, speed, shown, stop, drawn)
+    threading.Thread(target=play_loop, args=args, name="ringsim-play").start()
+    return stop.set
 
 
 # ---------------------------------------------------------------------------- page
@@ -595,16 +621,10 @@ def Page():
     playing = solara.use_reactive(False)
     speed = solara.use_reactive(DEFAULT_SPEED)
     shown = solara.use_reactive(0)  # the simulated minute drawn; set by Play and Step
-    closed = solara.use_memo(threading.Event, dependencies=[])
-    solara.use_effect(lambda: closed.set, [])  # the page is gone: Play stops
     drawn = solara.use_memo(threading.Event, dependencies=[])
     solara.use_effect(drawn.set, [shown.value])  # this minute is on the page: Play goes on
     m = model.value
-
-    def run_play():
-        play_loop(m, playing, speed, shown, closed, drawn)
-
-    solara.lab.use_task(run_play, dependencies=[playing.value, m], prefer_threaded=True)
+    solara.use_effect(lambda: start_play(m, playing, speed, shown, drawn), [playing.value, m])
 
     def step(minutes: int) -> None:
         advance(m, minutes)
@@ -660,4 +680,38 @@ def _prepare() -> None:
     model.run_for(60)
 
 
+def _release(after_s: float = 0.0) -> None:
+    """Hand the memory of ended sessions back to the system, ``after_s`` seconds from now (once
+    Solara has dropped the session's page and model): collect their models (Mesa's agents and
+    model refer to each other, so only the cycle collector frees them), then ask glibc to return
+    its free pages (it would keep them, and a server that has had a class would stay at its
+    peak)."""
+    time.sleep(after_s)
+    gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _libc():
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+    return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _libc()  # glibc (Linux); None elsewhere, where only the collection is done
+RELEASE_AFTER_S = 2.0
+
+
+def _on_session() -> Callable[[], None]:
+    """Called as each session starts; what it returns, as the session ends (Solara ends it once
+    its tab has gone): release its memory in a thread of its own. A low-level thread, because
+    Solara runs every ``threading.Thread`` started in a session inside that session, which is
+    being taken apart."""
+    return lambda: _thread.start_new_thread(_release, (RELEASE_AFTER_S,))
+
+
+solara.lifecycle.on_kernel_start(_on_session)
 _prepare()

@@ -1,8 +1,10 @@
 """The classroom app rendered headless: controls first with their values, a cue until Reset,
 monitors, one clock, Play in simulated time that Pause and a closed page stop."""
 
+import gc
 import threading
 import time
+import weakref
 from pathlib import Path
 
 import ipyvuetify as v
@@ -116,6 +118,36 @@ def test_a_closed_page_stops_its_model():
         assert model.time == stopped
     finally:
         app.play_loop = real
+
+
+def test_models_a_page_has_left_are_freed(monkeypatch):
+    """Memory per session is bounded: the models a page has played and replaced by Reset are
+    freed, and its Play threads end once it closes. (Solara's use_task, used before, kept each
+    page's first model for the life of the server. The model a page shows last is kept here by
+    the test renderer; tests/test_browser.py checks that a real server frees it.)"""
+    played = []
+    real = app.play_loop
+
+    def recording(model, *args):
+        played.append((weakref.ref(model), threading.current_thread()))
+        real(model, *args)
+
+    monkeypatch.setattr(app, "play_loop", recording)
+    _, rc = render()
+    for k in range(3):
+        button(rc, "Play").click()
+        start = time.perf_counter()
+        while len(played) <= k and time.perf_counter() - start < GUARD_S:
+            time.sleep(0.05)
+        button(rc, "Pause").click()
+        button(rc, "Reset").click()
+    rc.close()
+    for _, thread in played:
+        thread.join(GUARD_S)
+        assert not thread.is_alive()
+    gc.collect()
+    assert all(ref() is None for ref, _ in played[:-1])
+    assert len(played) == 3  # one Play thread per Play
 
 
 def test_play_loop_keeps_to_its_speed_and_stops_at_once():

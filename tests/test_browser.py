@@ -100,9 +100,9 @@ BROWSER_ARGS = [
 GUARD_S = 60  # hang guards only
 
 
-def _serve(scenario: str | None = "scenarios/classroom.toml"):
-    """Start ``run.py viz`` (on the classroom preset by default, the defaults with None);
-    (process, url) once it answers."""
+def _serve(scenario: str | None = "scenarios/classroom.toml", env: dict | None = None):
+    """Start ``run.py viz`` (on the classroom preset by default, the defaults with None; with
+    ``env`` added to the environment); (process, url) once it answers."""
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -114,6 +114,7 @@ def _serve(scenario: str | None = "scenarios/classroom.toml"):
             str(port),
         ],
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -258,6 +259,77 @@ def test_closed_tabs_stop_their_models():
             browser.close()
     finally:
         _stop(proc)
+
+
+def _idle(pid: int, window_s: float = 1.0) -> float:
+    """Seconds until the server uses under 5 % of a core over ``window_s`` (a model playing
+    uses far more); fails after the hang guard."""
+    start = time.perf_counter()
+    while True:
+        before = _cpu_seconds(pid)
+        time.sleep(window_s)
+        if _cpu_seconds(pid) - before < 0.05 * window_s:
+            return time.perf_counter() - start
+        assert time.perf_counter() - start < GUARD_S, "hang guard: the server never went idle"
+
+
+def _settled_rss(pid: int, still_s: float = 3.0) -> float:
+    """The server's resident memory (MB) once it has stopped falling for ``still_s`` seconds
+    (the app hands an ended session's memory back a moment after Solara ends it)."""
+    psutil = pytest.importorskip("psutil")
+    proc = psutil.Process(pid)
+    low, since = proc.memory_info().rss, time.perf_counter()
+    start = since
+    while time.perf_counter() - since < still_s:
+        assert time.perf_counter() - start < GUARD_S, "hang guard: memory never settled"
+        time.sleep(0.5)
+        now = proc.memory_info().rss
+        if now < low - 2**20:
+            low, since = now, time.perf_counter()
+    return proc.memory_info().rss / 2**20
+
+
+def test_closed_contexts_stop_their_models_and_memory_stays_bounded():
+    """Cycles of browser contexts (separate sessions) that play; in each, some are closed
+    mid-play while another plays on, which is then paused and closed. Every time, the server
+    goes idle soon after (the closed pages' models stop), and its memory after the last cycle
+    is back within a margin of its level after the first, far less than the sessions in
+    between would take if they were kept (about 15 MB each)."""
+    cull = 2  # seconds a closed tab's session is kept (the app's default is longer, for reloads)
+    proc, url = _serve(env={"SOLARA_KERNEL_CULL_TIMEOUT": f"{cull}s"})
+    rss, idle = [], []
+    try:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=BROWSER_ARGS)
+            for _ in range(3):
+                contexts = [
+                    browser.new_context(viewport={"width": 1280, "height": 720}) for _ in range(3)
+                ]
+                pages = []
+                for context in contexts:
+                    pages.append(context.new_page())
+                    pages[-1].goto(url, timeout=60_000)
+                for page in pages:
+                    page.get_by_role("button", name="Play").wait_for(timeout=60_000)
+                for page in pages:
+                    page.get_by_role("button", name="Play").click()
+                _wait(lambda pgs=pages: all(_clock(pg) != "day 0, 00:00" for pg in pgs))
+                for context in contexts[:-1]:  # closed mid-play
+                    context.close()
+                last = pages[-1]
+                moved = _clock(last)
+                _wait(lambda pg=last, s=moved: _clock(pg) != s)  # the other one plays on
+                last.get_by_role("button", name="Pause").click()
+                _wait(lambda pg=last: pg.get_by_role("button", name="Play").count() == 1)
+                contexts[-1].close()
+                idle.append(_idle(proc.pid))
+                rss.append(_settled_rss(proc.pid))
+            browser.close()
+    finally:
+        _stop(proc)
+    print(f"idle {[round(s, 1) for s in idle]} s after the last close; "
+          f"server memory after each cycle {[round(m) for m in rss]} MB")  # fmt: skip
+    assert rss[-1] - rss[0] < 40, rss
 
 
 @pytest.mark.slow
