@@ -137,7 +137,6 @@ def lab1_views() -> str:
     a = 0.2
     metres_per_minute = 78
     homes_per_minute = metres_per_minute / per_home
-    indoor = v * (1 - mix["indoor"])
     return "\n".join(
         [
             "### A3. Predictions at a = 0.2 (and what the model gives)",
@@ -156,19 +155,21 @@ def lab1_views() -> str:
             "overlaps pull it further below. Reference: the Part C table's a = 0.2 row "
             "(`coverage.street_fraction`). Accept any reasoned estimate between about half and "
             "one and a half times that reference.",
-            f"- **Walking minutes on camera.** A minute of walking covers about "
-            f"{metres_per_minute} m, i.e. about {homes_per_minute:.1f} homes: the formula gives "
-            f"1 − (1 − {a * v:.2f})^{homes_per_minute:.1f} ≈ "
-            f"{p_recorded(a, homes_per_minute):.2f} ({1 - (1 - a * indoor) ** homes_per_minute:.2f}"
-            " with the indoor correction). The model gives less (`exposure_fraction` in the "
-            "Part C table) because many minutes are spent crossing intersections and corners "
-            "where no home stands, on streets without cameras, or are partial minutes at the "
-            "start and end of a trip.",
+            "- **Walking time on camera.** A walker is on camera while inside a view, so the "
+            "share of walking time on camera is about the share of the street walked that is in "
+            f"view, times the detection probability: about {v:g} × the street share, if walkers "
+            "used every street alike. It comes out a little above or below that "
+            "(`exposure_fraction` in the Part C table against `street_fraction`) as the busiest "
+            "streets have more or fewer cameras than the average one. (Counted in whole minutes "
+            f"instead, a minute covers {metres_per_minute} m, about {homes_per_minute:.1f} homes, "
+            f"and 1 − (1 − {a * v:.2f})^{homes_per_minute:.1f} ≈ "
+            f"{p_recorded(a, homes_per_minute):.2f} of minutes would touch a view: a measure of "
+            "the minute, not of the person.)",
             "- **Trips recorded.** Reference: `trip_recorded_fraction` in the Part C table.",
-            "- **Ordering (robust, whatever the numbers):** trips > walking minutes > street. A "
-            "trip is recorded if any of its minutes is; a minute is recorded if any camera along "
-            f"its {metres_per_minute} m sees it; the street share is a static share of length "
-            "that ignores how many people pass.",
+            "- **Ordering (robust, whatever the numbers):** trips > street ≳ walking time. A "
+            "trip is recorded if any camera along it records the walker once; the street share "
+            "is the share of length in view; the share of walking time is about that share of "
+            "each walk, times the detection probability.",
         ]
     )
 
@@ -249,7 +250,7 @@ def app_model(scenario: str | None = None, **controls):
 
 def lab1_app() -> str:
     rows = [
-        "| adoption | cameras | street in view | walking minutes on camera (ten-minute range) |",
+        "| adoption | cameras | street in view | walking time on camera (ten-minute range) |",
         "|---|---|---|---|",
     ]
     notes = []
@@ -269,13 +270,13 @@ def lab1_app() -> str:
         ts = m.recorder.timeseries()
         sel = (ts["hour"] >= 8) & (ts["hour"] <= 12)
         notes.append(
-            f"seed {seed}: street {f(m.cameras.street_fraction())}, walking minutes "
+            f"seed {seed}: street {f(m.cameras.street_fraction())}, walking time "
             f"{f(np.nanmean(ts['exposure_fraction'][sel]), 2)}"
         )
     return "\n".join(
         [
-            "App reference (seed 1, read at day 0, 12:00; walking minutes averaged over hours 8",
-            f"to 12; the app's neighbourhood: {m.world.homes.count} homes, "
+            "App reference (seed 1, read at day 0, 12:00; walking time on camera averaged over",
+            f"hours 8 to 12; the app's neighbourhood: {m.world.homes.count} homes, "
             f"{m.population.count:,} pedestrians):",
             "",
             *rows,

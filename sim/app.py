@@ -342,7 +342,7 @@ def coverage_figure(model: NeighbourhoodModel) -> Figure:
         ax.plot(_days(ts), ts["coverage.street_fraction"], color=OKABE_ITO["sky blue"],
                 label="street in view")  # fmt: skip
         ax.plot(_days(ts), ts["exposure_fraction"], color=OKABE_ITO["black"],
-                label="walking minutes on camera")  # fmt: skip
+                label="walking time on camera")  # fmt: skip
         ax.legend(fontsize=8, frameon=False, loc="lower right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("share")
