@@ -207,22 +207,10 @@ def score(runs, base) -> Any:
     import pandas as pd
 
     check_levers(base)
-    if "status" in runs:
-        runs = runs[runs["status"] == "ok"]
     rows = []
-    for point, grp in runs.groupby("point", sort=True):
-        params = {c[6:]: grp.iloc[0][c] for c in grp.columns if c.startswith("param:")}
-        keys = [
-            c
-            for c in grp.columns
-            if "." in c and not c.startswith("param:") and pd.api.types.is_numeric_dtype(grp[c])
-        ]
-        metrics = [
-            {k: (None if pd.isna(v) else float(v)) for k, v in r.items()}
-            for r in grp[keys].to_dict("records")
-        ]
+    for point, params, metrics in patterns.design_points(runs):
         st = set_statistics(metrics, base.replace(params))
-        row: dict[str, Any] = {"point": int(point), "replications": len(grp)}
+        row: dict[str, Any] = {"point": point, "replications": len(metrics)}
         row.update({f"param:{k}": float(v) for k, v in params.items()})
         for key in SOLVED:
             row[f"param:{key}"] = st.pop(key)
@@ -280,10 +268,27 @@ def build(
     if len(accepted):
         plot(scores, accepted, exp, figure)
     if preset is not None and chosen is not None:
-        atomic_write(preset, preset_text(exp, chosen, scores, accepted, Path(preset).stem))
+        stage1 = _adoption_stage(out)
+        text = preset_text(exp, chosen, scores, accepted, Path(preset).stem, stage1)
+        atomic_write(preset, text)
     atomic_write(out / "ensemble.md", report(exp, scores, accepted, chosen, preset, figure))
     say(f"ensemble: {len(accepted)} of {len(scores)} sets accepted")
     return {"sets": len(scores), "accepted": len(accepted), "chosen": chosen}
+
+
+def _adoption_stage(out: Path) -> tuple[Any, Any] | None:
+    """Stage 1 of the calibration (adoption and partnerships, patterns 1-2: parameters the
+    ensemble's patterns 3-8 do not depend on, docs/calibration.md): its experiment and the
+    chosen accepted set, from ``accepted_adoption.csv`` beside the ensemble, if there."""
+    import pandas as pd
+
+    from sim.experiment import load_experiment
+
+    path = out / "accepted_adoption.csv"
+    if not path.exists():
+        return None
+    accepted = pd.read_csv(path)
+    return (load_experiment(patterns.ADOPTION_EXPERIMENT), patterns.choose(accepted))
 
 
 def _factor_keys(exp) -> list[str]:
@@ -491,11 +496,12 @@ def report(exp, scores, accepted, chosen, preset, figure: Path) -> str:
     return "\n".join(lines)
 
 
-def preset_text(exp, row, scores, accepted, name: str) -> str:
+def preset_text(exp, row, scores, accepted, name: str, stage1=None) -> str:
     """The representative set as a preset over the district world: the base scenario's own
     keys, the ensemble's world overrides (without the measurement levers and the short run
     length), the factors and the two solved rates, each with its unit and why it has that
-    value (the factors with their posterior 5-95 % range)."""
+    value (the factors with their posterior 5-95 % range), and with ``stage1`` (experiment,
+    chosen row) the adoption stage's chosen set (patterns 1-2)."""
     import tomllib
 
     from sim.scenario import flatten
@@ -508,6 +514,15 @@ def preset_text(exp, row, scores, accepted, name: str) -> str:
     for key, value in exp.overrides.items():
         if key not in patterns.MEASUREMENT and key != "time.days":
             values[key] = (value, f"calibration world ({exp.path.name} overrides)")
+    if stage1 is not None:
+        exp1, row1 = stage1
+        why = f"adoption stage ({exp1.path.name}, point {int(row1['point'])}; patterns 1-2)"
+        for key, value in exp1.overrides.items():
+            values[key] = (value, f"adoption stage's world ({exp1.path.name} overrides)")
+        for key in _factor_keys(exp1):
+            v = row1[f"param:{key}"]
+            v = int(v) if BY_KEY[key].kind == "int" else float(f"{float(v):.6g}")
+            values[key] = (v, why)
     for key in [*_factor_keys(exp), *SOLVED]:
         v = float(f"{float(row[f'param:{key}']):.6g}")
         lo, hi = accepted[f"param:{key}"].quantile([0.05, 0.95]).tolist()

@@ -15,7 +15,8 @@ reproduced. Each part has
 * an **acceptance rule** with its source (the constants below; docs/calibration.md), decided
   on the statistic's 95 % interval in the checks, and the **events** it needs to be measured.
 
-``pattern_checks`` runs the calibrated preset (``scenarios/calibrated.toml``) on three
+``pattern_checks`` runs the calibrated preset (by default the calibration ensemble's
+representative set, ``scenarios/calibrated_district.toml``: sim/ensemble.py) on three
 independent seed sets and returns one ``sim.checks.Check`` per part, "not measured" when its
 statistic rests on too few events (``run.py validate`` reports them); ``score_runs`` and
 ``calibrate`` score every design point of a calibration sweep
@@ -38,7 +39,9 @@ from sim.replicate import mean_ci, run_replications
 from sim.scenario import Scenario, load
 
 ROOT = Path(__file__).resolve().parent.parent
-CALIBRATED = ROOT / "scenarios" / "calibrated.toml"
+# the preset ``run.py validate`` confirms: the ensemble's representative set (sim/ensemble.py),
+# joined with the adoption stage's chosen set
+CALIBRATED = ROOT / "scenarios" / "calibrated_district.toml"
 MINUTES_PER_YEAR = 365.25 * 1440
 
 # --- pattern 1: partner agencies (docs/sources.md: 40 in 2018 ... about 2,680 in Jan 2024) -------
@@ -971,7 +974,7 @@ def pattern_checks(
         workers: processes for replications (default: the machine's cores, at most 2).
         progress: called with a line of text before each stage.
         out_dir: folder for figures (patterns 1 and 2); none drawn when omitted.
-        scenario: the scenario to check (a file, default scenarios/calibrated.toml, or a
+        scenario: the scenario to check (a file, default scenarios/calibrated_district.toml, or a
             Scenario).
         seed: root seed; seed set i runs from ``derive_seed(seed, SEED_SET_KEY + i)``.
         seed_sets: how many independent seed sets must confirm each part.
@@ -1231,6 +1234,28 @@ ADOPTION_EXPERIMENT = ROOT / "experiments" / "calibration_adoption.toml"
 ADOPTION_YEARS = (ADOPTION_START[0], *(b[0] for b in ADOPTION_BANDS))
 
 
+def design_points(runs):
+    """A sweep's finished runs (a runs table) by design point, in point order: (point, the
+    point's factor values {key: value}, its runs' metrics as dicts with None for missing)."""
+    import pandas as pd
+
+    if "status" in runs:
+        runs = runs[runs["status"] == "ok"]
+    for point, grp in runs.groupby("point", sort=True):
+        first = grp.iloc[0]
+        params = {c[6:]: first[c] for c in grp.columns if c.startswith("param:")}
+        keys = [
+            c
+            for c in grp.columns
+            if "." in c and not c.startswith("param:") and pd.api.types.is_numeric_dtype(grp[c])
+        ]
+        metrics = [
+            {k: (None if pd.isna(v) else float(v)) for k, v in r.items()}
+            for r in grp[keys].to_dict("records")
+        ]
+        yield int(point), params, metrics
+
+
 def score_runs(runs, base: Scenario):
     """Score every design point of a stage-2 sweep on patterns 3 to 9.
 
@@ -1252,23 +1277,10 @@ def score_runs(runs, base: Scenario):
                 f"the calibration sweep must set {key} = {value} (sim.patterns.MEASUREMENT): "
                 "pattern 3 thins the requests of runs in which police ask about every incident"
             )
-    if "status" in runs:
-        runs = runs[runs["status"] == "ok"]
     rows = []
-    for point, grp in runs.groupby("point", sort=True):
-        first = grp.iloc[0]
-        params = {c[6:]: first[c] for c in grp.columns if c.startswith("param:")}
-        keys = [
-            c
-            for c in grp.columns
-            if "." in c and not c.startswith("param:") and pd.api.types.is_numeric_dtype(grp[c])
-        ]
-        metrics = [
-            {k: (None if pd.isna(v) else float(v)) for k, v in r.items()}
-            for r in grp[keys].to_dict("records")
-        ]
+    for point, params, metrics in design_points(runs):
         stats = neighbourhood_stats(metrics, base.replace(params))
-        row: dict = {"point": int(point), "replications": len(grp)}
+        row: dict = {"point": point, "replications": len(metrics)}
         row.update({f"param:{k}": v for k, v in params.items()})
         row["request_probability"] = stats["request_probability"]
         for name, _, _ in STATISTICS:

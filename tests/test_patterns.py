@@ -574,15 +574,32 @@ def test_checked_preset_and_report_say_what_new_seeds_do_not_confirm():
     assert f"| 6 | {pt.TITLES[6]} | emergent |" in report
 
 
+# the two-stage calibration's preset (issue 9) on the default world: small, so quick to check
+TWO_STAGE = pt.ROOT / "scenarios" / "calibrated.toml"
+
+
 def test_calibrated_preset_loads_and_names_its_patterns():
-    scenario = load(pt.CALIBRATED)
+    scenario = load(TWO_STAGE)
     assert scenario["reporting.victim_post_probability"] > 0
-    text = pt.CALIBRATED.read_text(encoding="utf-8")
+    text = TWO_STAGE.read_text(encoding="utf-8")
     assert text.startswith("# calibrated: ")
     assert "In the calibration runs it matches patterns" in text
     # every pattern it was calibrated on is listed with what the calibration observed (the
     # shipped preset predates pattern 9, added with the 2021 legal demands)
     assert all(f"#   {k} " in text for k in range(1, 9))
+
+
+def test_validate_confirms_the_ensembles_representative_preset_with_both_stages():
+    """``run.py validate`` checks the calibration ensemble's representative set, which holds
+    the adoption stage's chosen set too (patterns 1-2 depend only on it)."""
+    assert pt.CALIBRATED.name == "calibrated_district.toml"
+    text = pt.CALIBRATED.read_text(encoding="utf-8")
+    assert "representative set of the calibration ensemble" in text
+    scenario = load(pt.CALIBRATED)
+    two_stage = load(TWO_STAGE)
+    for key in ("adoption.spontaneous_per_year", "police.partnership_share"):
+        assert scenario[key] == pytest.approx(two_stage[key], rel=1e-5)
+    assert scenario["world.blocks_x"] == 36  # the district world
 
 
 # --- the quick pattern check of the default tests -------------------------------------------
@@ -594,7 +611,7 @@ def posting_preset() -> Scenario:
     """The calibrated preset with four times the posting rate, over a week: 6 replications in
     each of the 3 seed sets then hold 300-400 posts a set, enough for pattern 7's interval
     (its share of minority people does not depend on the rate), in a few seconds."""
-    p = load(pt.CALIBRATED)
+    p = load(TWO_STAGE)
     return p.replace({"reporting.base_rate": 4 * p["reporting.base_rate"], "time.days": 7.0})
 
 
@@ -629,7 +646,7 @@ def test_quick_pattern_check_fails_when_posts_ignore_the_group(monkeypatch):
 def test_a_part_with_too_few_events_is_not_measured():
     """A day of the preset has a handful of posts: pattern 6b is reported not measured (and
     not passed), whatever its interval says."""
-    p = load(pt.CALIBRATED).replace({"time.days": 1.0})
+    p = load(TWO_STAGE).replace({"time.days": 1.0})
     (check,) = pt.pattern_checks("quick", workers=1, only=("6b",), scenario=p)
     assert check.events < check.min_events == pt.PART["6b"].min_events
     assert not check.measured and not check.passed and check.result == "not measured"
