@@ -4,7 +4,7 @@ Calibration (issue 22, part 2; docs/calibration.md, "An accepted ensemble"). App
 Bayesian computation by rejection (Pritchard et al. 1999, *Mol. Biol. Evol.* 16: 1791;
 Beaumont, Zhang & Balding 2002, *Genetics* 162: 2025): draw parameter sets from the prior, run
 the model once per set, keep **every** set whose summary statistics lie within tolerance of the
-data. The data here are the published bands of patterns 3-8 (``sim.patterns``), and the
+data. The data here are the published bands of patterns 3-9 (``sim.patterns``), and the
 tolerance of each statistic is its own Monte-Carlo error: a set is kept when, for every scored
 pattern, the statistic's 95 % interval reaches into the band (``compatible``). This is a
 uniform ABC kernel on the band, widened by the simulation noise (the "not implausible" rule of
@@ -40,12 +40,14 @@ Z = 1.959964  # 95 % normal quantile: the Monte-Carlo tolerance of every statist
 # requests in 2020: legal demands per voluntary request. The ensemble sets
 # legal.demand_probability so that a set's legal demands keep this ratio to its requests.
 LEGAL_PER_REQUEST = 1900 / 22335
-SCORED = (3, 4, 5, 6, 7, 8)
+SCORED = (3, 4, 5, 6, 7, 8, 9)
+SCORED_TEXT = "patterns 3-9"
 # statistic -> (band, pattern); one-sided bands use +-inf
 BANDS = {
     "response_rate": (patterns.RESPONSE_BAND, 3),
     "ever_shared": (patterns.EVER_SHARED_BAND, 3),
     "legal_content": (patterns.LEGAL_BAND, 4),
+    "legal_content_2021": (patterns.LEGAL_2021_BAND, 9),  # the same statistic, 2021's band
     "non_crime": (patterns.NON_CRIME_BAND, 5),
     "posts_majority_slope": ((0.0, math.inf), 6),
     "incidents_majority_slope": ((-math.inf, 0.0), 6),
@@ -105,7 +107,7 @@ def _slope_se(m: tuple) -> float | None:
 
 
 def set_statistics(rows: Sequence[dict], params) -> dict[str, Any]:
-    """Patterns 3-8 of one parameter set from its runs (made with MEASUREMENT), each with its
+    """Patterns 3-9 of one parameter set from its runs (made with MEASUREMENT), each with its
     Monte-Carlo standard error, the solved realistic rates and the acceptance.
 
     The statistics are ``sim.patterns.neighbourhood_stats`` (the calibration's and the pattern
@@ -128,13 +130,15 @@ def set_statistics(rows: Sequence[dict], params) -> dict[str, Any]:
     se: dict[str, float | None] = {
         "response_rate": _binomial_se(s["response_rate"][0], rec),
         "legal_content": _binomial_se(s["legal_content"][0], total("requests.legal")),
+        "legal_content_2021": _binomial_se(s["legal_content"][0], total("requests.legal")),
         "non_crime": _binomial_se(s["non_crime"][0], total("reports.total")),
         "minority_share": _binomial_se(s["minority_share"][0], total("reports.total")),
         "cleared": _binomial_se(s["cleared"][0], total("incidents.total")),
         "posts_majority_slope": _slope_se(s["posts_majority_slope"]),
         "incidents_majority_slope": _slope_se(s["incidents_majority_slope"]),
     }
-    values = {k: s[k][0] for k in se}
+    values = {k: s[k][0] for k in se if k in s}
+    values["legal_content_2021"] = values["legal_content"]
     rp = s["request_probability"]
     days = max(0.0, float(params["time.days"]) - float(params["police.request_delay_hours"]) / 24)
     years = len(rows) * days / 365.25
@@ -257,7 +261,7 @@ def build(
     runs = Store(runs_dir).runs_table()
     if runs.empty:
         raise EnsembleError(f"{runs_dir}: no runs yet (run the sweep first)")
-    say(f"ensemble: scoring {runs['point'].nunique()} sets on patterns 3-8")
+    say(f"ensemble: scoring {runs['point'].nunique()} sets on {SCORED_TEXT}")
     scores = score(runs, exp.base_scenario)
     accepted = scores[scores["accepted"]].reset_index(drop=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -278,7 +282,7 @@ def build(
 
 def _adoption_stage(out: Path) -> tuple[Any, Any] | None:
     """Stage 1 of the calibration (adoption and partnerships, patterns 1-2: parameters the
-    ensemble's patterns 3-8 do not depend on, docs/calibration.md): its experiment and the
+    ensemble's patterns 3-9 do not depend on, docs/calibration.md): its experiment and the
     chosen accepted set, from ``accepted_adoption.csv`` beside the ensemble, if there."""
     import pandas as pd
 
@@ -333,7 +337,7 @@ def plot(scores, accepted, exp, path: Path) -> None:
         ax.set_visible(False)
     fig.suptitle(
         f"Rejection ABC on the district world: prior sample and accepted ensemble "
-        f"({len(accepted)} of {len(scores)} sets; patterns 3-8)"
+        f"({len(accepted)} of {len(scores)} sets; {SCORED_TEXT})"
     )
     save_figure(fig, path, dpi=90)
 
@@ -379,7 +383,7 @@ def report(exp, scores, accepted, chosen, preset, figure: Path) -> str:
         f"`{exp.path.name}`; each set run {exp.replications} time(s), {days:g} days, on "
         "the district world with police asking about every known incident "
         "(`sim.patterns.MEASUREMENT`). A set is **accepted** when, for each of patterns "
-        "3-8, every statistic's 95 % Monte-Carlo interval reaches into its band.",
+        "3-9, every statistic's 95 % Monte-Carlo interval reaches into its band.",
         "",
         f"**Accepted: {len(accepted)} of {len(scores)} sets.**",
         "",
@@ -391,6 +395,7 @@ def report(exp, scores, accepted, chosen, preset, figure: Path) -> str:
     events = {
         3: "events.requests",
         4: "events.legal",
+        9: "events.legal",
         5: "events.posts",
         6: "events.posts",
         7: "events.posts",
@@ -532,7 +537,7 @@ def preset_text(exp, row, scores, accepted, name: str, stage1=None) -> str:
         f"# {name}: the representative set of the calibration ensemble, on the district world",
         '# Rejection ABC (sim/ensemble.py; docs/calibration.md, "An accepted ensemble"): '
         f"{len(accepted)} of {len(scores)} prior",
-        f"# sets ({exp.path.name}) accepted on patterns 3-8; this is point {int(row['point'])}, "
+        f"# sets ({exp.path.name}) accepted on {SCORED_TEXT}; this is point {int(row['point'])}, "
         "the accepted set nearest the posterior's centre",
         "# (results/calibration/ensemble.md). Requests: police.request_probability solved for "
         "pattern 3 (10 % of owners",

@@ -132,6 +132,20 @@ def test_parameters_the_labs_quote_are_the_schemas():
     assert lab3["police.request_probability"] == 1 and lab3["police.request_delay_hours"] == 3
     assert lab3["legal.demand_probability"] == pytest.approx(0.3)  # "three in ten"
     assert s["privacy.subscription"] == pytest.approx(0.5)  # "half of them"
+    # the answer key's own settings (answers.py and its prose)
+    answers = _answers()
+
+    v, street_v = answers.V, answers.STREET_V
+    assert v == pytest.approx(s["cameras.detection_probability"])
+    assert street_v == pytest.approx(v_street(s))
+    key = " ".join((LABS / "answer_key.md").read_text(encoding="utf-8").split())
+    assert f"homes within {s['reporting.area_m']:g} m (`reporting.area_m`)" in key
+    assert f"default gatekeeping of {s['reporting.gatekeeping']:g}" in key
+
+
+def v_street(s) -> float:
+    """v times the share of cameras that see the street (all but the indoor ones)."""
+    return s["cameras.detection_probability"] * (1 - s["cameras.mix.indoor"])
 
 
 def test_the_app_neighbourhood_is_as_the_labs_say():
