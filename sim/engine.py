@@ -73,8 +73,9 @@ class Engine:
         self._planned = 0  # the next trip to plan
         self.minute = 0  # the next minute to simulate
         self._walked: Walked | None = None  # the minutes walked ahead last
+        self.walked_stop = 0  # the end of the minutes walked (``_walked.stop``)
         self._checkpoint: dict | None = None  # the walks' state before walking them
-        self._camera_version = cameras.version  # the cameras they were walked with
+        self.camera_version = cameras.version  # the cameras they were walked with
         self._settled = {True: 0, False: 0}  # eager, lazy: minutes before these are settled
         self._started = {True: 0, False: 0}  # the next trip each has counted as departed
         self.walking = 0  # people still walking after the last minute settled
@@ -117,10 +118,9 @@ class Engine:
         changed), so that decisions planned from the walking are planned from ``now``."""
         if now != self.minute:
             raise RuntimeError(f"minute {now} begun, but the next minute is {self.minute}")
-        walked = self._walked
-        if walked is not None and now < walked.stop:
-            if self.cameras.version == self._camera_version:
-                return False
+        if now < self.walked_stop:
+            if self.cameras.version == self.camera_version:
+                return False  # walked ahead, with the cameras they were walked with
             self._walk_again(now)
             return True
         self._walk_ahead(now)
@@ -160,7 +160,7 @@ class Engine:
             stop, end = now + 1, int(np.searchsorted(trips.depart, now, side="right"))
         if self.walks.passes.camera_version != self.cameras.version:
             self.walks.resync(now, self.cameras)
-        self._camera_version = self.cameras.version
+        self.camera_version = self.cameras.version
         sl = slice(self._planned, end)
         person, route, depart = trips.person[sl], trips.route[sl], trips.depart[sl]
         speed = self._speed[person]
@@ -182,13 +182,14 @@ class Engine:
         if now > start:
             self.walks.walk(start, now)
         self.walks.resync(now, self.cameras)
-        self._camera_version = self.cameras.version
+        self.camera_version = self.cameras.version
         self._walk(now, stop)
 
     def _walk(self, now: int, stop: int) -> None:
         if self.ahead:
             self._checkpoint = self.walks.checkpoint()
         self._walked = self.walks.walk(now, stop)
+        self.walked_stop = stop
         for fn in self._walked_hooks:
             fn(self._walked)
 
@@ -197,6 +198,7 @@ class Engine:
     def settle(self, upto: int, eager_only: bool = False) -> None:
         """Give the minutes before ``upto`` (walked, not yet settled) their effects: the eager
         consumers', then (unless ``eager_only``) the others', each in registration order."""
+        views = None  # (lo, upto, the walked minutes lo to upto - 1): both kinds often agree
         for eager in (True, False) if not eager_only else (True,):
             lo = self._settled[eager]
             if upto <= lo:
@@ -204,7 +206,9 @@ class Engine:
             self._settled[eager] = upto
             end = int(np.searchsorted(self.trips.depart, upto - 1, side="right"))
             started, self._started[eager] = end - self._started[eager], end
-            w = self._walked.between(lo, upto)
+            if views is None or views[0] != lo:
+                views = (lo, upto, self._walked.between(lo, upto))
+            w = views[2]
             for fn in self._eager if eager else self._lazy:
                 fn(w, started)
             if not eager:

@@ -112,11 +112,11 @@ class Recorder:
         n_done = len(w.done_person)
         if n_done:
             g = len(self.group_names)
-            walk_time, rec_time = (
-                # integer-valued floats, summed exactly (far below 2**53)
-                np.bincount(w.done_group, np.rint(t * TIME_UNITS), minlength=g).astype(np.int64)
-                for t in (w.done_walk_time, w.done_rec_time)
-            )
+            # integer-valued floats, summed exactly (far below 2**53)
+            units = np.rint(w.done_walk_time * TIME_UNITS)
+            walk_time = np.bincount(w.done_group, units, minlength=g).astype(np.int64)
+            units = np.rint(w.done_rec_time * TIME_UNITS)
+            rec_time = np.bincount(w.done_group, units, minlength=g).astype(np.int64)
             self.walk_time += walk_time
             self.rec_time += rec_time
             self._iv_walk_time += walk_time

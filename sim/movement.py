@@ -745,6 +745,8 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     row_of = np.empty(total, np.int64)
     last = np.empty(total, np.int64)
     seen_by = np.empty(total, np.int32)
+    view_in = np.empty(total, np.float32)  # the stretch of route in view, kept as read
+    view_end = np.empty(total, np.float32)
     ptr = np.zeros(span + 1, np.int64)
     k = 0
     n_trips = len(first)
@@ -768,6 +770,7 @@ def _plan_passes(first, count, table, trips, start, span, windows):
                     continue  # this window will not post what it sees
             m = t_in - start
             minute[k], trip[k], row_of[k], last[k], seen_by[k] = m, i, j, t_out, v
+            view_in[k], view_end[k] = row.key - base, min(row.s_out, length[i])
             ptr[m + 1] += 1
             k += 1
     for m in range(span):
@@ -781,11 +784,9 @@ def _plan_passes(first, count, table, trips, start, span, windows):
     fill = ptr[:-1].copy()
     for q in range(k):
         f = fill[minute[q]]
-        i = trip[q]
-        row = rows[row_of[q]]  # read in the order of the first pass: a run per trip
-        out_trip[f], out_row[f], out_viewer[f], out_t_out[f] = i, row_of[q], seen_by[q], last[q]
-        out_s_in[f] = row.key - route[i] * scale
-        out_s_end[f] = min(row.s_out, length[i])
+        out_trip[f], out_row[f], out_viewer[f] = trip[q], row_of[q], seen_by[q]
+        out_t_out[f] = last[q]
+        out_s_in[f], out_s_end[f] = view_in[q], view_end[q]
         fill[minute[q]] = f + 1
     return out_trip, out_row, out_viewer, out_t_out, out_s_in, out_s_end, ptr
 
