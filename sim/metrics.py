@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.movement import Walked
+from sim.movement import TIME_UNITS, Walked
 from sim.police import gini
 from sim.schema import INCIDENT_KINDS
 
@@ -22,9 +22,6 @@ def ratio(num: float | None, den: float | None) -> float | None:
     if num is None or den is None or not den:
         return None
     return float(num) / float(den)
-
-
-TIME_UNITS = 1_000_000  # continuous walking time is summed in millionths of a minute
 
 
 class Recorder:
@@ -111,12 +108,7 @@ class Recorder:
         self.ever_recorded[w.person] = True
         n_done = len(w.done_person)
         if n_done:
-            g = len(self.group_names)
-            # integer-valued floats, summed exactly (far below 2**53)
-            units = np.rint(w.done_walk_time * TIME_UNITS)
-            walk_time = np.bincount(w.done_group, units, minlength=g).astype(np.int64)
-            units = np.rint(w.done_rec_time * TIME_UNITS)
-            rec_time = np.bincount(w.done_group, units, minlength=g).astype(np.int64)
+            walk_time, rec_time = w.walk_units.sum(axis=0), w.rec_units.sum(axis=0)
             self.walk_time += walk_time
             self.rec_time += rec_time
             self._iv_walk_time += walk_time

@@ -34,6 +34,9 @@ from sim.rng import draw3
 from sim.routes import RouteTable, group_by, runs
 from sim.world import Homes
 
+TIME_UNITS = 1_000_000  # continuous walking time is summed in millionths of a minute: sums of
+# integers are exact, so totals do not depend on how the minutes were walked or settled
+
 # one row of the pass table: where the route enters the view (route x scale + metres along),
 # where it leaves it (metres along), and who sees (aligned: 24 bytes)
 PASS_ROW = np.dtype([("key", np.float64), ("s_out", np.float64), ("viewer", np.int32)], align=True)
@@ -214,11 +217,12 @@ class Walked:
     window_ptr: np.ndarray
     sighted: np.ndarray  # (minutes, groups) sightings each minute, by the person's group
     walking: np.ndarray  # (minutes, groups) people walking each minute, by group
+    walk_units: np.ndarray  # (minutes, groups) walking time of the trips ending in the minute
+    rec_units: np.ndarray  # (minutes, groups) and their time on camera (TIME_UNITS)
     after: np.ndarray  # (minutes,) people still walking after each minute
     done_minute: np.ndarray  # trips that ended (arrived), by minute
     done_person: np.ndarray
     done_route: np.ndarray
-    done_group: np.ndarray
     done_in_view: np.ndarray  # number of camera views the trip passed through
     done_recorded: np.ndarray  # number of cameras that recorded the trip
     done_walk_time: np.ndarray  # minutes the trip took, in continuous time (length / speed)
@@ -245,11 +249,12 @@ class Walked:
             self.window_ptr[i : j + 1] - self.window_ptr[i],
             self.sighted[i:j],
             self.walking[i:j],
+            self.walk_units[i:j],
+            self.rec_units[i:j],
             self.after[i:j],
             self.done_minute[d],
             self.done_person[d],
             self.done_route[d],
-            self.done_group[d],
             self.done_in_view[d],
             self.done_recorded[d],
             self.done_walk_time[d],
@@ -546,6 +551,17 @@ class Walks:
         )
         done = done - self._base
         speed = self.speed[done]
+        walk_time = self.routes.length[self.route[done]] / speed
+        rec_time = self.rec_metres[done] / speed
+        # by (minute of arrival, group), in whole TIME_UNITS (integer-valued floats, far
+        # below 2**53: summed exactly)
+        cell = np.repeat(np.arange(stop - start), done_count) * self._groups + self.group[done]
+        size = (stop - start) * self._groups
+
+        def units(t: np.ndarray) -> np.ndarray:
+            sums = np.bincount(cell, np.rint(t * TIME_UNITS), minlength=size)
+            return sums.astype(np.int64).reshape(stop - start, self._groups)
+
         return Walked(
             start,
             stop,
@@ -553,15 +569,16 @@ class Walks:
             *windows,
             sighted,
             walking,
+            units(walk_time),
+            units(rec_time),
             after,
             start + np.repeat(np.arange(stop - start), done_count),
             self.person[done],
             self.route[done],
-            self.group[done],
             self.n_view[done],
             self.n_rec[done],
-            self.routes.length[self.route[done]] / speed,
-            self.rec_metres[done] / speed,
+            walk_time,
+            rec_time,
             np.concatenate([[0], np.cumsum(done_count)]),
         )
 
