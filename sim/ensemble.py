@@ -551,22 +551,7 @@ def preset_text(exp, row, scores, accepted, name: str, stage1=None) -> str:
         "results/calibration/ensemble.parquet",
         "# Sources: docs/sources.md (requests, legal demands, patterns), docs/calibration.md.",
     ]
-    tables: dict[str, list[str]] = {}
-    for key in sorted(values):
-        value, why = values[key]
-        p = BY_KEY[key]
-        if isinstance(value, dict):
-            lines = tables.setdefault(key, [])
-            lines += [f"{k} = {patterns._toml(v)}  # [{p.unit}] {why}" for k, v in value.items()]
-            continue
-        if value == p.default and type(value) is type(p.default):
-            why += "; same as the default"
-        head, _, leaf = key.rpartition(".")
-        tables.setdefault(head, []).append(f"{leaf} = {patterns._toml(value)}  # [{p.unit}] {why}")
-    body = []
-    for table in sorted(tables):
-        body += ["", f"[{table}]", *tables[table]] if table else ["", *tables[table]]
-    return "\n".join(header + body) + "\n"
+    return "\n".join(header + patterns.preset_body(values)) + "\n"
 
 
 # ----------------------------------------------------------------------------- policy use

@@ -1800,6 +1800,14 @@ def preset_text(exp1, row1, exp2, row2, name: str = "calibrated", checks=None) -
         "# Sources: docs/sources.md (figures behind each pattern), docs/sources.md, "
         "docs/calibration.md.",
     ]
+    return "\n".join(header + preset_body(values)) + "\n"
+
+
+def preset_body(values: dict) -> list[str]:
+    """A preset's tables: ``values`` {key: (value, why)}, each line with its unit and why
+    (and "same as the default" when it is), tables and keys sorted."""
+    from sim.schema import BY_KEY
+
     tables: dict[str, list[str]] = {}
     for key in sorted(values):
         value, why = values[key]
@@ -1816,7 +1824,7 @@ def preset_text(exp1, row1, exp2, row2, name: str = "calibrated", checks=None) -
     body = []
     for table in sorted(tables):
         body += ["", f"[{table}]", *tables[table]] if table else ["", *tables[table]]
-    return "\n".join(header + body) + "\n"
+    return body
 
 
 def _toml(v) -> str:
