@@ -130,15 +130,16 @@ def set_statistics(rows: Sequence[dict], params) -> dict[str, Any]:
     se: dict[str, float | None] = {
         "response_rate": _binomial_se(s["response_rate"][0], rec),
         "legal_content": _binomial_se(s["legal_content"][0], total("requests.legal")),
-        "legal_content_2021": _binomial_se(s["legal_content"][0], total("requests.legal")),
         "non_crime": _binomial_se(s["non_crime"][0], total("reports.total")),
         "minority_share": _binomial_se(s["minority_share"][0], total("reports.total")),
         "cleared": _binomial_se(s["cleared"][0], total("incidents.total")),
         "posts_majority_slope": _slope_se(s["posts_majority_slope"]),
         "incidents_majority_slope": _slope_se(s["incidents_majority_slope"]),
     }
-    values = {k: s[k][0] for k in se if k in s}
+    values = {k: s[k][0] for k in se}
+    # pattern 9 scores 4a's statistic against 2021's band
     values["legal_content_2021"] = values["legal_content"]
+    se["legal_content_2021"] = se["legal_content"]
     rp = s["request_probability"]
     days = max(0.0, float(params["time.days"]) - float(params["police.request_delay_hours"]) / 24)
     years = len(rows) * days / 365.25

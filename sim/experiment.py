@@ -329,10 +329,9 @@ def _expand_metrics(path: Path, metrics: list[str], exp: Experiment) -> list[str
     """``metrics`` with each name holding ``*`` replaced by every metric the design's runs
     write that it matches (shell-style, in the registry's order); a pattern matching none is
     an error."""
-    from sim.stats import metric_names
+    from sim.stats import metric_columns
 
-    groups = dict.fromkeys(tuple(exp.scenario(i).group_names) for i in range(len(exp.points)))
-    known = list(dict.fromkeys(n for g in groups for n in metric_names(list(g))))
+    known = metric_columns(exp.scenario(i) for i in range(len(exp.points)))
     out: dict[str, None] = {}
     for m in metrics:
         if "*" not in m:

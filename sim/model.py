@@ -145,7 +145,6 @@ class NeighbourhoodModel(mesa.Model):
         self._attempt_minutes: set[int] = set()  # minutes walked ahead when attempts fall due
         self._post_minutes: set[int] = set()  # minutes planned when posts may be made
         self._plan_stop = 0  # minutes before this have their posting decisions planned
-        self._quiet_until = 0  # minutes before this are walked and planned (``step``)
         self._last_record = 0
         self._start_day()
         self.schedule_recurring(
@@ -174,18 +173,17 @@ class NeighbourhoodModel(mesa.Model):
         # 1-4: walked ahead (or again, if the cameras changed); settled when read. Most
         # minutes are walked already, with the same cameras, and their posting decisions
         # planned: checked here without a call, which at a minute's scale counts
-        if now >= self._quiet_until or self.cameras.version != engine.camera_version:
-            if engine.walk(now) or now >= self._plan_stop:
-                self._plan_posts(now)  # the hour's posting decisions, from now
-            self._quiet_until = min(engine.walked_stop, self._plan_stop)
+        if (
+            now >= engine.walked_stop
+            or now >= self._plan_stop
+            or self.cameras.version != engine.camera_version
+        ) and (engine.walk(now) or now >= self._plan_stop):
+            self._plan_posts(now)  # the hour's posting decisions, from now
         if now in self._attempt_minutes or now in self._post_minutes:
             engine.settle(now + 1, eager_only=True)  # the walks started, packages left
             self._incidents_happen(now)  # 5
             self._posts(now)  # 6
-        if engine.ahead:  # 7, with the rest of 1-4, when read (``end_minute``, without a call)
-            engine.minute = now + 1
-        else:
-            engine.end_minute()
+        engine.end_minute()  # 7, with the rest of 1-4, when read
 
     def _register_walking(self) -> None:
         """Who uses the walking, in the minute's order (sim/engine.py)."""

@@ -209,6 +209,15 @@ def metric_names(groups: list[str]) -> list[str]:
     return out
 
 
+def metric_columns(scenarios) -> list[str]:
+    """Every metric the scenarios' runs write (their groups' names may differ), in the
+    registry's order."""
+    names: dict[str, None] = {}
+    for groups in dict.fromkeys(tuple(s.group_names) for s in scenarios):
+        names.update(dict.fromkeys(metric_names(list(groups))))
+    return list(names)
+
+
 def metric_info(name: str) -> MetricInfo:
     """The kind, unit and label of a metric (a group's name resolved to ``<group>``); an
     unknown name is ``real`` with no unit, labelled by its name."""

@@ -88,7 +88,7 @@ from sim.outputs import (
     write_parquet,
 )
 from sim.schema import BOOL, BY_KEY, CHOICE, FLOAT, INT, STR
-from sim.stats import metric_names
+from sim.stats import metric_columns
 
 # Worker processes start from a clean server process, never by forking a process that may
 # run threads (Dask, BLAS), which can deadlock.
@@ -406,14 +406,6 @@ PARAM_TYPES = {
     STR: pa.string(),
     CHOICE: pa.string(),
 }
-
-
-def metric_columns(scenarios) -> list[str]:
-    """Every metric the scenarios' runs write (their groups' names may differ)."""
-    names: dict[str, None] = {}
-    for groups in dict.fromkeys(tuple(s.group_names) for s in scenarios):
-        names.update(dict.fromkeys(metric_names(list(groups))))
-    return list(names)
 
 
 def run_types(keys) -> dict[str, pa.DataType]:
