@@ -269,7 +269,13 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             value = tomllib.loads(text)["v"]
         except tomllib.TOMLDecodeError:
             value = raw.strip()
-        if key in PATH_KEYS and isinstance(value, str) and value and not is_path_alias(value):
+        if (
+            key in PATH_KEYS
+            and isinstance(value, str)
+            and value
+            and "\x00" not in value  # refused by validation, with its key; no path has one
+            and not is_path_alias(value)
+        ):
             value = str(Path(value).resolve())  # a path typed on the command line: from here
         out[key] = value
     return out

@@ -690,6 +690,18 @@ def toml_literal(value) -> str:
     raise TypeError(value)
 
 
+@pytest.mark.parametrize("key", [p.key for p in PARAMS if p.unit == "path"])
+def test_cli_refuses_a_nul_in_a_path_given_with_set(key, capsys, tmp_path):
+    """A path key given on the command line is resolved only when it can be a path: a NUL
+    gave a ValueError traceback from pathlib (found by the test below in a fresh clone)."""
+    rc = cli.main(
+        ["run", str(DEFAULT_TOML), "--set", f'{key}="a\\u0000b"', "--out", str(tmp_path / "o")]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.count("\n") == 1 and key in err and "NUL" in err
+
+
 @settings(
     max_examples=30,
     deadline=None,
