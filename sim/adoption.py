@@ -44,7 +44,70 @@ from scipy.spatial import cKDTree
 
 from sim.rng import Streams, draw2, poisson_from_uniform
 from sim.scenario import Scenario
-from sim.schema import CAMERA_TYPES
+from sim.schema import CAMERA_TYPES, SRC_ADOPTION, choice, flag, integer, number, share
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_LAPD = "docs/sources.md / EFF 2021: LAPD 2016 emails (codes, free devices, 1 per 10 uses)"
+
+# fmt: off
+PARAMS = (
+    number("adoption.spontaneous_per_year", 0.02, "per year", 0, 10, "Bass innovation rate p: "
+        "yearly hazard of buying a camera from marketing alone, at full price and no fear.",
+        SRC_ADOPTION),
+    number("adoption.word_of_mouth_per_year", 0.3, "per year", 0, 50,
+        "Bass imitation rate q: yearly hazard added per unit share of a household's ties who own "
+        "a camera.", SRC_ADOPTION),
+    choice("adoption.network", "neighbours", ("neighbours", "complete"), "Whose cameras a "
+        "household hears about: its nearest homes plus a few random ties, or every household "
+        "(well mixed)."),
+    integer("adoption.neighbour_ties", 8, "home", 0, 100, "Ties to the nearest homes in the "
+        "word-of-mouth network."),
+    integer("adoption.random_ties", 2, "home", 0, 100, "Ties to random homes anywhere in the "
+        "area (a small world)."),
+    number("adoption.fear_effect", 1.0, "-", 0, 100, "The spontaneous rate is multiplied by 1 + "
+        "this x the household's fear."),
+    number("adoption.price_usd", 100.0, "USD", 1, 10000, "Price of a camera.",
+        "typical video-doorbell price"),
+    number("adoption.price_elasticity", 1.0, "-", 0, 10, "The spontaneous rate scales as (price "
+        "paid / full price)^-elasticity."),
+    number("adoption.churn_per_year", 0.05, "per year", 0, 10, "Yearly hazard that an owner "
+        "stops using the camera."),
+    number("adoption.subscription_lapse_per_year", 0.1, "per year", 0, 10,
+        "Yearly hazard that a subscriber lets the cloud subscription lapse."),
+    *(share(f"adoption.mix.{t}", v, f"Share of new buyers who choose a {t} camera.")
+      for t, v in zip(CAMERA_TYPES, (0.7, 0.15, 0.1, 0.05), strict=True)),
+    flag("promotion.enabled", False, "Police promote cameras: officers' discount codes and "
+        "recommendations, free devices, giveaways, app-download incentives.",
+        "switch"),
+    integer("promotion.officers", 5, "officer", 0, 10000, "Officers with personal discount codes "
+        "working the area.", SRC_LAPD),
+    number("promotion.contacts_per_officer_day", 2.0, "household/day", 0, 1000,
+        "Households an officer meets (calls, community events) and recommends a camera to.",
+        SRC_LAPD),
+    number("promotion.discount_usd", 50.0, "USD", 0, 10000, "Discount of an officer's personal "
+        "code.", "docs/sources.md: $50 law-enforcement code (San Diego County, 2019)"),
+    integer("promotion.uses_per_free_device", 10, "use", 1, 1000, "Code uses that earn the "
+        "officer one free device.", SRC_LAPD),
+    number("promotion.recommendation_per_year", 2.0, "per year", 0, 100,
+        "Yearly hazard of buying added by an officer's recommendation, while it lasts."),
+    number("promotion.recommendation_days", 30.0, "day", 0.1, 3650, "How long a recommendation "
+        "(and the code's discount) stays on a household's mind."),
+    integer("promotion.devices_to_officers", 20, "device", 0, 100000,
+        "Free devices given to officers at the start, installed at homes near incidents they "
+        "investigate.", "docs/sources.md: 20 cameras (~$3,000) for one LAPD investigation"),
+    integer("promotion.giveaway_cameras", 0, "camera", 0, 1000000, "Free cameras given to "
+        "households without one, in one zone, on the giveaway day.",
+        "docs/sources.md: Akron, 460 free doorbells"),
+    integer("promotion.giveaway_day", 1, "day", 0, 3650, "Day of the community giveaway."),
+    flag("promotion.giveaway_conditional", False, "Giveaway cameras come on condition of sharing "
+        "footage with police (their owners never opt out and always share).",
+        "docs/sources.md: Akron"),
+    share("promotion.download_probability", 0.3, "Probability that a household an officer meets "
+        "downloads the app."),
+    number("promotion.download_value_usd", 10.0, "USD", 0, 10000, "Credit toward free cameras the "
+        "agency earns per app download.", "docs/sources.md: Lakeland, $10 per qualifying download"),
+)
+# fmt: on
 
 HOURS_PER_YEAR = 8760.0
 PARTNERS_K, PARTNERS_R, PARTNERS_T0 = 2680.0, 2.0, 2020.46

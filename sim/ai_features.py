@@ -28,6 +28,42 @@ import numpy as np
 from sim.footage import MINUTES_PER_DAY, Circle, FootageStore, Sightings
 from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
+from sim.schema import flag, number, share
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_FACES = (
+    "Ring 'Familiar Faces' (from December 2025): off by default, premium plan, up to 50 "
+    "labelled faces, unnamed faces deleted after 30 days, not offered in Illinois, Texas or "
+    "Portland, Oregon (docs/sources.md)"
+)
+SRC_SEARCH_PARTY = (
+    "Ring 'Search Party' (autumn 2025): lost dogs, on by default on eligible outdoor cameras, "
+    "switched off per camera by owners (docs/sources.md)"
+)
+
+# fmt: off
+PARAMS = (
+    share("ai.face_recognition", 0.0, "Share of camera owners with a subscription (a premium "
+        "plan) who turn on facial recognition of the people their camera records (Familiar Faces; "
+        "off by default).", SRC_FACES),
+    flag("ai.face_recognition_offered", True, "Facial recognition is offered where the "
+        "neighbourhood is (false for Illinois, Texas or Portland, Oregon).", SRC_FACES),
+    number("ai.face_retention_days", 30.0, "day", 1, 180, "Days an unnamed face is kept after it "
+        "was last seen (one report says up to six months); faces of the owner's household are "
+        "labelled and kept.", SRC_FACES),
+    flag("ai.pet_search", False, "The lost-dog search exists (Search Party): each search scans "
+        "the video of nearby cameras whose owners have not switched it off (on by default for "
+        "them).", SRC_SEARCH_PARTY),
+    share("ai.pet_search_opt_out", 0.1, "Share of camera owners who switch the lost-dog search "
+        "off."),
+    number("ai.pet_searches_per_30_days", 2.0, "per 30 days", 0, 300,
+        "Lost-dog searches started in the area (from a random home)."),
+    number("ai.pet_search_radius_m", 800.0, "m", 10, 10000, "Radius around the dog's home of the "
+        "cameras a search scans."),
+    number("ai.pet_search_hours", 12.0, "h", 0.5, 48, "Hours of video after the dog is lost that "
+        "a search scans."),
+)
+# fmt: on
 
 
 class AIFeatures:

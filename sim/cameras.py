@@ -15,8 +15,27 @@ import math
 import numpy as np
 
 from sim.scenario import Scenario
-from sim.schema import CAMERA_TYPES
+from sim.schema import CAMERA_TYPES, SRC_ADOPTION, number, share
 from sim.world import Homes, StreetNetwork
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_SPEC = "order of magnitude of manufacturer specifications (motion zone up to ~9 m / 30 ft)"
+
+# fmt: off
+PARAMS = (
+    share("cameras.adoption", 0.2, "Share of homes with a camera at the start.", SRC_ADOPTION),
+    share("cameras.detection_probability", 0.9, "Probability that a camera records a person "
+        "passing through its view (motion detection, light, obstruction)."),
+    *(share(f"cameras.mix.{t}", v, f"Share of cameras that are {t} cameras.")
+      for t, v in zip(CAMERA_TYPES, (0.65, 0.15, 0.1, 0.1), strict=True)),
+    *(number(f"cameras.range_m.{t}", r, "m", 0, 100,
+          f"How far a {t} camera detects and records people.", SRC_SPEC)
+      for t, r in zip(CAMERA_TYPES, (9.0, 15.0, 18.0, 0.0), strict=True)),
+    *(number(f"cameras.fov_deg.{t}", f, "degree", 0, 180,
+          f"Horizontal field of view of a {t} camera (0: no view of the street).", SRC_SPEC)
+      for t, f in zip(CAMERA_TYPES, (150.0, 130.0, 140.0, 0.0), strict=True)),
+)
+# fmt: on
 
 
 def view_half_width(range_m: float, fov_deg: float, setback_m: float) -> float:

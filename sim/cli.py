@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -259,6 +260,13 @@ def _parser() -> argparse.ArgumentParser:
         help="all keys with their defaults, units and meanings as a scenario file "
         "(scenarios/default.toml is this output)",
     )
+    e.add_argument(
+        "--odd",
+        type=Path,
+        metavar="MD",
+        help="rewrite, in place, the parameter tables between <!-- params: sim/X.py --> and "
+        "<!-- /params --> markers of a document (docs/ODD.md) from the declarations",
+    )
     v = sub.add_parser(
         "validate", help="run the analytic and pattern checks and write the validation report"
     )
@@ -361,6 +369,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.toml:
         print(default_toml(), end="")
         return 0
+    if args.odd:
+        if not args.odd.is_file():
+            raise UsageError(f"--odd {args.odd}: no such file")
+        return write_odd_tables(args.odd)
     if args.key is None:
         keys = [p.key for p in PARAMS]
     elif args.key in BY_KEY:
@@ -393,23 +405,64 @@ def _show(value) -> str:
     )
 
 
+def parameter_table(params) -> list[str]:
+    """A Markdown table of parameters: key, meaning, unit, default, allowed values, source."""
+    lines = [
+        "| key | meaning | unit | default | allowed | source |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in params:
+        cells = [f"`{p.key}`", p.doc, p.unit, f"`{_show(p.default)}`", p.allowed(), p.source]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
+
+
 def parameters_markdown() -> str:
     """The parameter reference (docs/parameters.md), generated from the schema."""
     from sim.schema import PARAMS
 
-    lines = [
-        "# Parameters",
-        "",
-        "Generated from `sim/schema.py` by `python run.py explain --markdown`; do not edit by "
-        "hand.",
-        "",
-        "| key | meaning | unit | default | allowed | source |",
-        "|---|---|---|---|---|---|",
-    ]
-    for p in PARAMS:
-        cells = [f"`{p.key}`", p.doc, p.unit, f"`{_show(p.default)}`", p.allowed(), p.source]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            "# Parameters",
+            "",
+            "Generated from the submodels' declarations (`PARAMS` in each module, assembled by "
+            "`sim/schema.py`) by `python run.py explain --markdown`; do not edit by hand.",
+            "",
+            *parameter_table(PARAMS),
+        ]
+    )
+
+
+ODD_TABLE = re.compile(r"^(<!-- params: (\S+) -->\n)(.*?)^(<!-- /params -->)$", re.S | re.M)
+
+
+def odd_tables(text: str) -> str:
+    """A document with each parameter table between ``<!-- params: sim/X.py -->`` and
+    ``<!-- /params -->`` regenerated from that module's declarations (docs/ODD.md, section 7)."""
+    from sim.schema import BY_KEY, OWNERS, declared
+
+    modules = {o.replace(".", "/") + ".py": o for o in OWNERS}
+
+    def table(m: re.Match) -> str:
+        if m.group(2) not in modules:
+            raise UsageError(
+                f"<!-- params: {m.group(2)} -->: not a module that declares parameters; one of "
+                + ", ".join(modules)
+            )
+        params = [BY_KEY[p.key] for p in declared(modules[m.group(2)])]
+        return m.group(1) + "\n".join(parameter_table(params)) + "\n" + m.group(4)
+
+    return ODD_TABLE.sub(table, text)
+
+
+def write_odd_tables(path: Path) -> int:
+    text = path.read_text(encoding="utf-8")
+    new = odd_tables(text)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    state = "updated" if new != text else "current"
+    print(f"{path}: {len(ODD_TABLE.findall(text))} parameter tables, {state}")
+    return 0
 
 
 DEFAULT_TOML_HEADER = """\

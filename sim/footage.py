@@ -17,6 +17,15 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from sim.schema import integer
+
+# fmt: off
+PARAMS = (
+    integer("footage.store_days", 14, "day", 1, 400, "Days of sightings kept in memory for "
+        "footage queries; older ones are dropped so memory stays bounded."),
+)
+# fmt: on
+
 MINUTES_PER_DAY = 1440
 _DTYPES = (np.int32, np.int32, np.uint16, np.uint16)  # camera, person, minute of day, length
 _MAX_LENGTH = int(np.iinfo(np.uint16).max)  # longest sighting the store can hold, minutes

@@ -26,8 +26,45 @@ import numpy as np
 from sim.rng import Streams, draw3
 from sim.routes import RouteTable, group_by, runs
 from sim.scenario import Scenario
-from sim.schema import INCIDENT_KINDS
+from sim.schema import INCIDENT_KINDS, number, profile, share
 from sim.world import Homes
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_NCVS = "US victimisation surveys: about a third of property crime is reported to police"
+SRC_DETER = "docs/sources.md: CCTV meta-analysis, modest effects; sweep 0 to about 15 %"
+
+# fmt: off
+PARAMS = (
+    *(number(f"incidents.per_trip.{k}", rate, "per trip", 0, 1, "Probability that an offender's "
+            f"walk includes a {k.replace('_', ' ')} attempt (at the average hour; scaled by the "
+            "hourly profile).")
+      for k, rate in zip(INCIDENT_KINDS, (0.01, 0.005, 0.002), strict=True)),
+    profile("incidents.profile.package_theft",
+        [0.2, 0.1, 0.1, 0.1, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.3, 1.6,
+         1.8, 2, 2, 2, 2, 1.8, 1.5, 1.2, 0.8, 0.5, 0.3, 0.2],
+        "Relative rate of package theft attempts by hour of day."),
+    profile("incidents.profile.car_break_in",
+        [2.5, 2.5, 2.5, 2.2, 1.8, 1, 0.5, 0.4, 0.4, 0.4, 0.4, 0.5,
+         0.5, 0.5, 0.5, 0.5, 0.6, 0.7, 0.9, 1.2, 1.5, 1.8, 2.1, 2.3],
+        "Relative rate of car break in attempts by hour of day."),
+    profile("incidents.profile.burglary",
+        [0.5, 0.4, 0.4, 0.3, 0.3, 0.4, 0.6, 0.9, 1.3, 1.6, 1.8, 1.8,
+         1.8, 1.8, 1.7, 1.5, 1.2, 1, 0.9, 0.8, 0.7, 0.6, 0.6, 0.5],
+        "Relative rate of burglary attempts by hour of day."),
+    number("incidents.deterrence", 0.05, "share", 0, 0.5, "Reduction of an attempt's success at a "
+        "home with a camera (local deterrence).", SRC_DETER),
+    share("incidents.guardian_effect", 0.3, "Reduction of an attempt's success for each other "
+        "walker on the same street (capable guardians), compounding."),
+    share("incidents.car_share", 0.6, "Share of homes with a car parked on the street (targets "
+        "of car break-ins)."),
+    number("incidents.package_pickup_hours", 4.0, "h", 0.1, 72, "Mean time a delivered package "
+        "stays on the porch (target of package theft)."),
+    share("incidents.victim_reporting", 0.35, "Probability that a victim reports an incident to "
+        "police.", SRC_NCVS),
+    number("incidents.visible_m", 25.0, "m", 0, 200, "An incident is visible to cameras and "
+        "windows within this distance of the target."),
+)
+# fmt: on
 
 PACKAGE, CAR, BURGLARY = range(3)
 

@@ -43,7 +43,24 @@ from sim.reporting import Reporting, group_bias
 from sim.requests import Platform, Rules
 from sim.rng import Streams
 from sim.scenario import Scenario, ScenarioError
+from sim.schema import SRC_RUN, flag, integer, number
 from sim.world import build_world
+
+# fmt: off
+PARAMS = (
+    integer("seed", 1, "-", 0, 2**63 - 1, "Root random seed; every random draw of a run derives "
+        "from it.", SRC_RUN),
+    number("time.days", 7.0, "day", 1 / 1440, 3650, "Simulated duration (one step is one minute).",
+        SRC_RUN),
+    integer("time.record_minutes", 60, "min", 1, 1440, "Interval between rows of "
+        "timeseries.parquet.", SRC_RUN),
+    flag("time.walk_ahead", True, "Walk whole hours ahead and settle them when read (fast); false "
+        "runs every minute in its turn, without planning shortcuts (slow; the same results: a "
+        "check).", SRC_RUN),
+    number("time.start_year", 2019.0, "year", 2010, 2040, "Calendar date of the start, as a "
+        "decimal year (for the partnership curve).", SRC_RUN),
+)
+# fmt: on
 
 
 class NeighbourhoodModel(mesa.Model):

@@ -49,7 +49,86 @@ from scipy.special import ndtri
 from sim.requests import EMERGENCY, LEGAL, VOLUNTARY, Handover, Platform, Request, Rules
 from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
-from sim.schema import INCIDENT_KINDS
+from sim.schema import INCIDENT_KINDS, SRC_PUBLIC, choice, flag, integer, number, share
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_LEGAL = "docs/sources.md: legal demands ~1,900 (2020), 3,147 (2021); compliance 68 % / 57 %"
+SRC_POST_WORK = (
+    "docs/sources.md: The Markup 2023, 13,000+ posts forwarded to LAPD officers in ~26 months, "
+    ">30 % about no crime; the share investigated is unpublished: sweep it"
+)
+SRC_PARTNERS = (
+    "docs/sources.md: partner agencies 40 (2018), 405 (8/2019), 2,014 (2020), ~2,600 (2023)"
+)
+
+# fmt: off
+PARAMS = (
+    flag("police.partnered", True, "The local agency has a partnership with the platform (enables "
+        "post forwarding).", "docs/sources.md: more than 2,000 partner agencies by 2021"),
+    flag("police.forwarding", True, "Posts in the agency's area are forwarded to its officers.",
+        "docs/sources.md: The Markup 2023, 13,000 posts forwarded to LAPD in 26 months"),
+    number("police.response_probability", 0.1, "per post", 0, 1, "Probability that an officer "
+        "responds to a forwarded post by stopping the person, in a zone with average attention."),
+    choice("police.allocation", "posts", ("posts", "incidents", "debiased", "uniform"),
+        "What police attention across zones follows: posts (a feedback loop), known incidents, "
+        "posts reweighted to undo reporting bias (debiased), or nothing (uniform)."),
+    integer("police.zones_x", 3, "zone", 1, 100, "Zones across the area (west to east)."),
+    integer("police.zones_y", 2, "zone", 1, 100, "Zones down the area (south to north)."),
+    number("police.attention_memory_days", 7.0, "day", 0.1, 365, "Half-life of the counts that "
+        "attention follows."),
+    number("police.attention_prior", 1.0, "count", 0.01, 1000, "Pseudo-count added to every zone "
+        "before allocating attention."),
+    share("police.patrol_discovery", 0.1, "Probability that patrols discover an unreported "
+        "incident in a zone with average attention."),
+    flag("police.discovery_correction", False, "Under incidents allocation, count an incident "
+        "known only from patrols' discovery with probability min A / A_z (inversely proportional "
+        "to its zone's attention), so that attention stops following its own discoveries; "
+        "reported incidents always count.", "docs/sources.md: Ensign et al. 2018, the urn's "
+        "correction (an observation kept with probability inversely proportional to the patrol "
+        "share)"),
+    share("police.request_probability", 0.3, "Probability that police seek voluntary footage for "
+        "an incident they know of."),
+    number("police.extra_requests", 0.5, "request", 0, 10, "Mean number of follow-up requests "
+        "for the same incident (Poisson)."),
+    number("police.request_window_hours", 8.0, "h", 0.05, 168, "Median window police want "
+        "footage for (log-normal across requests)."),
+    number("police.request_area_sq_mi", 0.3, "sq mi", 0.001, 50, "Median area police want "
+        "footage from (log-normal across requests)."),
+    number("police.request_spread", 0.6, "-", 0, 3, "Sd of the log of the windows and areas "
+        "police want (some exceed the rules)."),
+    number("police.request_delay_hours", 24.0, "h", 0, 720, "Time from an incident becoming "
+        "known to the footage request or legal demand."),
+    flag("police.reissue", True, "After a refusal, police re-issue the request within the rules "
+        "(if possible)."),
+    share("police.public_deterrence", 0.0, "Under a public regime (rfa, community), probability "
+        "that police do not ask for footage about a minor incident (package theft, car break-in) "
+        "or a post, because the request would be public.", SRC_PUBLIC),
+    share("police.post_investigation_probability", 0.0, "Probability that a post forwarded to "
+        "officers opens an investigation, which seeks footage (police.request_probability) of the "
+        "person posted around the poster's home and the post's time.", SRC_POST_WORK),
+    share("police.identification_probability", 0.2, "Probability that footage showing the "
+        "offender identifies them (clears the incident).", "docs/sources.md: NBC 2020, footage "
+        "rarely leads to arrests"),
+    share("legal.demand_probability", 0.03, "Probability that police serve a legal demand "
+        "(warrant, subpoena, order) for an incident they know of.", SRC_LEGAL),
+    share("legal.compliance", 0.57, "Probability that the platform produces what a narrow demand "
+        "asks for (68 % in 2019, 57 % in 2020).", SRC_LEGAL),
+    number("legal.breadth_penalty", 0.5, "-", 0, 10, "Compliance is divided by 1 + this x "
+        "breadth, where breadth is how far the area exceeds 0.5 sq mi and the window 12 h (in "
+        "multiples)."),
+    number("legal.window_hours", 12.0, "h", 0.05, 720, "Window of footage a legal demand asks "
+        "for."),
+    number("legal.area_sq_mi", 0.1, "sq mi", 0.001, 50, "Area a legal demand covers."),
+    share("legal.emergency_probability", 0.002, "Probability of an emergency disclosure without "
+        "consent for an incident police know of.", "docs/sources.md: 11 emergency disclosures, "
+        "Jan-Jul 2022"),
+    flag("police.partnership_curve", False, "The agency signs its partnership on a date drawn "
+        "from the national S-curve (else police.partnered holds throughout).", SRC_PARTNERS),
+    share("police.partnership_share", 1.0, "Share of agencies that eventually partner (the "
+        "curve's plateau relative to the area's agency; 1: it partners surely, at a "
+        "curve-distributed date).", SRC_PARTNERS),
+)
+# fmt: on
 
 MINOR = np.array([k in ("package_theft", "car_break_in") for k in INCIDENT_KINDS])
 

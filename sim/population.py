@@ -24,8 +24,72 @@ import numpy as np
 
 from sim.routes import Router, concat, door_legs, reversed_routes
 from sim.scenario import Scenario, ScenarioError
-from sim.schema import PEDESTRIAN_KINDS
+from sim.schema import PEDESTRIAN_KINDS, integer, number, profile, share, shares
 from sim.world import World
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_WALK = "typical adult walking speed ~1.3 m/s (pedestrian-flow literature)"
+SRC_NHTS = "shape of US time-of-day walking-trip profiles (NHTS); magnitudes are assumptions"
+
+# fmt: off
+PARAMS = (
+    integer("population.pedestrians", 3000, "person", 0, 50_000_000,
+        "People who walk the area's streets: residents, workers and visitors, couriers (unless "
+        "population.per_household sets it from the homes)."),
+    number("population.per_household", 0.0, "person per home", 0, 20,
+        "Pedestrians per home, so that worlds of any size keep their proportions: above 0 it "
+        "replaces population.pedestrians with round(per_household x homes); 0 keeps "
+        "population.pedestrians.", "US average household size 2.5 persons (Census 2020: 2.53); "
+        "the default world walks 2.85 people per home"),
+    shares("population.groups", {"majority": 0.7, "minority": 0.3}, "Demographic groups and "
+        "their shares of households and of outside pedestrians; the first group is the reference "
+        "for disparity ratios."),
+    share("population.kinds.resident", 0.75, "Share of pedestrians who live in the area's homes."),
+    share("population.kinds.visitor", 0.24, "Share of pedestrians who come in to work or visit "
+        "(from a gateway)."),
+    share("population.kinds.delivery", 0.01, "Share of pedestrians who are couriers walking from "
+        "the kerb to front doors (with 12 stops a day: about 0.35 doorstep deliveries per home "
+        "per day)."),
+    number("population.offender_fraction", 0.01, "share", 0, 0.5, "Share of pedestrians flagged "
+        "as offenders (used by the incident submodel)."),
+    number("population.walk_speed_m_per_min", 78.0, "m/min", 20, 200,
+        "Mean walking speed (78 m/min = 1.3 m/s).", SRC_WALK),
+    number("population.walk_speed_cv", 0.1, "-", 0, 0.5, "Coefficient of variation of walking "
+        "speed between people.", SRC_WALK),
+    number("population.max_trip_m", 1600.0, "m", 50, 20000, "Longest walk to a destination; "
+        "destinations are chosen within this network distance (1 mile)."),
+    integer("population.destination_choices", 8, "-", 1, 64, "A resident's tours go to one of "
+        "this many nearest destinations (within population.max_trip_m), chosen at random."),
+    number("population.tours_per_day.resident", 1.0, "tour/day", 0, 20,
+        "Mean walking round trips per resident per day.", SRC_NHTS),
+    number("population.tours_per_day.visitor", 1.0, "tour/day", 0, 20,
+        "Mean visits per worker or visitor per day."),
+    number("population.tours_per_day.delivery", 12.0, "stop/day", 0, 200,
+        "Mean doorstep deliveries per courier per day."),
+    number("population.dwell_minutes.resident", 40.0, "min", 0, 1440,
+        "Mean time a resident spends at a destination."),
+    number("population.dwell_minutes.visitor", 240.0, "min", 0, 1440,
+        "Mean time a worker or visitor spends at the destination."),
+    number("population.dwell_minutes.delivery", 1.0, "min", 0, 60, "Mean time a courier spends "
+        "at a door."),
+    share("population.visitor_home_share", 0.5, "Share of workers and visitors whose destination "
+        "is a home rather than an amenity."),
+    # Walking trips peak at midday and in the early evening; workers and visitors arrive in the
+    # morning; deliveries run in business hours (hour 0 is midnight to 1 am).
+    profile("population.departure_profile.resident",
+        [0.2, 0.1, 0.1, 0.1, 0.2, 0.5, 1.5, 3, 4, 4, 4, 4.5,
+         5, 4.5, 4, 4.5, 5.5, 6, 6, 5, 3.5, 2, 1, 0.5],
+        "Relative departure rate of residents' tours by hour of day.", SRC_NHTS),
+    profile("population.departure_profile.visitor",
+        [0, 0, 0, 0, 0, 0.5, 2, 5, 6, 4.5, 3.5, 3,
+         3.5, 3, 3, 3, 3, 3, 3, 2.5, 1.5, 0.8, 0.3, 0.1],
+        "Relative arrival rate of workers and visitors by hour of day.", SRC_NHTS),
+    profile("population.departure_profile.delivery",
+        [0, 0, 0, 0, 0, 0, 0, 0.5, 2, 4, 5, 5.5,
+         5.5, 5.5, 5.5, 5.5, 5, 4.5, 3.5, 2.5, 1.5, 0.5, 0, 0],
+        "Relative rate of doorstep deliveries by hour of day."),
+)
+# fmt: on
 
 RESIDENT, VISITOR, DELIVERY = range(3)
 MAX_TOURS = {RESIDENT: 8, VISITOR: 4, DELIVERY: 80}

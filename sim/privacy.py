@@ -17,6 +17,28 @@ import numpy as np
 from sim.footage import FootageStore, Sightings
 from sim.rng import Streams
 from sim.scenario import Scenario
+from sim.schema import number, share
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_PRIVACY = "docs/sources.md: E2EE from 2021, hijacked accounts, stronger password defaults"
+
+# fmt: off
+PARAMS = (
+    share("privacy.subscription", 0.5, "Share of camera owners with a cloud subscription (only "
+        "they have stored video)."),
+    number("privacy.retention_days", 60.0, "day", 0.01, 365, "How long the cloud keeps a "
+        "subscriber's video.", "docs/sources.md: retention up to 60 days"),
+    share("privacy.e2ee", 0.05, "Share of owners with end-to-end encryption on (no content for "
+        "legal demands, no sharing through requests).", SRC_PRIVACY),
+    share("privacy.two_factor", 0.9, "Share of accounts with two-factor authentication (on by "
+        "default).", SRC_PRIVACY),
+    number("privacy.compromise_per_year", 0.02, "per year", 0, 1, "Probability per year that an "
+        "account without two-factor authentication is taken over (credential stuffing).",
+        SRC_PRIVACY),
+    share("privacy.two_factor_protection", 0.99, "Share of takeovers that two-factor "
+        "authentication prevents.", SRC_PRIVACY),
+)
+# fmt: on
 
 
 class AccountSecurity:

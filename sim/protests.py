@@ -17,7 +17,20 @@ import numpy as np
 from sim.population import DayTrips, Population
 from sim.rng import Streams
 from sim.scenario import Scenario
+from sim.schema import integer, number, share
 from sim.world import World
+
+# fmt: off
+PARAMS = (
+    number("protest.per_30_days", 0.5, "protest", 0, 30, "Mean number of protests or gatherings "
+        "in the area per 30 days.", "docs/sources.md: LAPD requested footage of 2020 protests"),
+    integer("protest.participants", 150, "person", 0, 1_000_000, "Residents who join a protest "
+        "(at most those who can walk to the venue)."),
+    number("protest.duration_hours", 2.0, "h", 0.25, 24, "How long a protest lasts."),
+    share("protest.request_probability", 0.5, "Probability that police ask for footage of a "
+        "protest."),
+)
+# fmt: on
 
 
 @dataclass

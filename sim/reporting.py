@@ -43,8 +43,100 @@ from scipy.spatial import cKDTree
 
 from sim.rng import Streams, draw3
 from sim.scenario import Scenario
-from sim.schema import ALERT_SETTINGS
+from sim.schema import (
+    ALERT_SETTINGS,
+    GROUP_TABLE,
+    SRC_ASSUMPTION,
+    SRC_PUBLIC,
+    Param,
+    flag,
+    number,
+    share,
+)
 from sim.world import Homes
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_VICE = "docs/sources.md: VICE 2019, most people posted as suspicious were people of colour"
+SRC_CALACCI = "docs/sources.md: Calacci, Shen & Pentland 2022, racial gatekeeping at area borders"
+SRC_FEED = "docs/sources.md: Neighbors default feed radius 5 miles (2019)"
+SRC_ENSIGN = (
+    "docs/sources.md: Ensign et al. 2018, runaway feedback loops in predictive policing; "
+    "magnitude unknown: sweep it"
+)
+
+# fmt: off
+PARAMS = (
+    number("reporting.base_rate", 0.00002, "per alert", 0, 1, "Probability that an owner posts "
+        "the person in a motion alert as suspicious, for a local of the reference group, no fear, "
+        "nothing happening.", "free parameter; order of magnitude from docs/sources.md (The "
+        "Markup: ~13,000 posts forwarded to LAPD in 26 months; VICE: >100 posts in two months "
+        "within 5 miles)"),
+    number("reporting.stranger_multiplier", 3.0, "-", 0, 100, "Posting multiplier when the "
+        "person does not live within reporting.neighbour_m of the poster."),
+    number("reporting.neighbour_m", 150.0, "m", 0, 5000, "Residents living this close to a "
+        "poster's home are neighbours, not strangers."),
+    number("reporting.bias", 2.0, "-", 0, 100, "Posting multiplier for people of every group but "
+        "the first (the minority in the default world): the owners' reporting bias.", SRC_VICE),
+    Param("reporting.bias_by_group", GROUP_TABLE, {}, "-", "Per-group posting multipliers; "
+        "overrides reporting.bias for the groups it names (the first group's multiplier is 1 "
+        "unless named).", SRC_ASSUMPTION, 0, 100),
+    number("reporting.bias_spread", 0.5, "-", 0, 3, "Spread between households of the bias: sd "
+        "of the log of each household's multiplier on the bias (0: every owner the same)."),
+    number("reporting.gatekeeping", 1.0, "-", 0, 10, "Extra bias of owners in areas where the "
+        "first group is the majority: the bias multiplier grows by this factor times the local "
+        "share of the first group above one half.", SRC_CALACCI),
+    number("reporting.area_m", 300.0, "m", 10, 5000, "Radius of the area whose group make-up sets "
+        "an owner's gatekeeping.", SRC_CALACCI),
+    number("reporting.incident_multiplier", 40.0, "-", 1, 10000, "Posting multiplier when the "
+        "person is seen committing an incident (signal)."),
+    share("reporting.victim_post_probability", 0.0, "Probability that an app-using household "
+        "posts about an incident that happened to it (a post about a crime, naming the offender), "
+        "right after the incident.", "free parameter; docs/sources.md: The Markup 2023, under 70 "
+        "% of forwarded posts described a crime (0: off, the behaviour before this mechanism; "
+        "see scenarios/calibrated.toml)"),
+    number("reporting.fear_multiplier", 1.0, "-", 0, 100, "Posting multiplier per unit of the "
+        "poster's fear: p = p0 (1 + this x fear)."),
+    share("reporting.direct_rate", 0.2, "Posting rate of residents without cameras relative to "
+        "camera owners, for people passing their window."),
+    number("reporting.window_view_m", 10.0, "m", 0, 100, "Half-width of the stretch of street a "
+        "resident without a camera sees from home."),
+    number("reporting.police_presence", 0.0, "-", 0, 10, "Police presence encourages posting: p "
+        "is multiplied by max(0, 1 + this x (Z A_z - 1)), A_z the attention of the poster's zone "
+        "(Z zones), so that under posts allocation attention can run away; 0: no feedback.",
+        SRC_ENSIGN),
+    share("reporting.alert_settings.all_motion", 0.5, "Share of owners alerted for all motion "
+        "(people, cars, animals)."),
+    share("reporting.alert_settings.people_only", 0.35, "Share of owners alerted for people only."),
+    share("reporting.alert_settings.muted", 0.15, "Share of owners who muted alerts (no alerts, "
+        "so no posts from the camera)."),
+    number("reporting.other_motion_per_day", 6.0, "alert/day", 0, 500,
+        "Alerts a day from cars and animals for owners alerted on all motion (feed fear only)."),
+    number("feed.radius_miles", 5.0, "mile", 0.05, 50, "App users see posts within this distance "
+        "of their home.", SRC_FEED),
+    share("feed.app_share", 0.3, "Share of households without a camera that use the app (owners "
+        "always do).", "docs/sources.md: ~10 million monthly Neighbors users (2020); share is an "
+        "assumption"),
+    flag("feed.posts_feedback", True, "Reading nearby posts raises fear.",
+        "switch"),
+    flag("feed.alerts_feedback", True, "Frequent motion alerts raise an owner's fear (home under "
+        "siege).", "switch"),
+    number("feed.fear_per_post", 0.02, "fear/post", 0, 10, "Fear added by each post a user sees "
+        "in the feed."),
+    number("feed.posts_read_per_day", 20.0, "post/day", 0, 1e6, "Most posts an app user reads in "
+        "a day (limited attention); posts seen beyond it add no fear. The feed's radius can "
+        "cover a whole town: without a limit, fear would grow with the size of the world and run "
+        "away."),
+    number("feed.fear_per_request", 0.0, "fear/request", 0, 10, "Fear added by each public "
+        "footage request (rfa, community) a user reads in the feed, read before posts within the "
+        "same daily budget; 0: requests add no fear; feed.fear_per_post's value reads them like a "
+        "post.", SRC_PUBLIC),
+    number("feed.fear_per_alert", 0.002, "fear/alert", 0, 10, "Fear added by each motion alert "
+        "an owner receives."),
+    number("feed.fear_half_life_days", 3.0, "day", 0.01, 365, "Half-life of fear."),
+    number("feed.cell_m", 100.0, "m", 10, 5000, "Grid cell for spreading posts to feeds (the feed "
+        "radius is applied cell to cell).", "numerical setting"),
+)
+# fmt: on
 
 MUTED = ALERT_SETTINGS.index("muted")
 ALL_MOTION = ALERT_SETTINGS.index("all_motion")

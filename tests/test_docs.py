@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from sim.cli import default_toml, parameters_markdown
+from sim.cli import default_toml, odd_tables, parameters_markdown
 from sim.model import NeighbourhoodModel
 from sim.scenario import Scenario
 
@@ -39,6 +39,18 @@ def test_the_default_scenario_is_generated_from_the_schema():
     current = (ROOT / "scenarios" / "default.toml").read_text()
     assert current == default_toml(), (
         "scenarios/default.toml is stale: python run.py explain --toml > scenarios/default.toml"
+    )
+
+
+def test_the_odds_parameter_tables_are_generated_from_the_declarations():
+    """Section 7 of the ODD has one table per module that declares parameters, each current."""
+    from sim.schema import OWNERS
+
+    text = (DOCS / "ODD.md").read_text()
+    tables = re.findall(r"^<!-- params: (\S+) -->$", text, flags=re.M)
+    assert sorted(tables) == sorted(o.replace(".", "/") + ".py" for o in OWNERS)
+    assert odd_tables(text) == text, (
+        "docs/ODD.md has a stale parameter table: python run.py explain --odd docs/ODD.md"
     )
 
 
