@@ -17,10 +17,14 @@ import numpy as np
 from sim.footage import FootageStore, Sightings
 from sim.rng import Streams
 from sim.scenario import Scenario
+from sim.submodel import COUNT, Submodel, metric
 
 
-class AccountSecurity:
+class AccountSecurity(Submodel):
     """Which accounts are compromised, and which people their cameras exposed."""
+
+    name = "accounts"
+    STATE = ("compromised",)
 
     def __init__(
         self,
@@ -78,3 +82,16 @@ class AccountSecurity:
         return Sightings(
             *(np.concatenate(c).astype(np.int64) for c in zip(*self._leaks, strict=True))
         )
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("privacy.accounts_compromised", COUNT, "accounts", "Accounts taken over"),
+        metric("privacy.people_exposed_by_compromise", COUNT, "people", "People in leaked video"),
+    )
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {
+            "privacy.accounts_compromised": int(self.compromised.sum()),
+            "privacy.people_exposed_by_compromise": len(self.leaked().people()),
+        }

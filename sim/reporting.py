@@ -44,6 +44,20 @@ from scipy.spatial import cKDTree
 from sim.rng import Streams, draw3
 from sim.scenario import Scenario
 from sim.schema import ALERT_SETTINGS
+from sim.submodel import (
+    AMOUNT,
+    COUNT,
+    FRACTION,
+    RATIO,
+    REAL,
+    Submodel,
+    border_tracts,
+    disparity,
+    majority_slope,
+    majority_slope_se,
+    metric,
+    ratio,
+)
 from sim.world import Homes
 
 MUTED = ALERT_SETTINGS.index("muted")
@@ -92,8 +106,11 @@ class _Reviews:
         return _Reviews(z, z, z, z, np.zeros(0), np.zeros(0, bool))
 
 
-class Reporting:
+class Reporting(Submodel):
     """Alerts, posts, the feed and every household's fear."""
+
+    name = "reporting"
+    STATE = ("app_user_no_camera", "_fear", "presence", "recordings", "_read_left")
 
     def __init__(
         self,
@@ -408,6 +425,79 @@ class Reporting:
             z = np.zeros(0, np.int64)
             return PostLog(z, z, z, np.zeros(0, bool), np.zeros(0, bool))
         return PostLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))
+
+    def posted_by_group(self, n_groups: int) -> np.ndarray:
+        """Posts so far about each group's members."""
+        return np.bincount(self.person_group[self.log().person], minlength=n_groups)
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("reports.total", COUNT, "posts", "Posts"),
+        metric("reports.rate.<group>", AMOUNT, "posts per 1,000 recordings",
+               "Posting rate (<group>)"),
+        metric("reports.rate_ratio.<group>", RATIO, "ratio to the first group",
+               "Posting rate ratio", later_groups=True),
+        metric("reports.disparity_ratio", RATIO, "minority / first group", "Posting disparity"),
+        metric("reports.minority_share", FRACTION, "share of posts", "Posts about minority people"),
+        metric("reports.false_positive_fraction", FRACTION, "share of people posted",
+               "Innocent posted"),
+        metric("reports.non_crime_fraction", FRACTION, "share of posts", "Posts about no crime"),
+        metric("reports.victim_posts", COUNT, "posts", "Victims' posts"),
+        metric("reports.majority_slope", REAL, "per unit of majority share",
+               "Posting vs majority share"),
+        metric("reports.majority_slope_se", AMOUNT, "per unit of majority share",
+               "Its standard error"),
+        metric("reports.border_homes", COUNT, "homes", "Homes in border majority tracts"),
+        metric("reports.interior_homes", COUNT, "homes", "Homes in inner majority tracts"),
+        metric("reports.border_posts", COUNT, "posts", "Posts from border majority tracts"),
+        metric("reports.interior_posts", COUNT, "posts", "Posts from inner majority tracts"),
+        metric("reports.border_ratio", RATIO, "border / inner posts per home",
+               "Border posting ratio"),
+        metric("reports.alerts", COUNT, "alerts", "Motion alerts"),
+        metric("reports.recordings", COUNT, "recordings", "Recordings"),
+        metric("feed.mean_fear", AMOUNT, "fear score", "Mean fear"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        """Posts, by whom and about whom ("minority": every group but the first)."""
+        names = model.world.group_names
+        G = len(names)
+        posts = self.log()
+        recordings = self.recordings
+        about = self.posted_by_group(G)
+        out: dict[str, float | int | None] = {"reports.total": len(posts)}
+        rates = [ratio(1000 * about[g], recordings[g]) for g in range(G)]
+        for g, name in enumerate(names):
+            out[f"reports.rate.{name}"] = rates[g]
+            if g > 0:
+                out[f"reports.rate_ratio.{name}"] = ratio(rates[g], rates[0])
+        out["reports.disparity_ratio"] = disparity(about, recordings)
+        out["reports.minority_share"] = ratio(about[1:].sum(), len(posts))
+        people = np.unique(posts.person)
+        innocent = np.count_nonzero(~model.population.offender[people])
+        out["reports.false_positive_fraction"] = ratio(innocent, len(people))
+        no_crime = np.count_nonzero(~posts.about_incident)
+        out["reports.non_crime_fraction"] = ratio(no_crime, len(posts))
+        out["reports.victim_posts"] = int(self.victim_posts)
+        per_home = np.bincount(posts.poster, minlength=self.homes.count)
+        out["reports.majority_slope"] = majority_slope(per_home, self.majority_share)
+        out["reports.majority_slope_se"] = majority_slope_se(per_home, self.majority_share)
+        border, interior = border_tracts(
+            self.homes.xy, self.homes.group, model.params["reporting.area_m"]
+        )
+        out["reports.border_homes"] = int(border.sum())
+        out["reports.interior_homes"] = int(interior.sum())
+        out["reports.border_posts"] = int(per_home[border].sum())
+        out["reports.interior_posts"] = int(per_home[interior].sum())
+        out["reports.border_ratio"] = ratio(
+            ratio(out["reports.border_posts"], out["reports.border_homes"]),
+            ratio(out["reports.interior_posts"], out["reports.interior_homes"]),
+        )
+        out["reports.alerts"] = int(self.alerts)
+        out["reports.recordings"] = int(recordings.sum())
+        out["feed.mean_fear"] = float(self._fear.mean())
+        return out
 
 
 class _FeedGrid:

@@ -19,6 +19,7 @@ from scipy.sparse import csgraph
 from scipy.spatial import ConvexHull, QhullError
 
 from sim.scenario import Scenario, ScenarioError, check_file, printable, shown_path
+from sim.submodel import AMOUNT, COUNT, Submodel, metric
 
 EARTH_RADIUS_M = 6_371_008.8
 # Limits on a GraphML street graph, checked as it is read: an area and a street longer than
@@ -109,7 +110,7 @@ class Homes:
 
 
 @dataclass
-class World:
+class World(Submodel):
     """Everything spatial: streets, homes, destinations and entry points."""
 
     graph: nx.Graph
@@ -119,6 +120,15 @@ class World:
     gateway_nodes: np.ndarray  # int32 node ids where non-residents enter
     group_names: list[str]
     buildings: list[np.ndarray] = field(default_factory=list)  # outlines (OSM worlds), metres
+
+    name = "world"
+    METRICS = (
+        metric("homes.count", COUNT, "homes", "Homes"),
+        metric("world.street_length_m", AMOUNT, "m", "Street length"),
+    )
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {"homes.count": self.homes.count, "world.street_length_m": self.net.total_length}
 
 
 # --------------------------------------------------------------------------- networks
