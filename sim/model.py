@@ -14,7 +14,6 @@ first. ``time.walk_ahead = false`` runs every minute in its turn instead (same r
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import mesa
 import numpy as np
@@ -400,11 +399,11 @@ class NeighbourhoodModel(mesa.Model):
             )
 
     def _window_caps(self):
-        """What lets planning leave out the window passes that cannot be posted (most)."""
+        """What lets planning leave out the window passes that cannot be posted (most: a
+        rule of reporting's, ``Reporting.window_filter``)."""
         if self._window_m <= 0:
             return None
-        owners = self.cameras.owners()
-        return self.streams.base("post"), partial(self._reporting.window_caps, owners)
+        return self._reporting.window_filter(self.cameras.owners())
 
     def _camera_homes(self, cameras: np.ndarray) -> np.ndarray:
         return self.cameras.home[cameras]

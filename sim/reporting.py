@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numba
 import numpy as np
@@ -278,7 +279,7 @@ class Reporting(Submodel):
             c[lo:hi] for c in (r.home, r.person, r.t_in, r.u, r.by_camera)
         )
         about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
-        post = u < np.minimum(_probability(home, person, about, by_camera, self._p_args()), 1.0)
+        post = _decide(u, home, person, about, by_camera, self._p_args())
         if not np.any(post):
             return None
         log = PostLog(
@@ -368,6 +369,14 @@ class Reporting(Submodel):
             self.fear_mult,
             max(1.0, self.incident_mult),
         )
+
+    def window_filter(self, has_camera: np.ndarray) -> tuple:
+        """What the walking kernel needs to leave out, as it plans trips, the window passes
+        that cannot be posted (most): ``(base, caps)``, the stream of the posting draws
+        (``_draw``) and ``caps(midnights)`` (``window_caps``); a pass of home h's window by
+        person q reached at minute t is left out when ``_draw(base, h, q, t) >= caps[h]``
+        (``sim.movement.Walks.plan``)."""
+        return self.streams.base("post"), partial(self.window_caps, has_camera)
 
     def window_caps(self, has_camera: np.ndarray, midnights: int) -> np.ndarray:
         """Per home, a draw at or above which a window pass seen before the coming
@@ -564,11 +573,26 @@ def _bound(rate, bias_max, fear, fear_mult, incident):
 
 
 @numba.njit(cache=True, inline="always")
+def _draw(base, home, person, t_in):
+    """The keyed uniform of one posting decision: stream "post" (``base``), keys (home,
+    person, minute seen). The walking kernel leaves out window passes by the same draw
+    (``Reporting.window_filter``): a decision's key is defined here and there alone."""
+    return draw3(base, home, person, t_in)
+
+
+@numba.njit(cache=True, inline="always")
+def _posts(u, home, person, about, by_camera, p_args):
+    """Whether a decision with uniform ``u`` posts the person as suspicious: ``u < min(p, 1)``,
+    p by ``_p``. The one rule, whether the person is a bystander decided as soon as planned
+    (``_plan_decisions``) or may offend and is decided in their minute (``_decide``)."""
+    return u < min(_p(home, person, about, by_camera, p_args), 1.0)
+
+
+@numba.njit(cache=True, inline="always")
 def _draw_below_bound(base, home, person, t_in, rate, bias_max, fear, fear_mult, incident, scale):
-    """The keyed uniform (home, person, minute seen) of one decision, and whether it is below
-    the cheap upper bound of p (``_bound``, times ``scale``: ``reporting.direct_rate`` for
-    windows)."""
-    x = draw3(base, home, person, t_in)
+    """The keyed uniform of one decision (``_draw``), and whether it is below the cheap upper
+    bound of p (``_bound``, times ``scale``: ``reporting.direct_rate`` for windows)."""
+    x = _draw(base, home, person, t_in)
     return x, x < _bound(rate, bias_max[home], fear[home], fear_mult, incident) * scale
 
 
@@ -612,11 +636,11 @@ def _p(home, person, about, by_camera, p_args):
 
 
 @numba.njit(cache=True)
-def _probability(home, person, about, by_camera, p_args):
-    """p of each decision, before the cap at 1."""
-    out = np.empty(len(home))
+def _decide(u, home, person, about, by_camera, p_args):
+    """Whether each decision posts (``_posts``)."""
+    out = np.empty(len(home), np.bool_)
     for i in range(len(home)):
-        out[i] = _p(home[i], person[i], about[i], by_camera[i], p_args)
+        out[i] = _posts(u[i], home[i], person[i], about[i], by_camera[i], p_args)
     return out
 
 
@@ -731,7 +755,7 @@ def _plan_decisions(start, stop, opened, walked, homes, bound, p_args):
     n_maybe = 0
     for k in range(n_c + n_w):
         q = r_who[k]
-        if may_offend[q] or r_u[k] < min(_p(r_home[k], q, False, r_camera[k], p_args), 1.0):
+        if may_offend[q] or _posts(r_u[k], r_home[k], q, False, r_camera[k], p_args):
             maybe[n_maybe] = k
             n_maybe += 1
     maybe = maybe[:n_maybe]
