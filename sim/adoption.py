@@ -139,7 +139,7 @@ class Adoption(Submodel):
     """Households buying and dropping cameras, and the police promotion of cameras."""
 
     name = "adoption"
-    STATE = ("owner", "recommended_until", "code_officer")
+    STATE = ("owner", "initial_owners", "recommended_until", "code_officer")
 
     def __init__(self, model: mesa.Model, params: Scenario, streams: Streams) -> None:
         self.model = model

@@ -111,7 +111,7 @@ class Incidents:
     """Attempts, incidents, and the porch packages and parked cars they target."""
 
     name = "incidents"
-    STATE = ("package_until", "active_minute", "active_home")
+    STATE = ("car", "package_until", "active_minute", "active_home")
 
     def __init__(
         self,

@@ -54,7 +54,7 @@ class Recorder(Submodel):
     """
 
     name = "recorder"
-    STATE = ("walk_minutes", "walk_time", "rec_time", "ever_recorded")
+    STATE = ("walk_minutes", "walk_time", "rec_time", "ever_recorded", "_rows")
 
     def __init__(self, n_people: int, group_names: list[str], n_rows: int) -> None:
         self.group_names = group_names

@@ -113,7 +113,7 @@ class PoliceAgency(mesa.Agent, Submodel):
     """The local police agency (a Mesa agent: it decides where to look and whom to stop)."""
 
     name = "police"
-    STATE = ("attention", "_counts", "_today")
+    STATE = ("attention", "_counts", "_today", "inverse_bias")
 
     def __init__(
         self,

@@ -83,7 +83,10 @@ class Population(Submodel):
         self._build_routes(world, params, rng)
 
     name = "population"
-    STATE = ("free_at",)
+    STATE = (
+        *("kind", "home", "group", "offender", "speed", "free_at", "anchor_xy"),
+        *("home_out", "home_dest", "visitor_out"),
+    )
 
     @property
     def count(self) -> int:

@@ -24,7 +24,7 @@ class AccountSecurity(Submodel):
     """Which accounts are compromised, and which people their cameras exposed."""
 
     name = "accounts"
-    STATE = ("compromised",)
+    STATE = ("daily", "compromised")
 
     def __init__(
         self,

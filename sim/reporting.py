@@ -111,7 +111,10 @@ class Reporting(Submodel):
     """Alerts, posts, the feed and every household's fear."""
 
     name = "reporting"
-    STATE = ("app_user_no_camera", "_fear", "presence", "recordings", "_read_left")
+    STATE = (
+        *("bias", "majority_share", "alert_setting", "app_user_no_camera", "_fear", "presence"),
+        *("recordings", "_read_left", "_bias_max"),
+    )
 
     def __init__(
         self,

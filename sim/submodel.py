@@ -14,6 +14,12 @@ that inherits ``Submodel`` and declares, next to its code:
 ``sim.metrics.SUBMODELS`` lists the submodels in order: the model gathers a run's metrics from
 them, and ``sim.stats.METRICS`` (kinds, units, labels; docs/metrics.md's table) is assembled
 from their declarations. The helpers below are shared by several submodels' metrics.
+
+There are no generic day, hour and minute hooks: each submodel's daily, hourly and per-minute
+work takes different inputs (fear, the cameras in use, the platform, the minute's walks), and
+the model's ``step``, ``_hourly`` and ``_start_day`` (sim/model.py) call them explicitly, in
+the documented order (docs/ODD.md, section 3), with what each uses, so that the data flow
+stays in view.
 """
 
 from __future__ import annotations

@@ -40,12 +40,31 @@ def _chain(node: ast.AST) -> list[str] | None:
     return [node.id, *reversed(names)]
 
 
+def _own_names(tree: ast.AST) -> set[str]:
+    """The attributes the module's own classes hold (``self.x = ...``, annotated fields)."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Store):
+            if isinstance(node.value, ast.Name) and node.value.id == "self":
+                out.add(node.attr)
+        elif isinstance(node, ast.ClassDef):
+            out |= {
+                s.target.id
+                for s in node.body
+                if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name)
+            }
+    return out
+
+
 def foreign_writes(source: str, module: str, owners: dict[str, set[str]]) -> list[str]:
     """Assignments in ``source`` (module ``module``) into another module's submodel's
-    declared state (``x.attr[...] = ...`` where ``attr`` is a state array that no submodel
-    of this module declares), or into any attribute of a submodel reached by name."""
+    declared state (``x.attr[...] = ...`` where ``attr`` is a state array declared elsewhere,
+    and no class of this module has an attribute of that name), or into any attribute of a
+    submodel reached by name (``self.police.partnered = ...``)."""
     found = []
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    own = _own_names(tree)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Assign):
             targets = node.targets
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
@@ -58,7 +77,7 @@ def foreign_writes(source: str, module: str, owners: dict[str, set[str]]) -> lis
                 if chain is None or len(chain) < 2 or (chain[0] == "self" and len(chain) == 2):
                     continue
                 declared_by = owners.get(chain[-1], set())
-                foreign = bool(declared_by) and module not in declared_by
+                foreign = bool(declared_by) and module not in declared_by and chain[-1] not in own
                 # or any attribute of a submodel reached through the model or its parts
                 # (``self.police.partnered = ...``, ``model.platform.x = ...``)
                 reached = any(n.lstrip("_") in PARTS for n in chain[1:-1])
