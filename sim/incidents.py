@@ -248,6 +248,11 @@ class Incidents:
             return IncidentLog(z, z, z, z, z, np.zeros(0, bool))
         return IncidentLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))
 
+    def offender_of(self) -> dict[int, int]:
+        """Each incident's offender, by incident id."""
+        log = self.log()
+        return dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
+
     # ------------------------------------------------------------------ metrics
 
     METRICS = (

@@ -250,8 +250,7 @@ def outcome_totals(model) -> dict[str, int]:
     names = model.world.group_names
     group, offender = model.population.group, model.population.offender
     G = len(names)
-    log = model.incidents.log()
-    offender_of = dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
+    offender_of = model.incidents.offender_of()
     counts = {
         "posts": model.reporting.posted_by_group(G),
         "stops": np.bincount(group[model.police.stops()[1]], minlength=G),

@@ -424,10 +424,12 @@ class PoliceAgency(mesa.Agent, Submodel):
     # ------------------------------------------------------------------ bystanders
 
     def bystanders(self, offender_of: dict, offender: np.ndarray):
-        """For each handover, the bystanders in its footage (``bystanders_of``): the one
-        definition of ``footage.bystanders.*`` and of the time series' bystanders."""
+        """For each handover, the bystanders in its footage (``bystanders_of``; a person once
+        per sighting): the one definition of ``footage.bystanders.*`` and of the time
+        series' bystanders. ``offender_of``: incident id -> its offender
+        (``Incidents.offender_of``)."""
         for h in self.handovers:
-            yield h, bystanders_of(h.request, np.unique(h.sightings.person), offender_of, offender)
+            yield h, bystanders_of(h.request, h.sightings.person, offender_of, offender)
 
     def handover_bystanders(self, offender_of: dict, offender: np.ndarray) -> np.ndarray:
         """Whether each person is a bystander in some footage handed to police."""
@@ -517,8 +519,7 @@ class PoliceAgency(mesa.Agent, Submodel):
             sum(len(h.cameras) > 0 for h in legal), out["requests.legal"]
         )
         # incidents with footage, and cleared through it; the bystanders it exposed
-        log = model.incidents.log()
-        offender_of = dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
+        offender_of = model.incidents.offender_of()
         with_footage, cleared = set(), set()
         bystanders = np.zeros(len(group), bool)
         from_posts = np.zeros(len(group), bool)  # in footage asked for posts' investigations
@@ -540,7 +541,7 @@ class PoliceAgency(mesa.Agent, Submodel):
         out["footage.incidents_with_footage_fraction"] = ratio(
             len(with_footage), self.incidents_known
         )
-        out["incidents.cleared_fraction"] = ratio(len(cleared), len(log.id))
+        out["incidents.cleared_fraction"] = ratio(len(cleared), len(offender_of))
         counts = np.bincount(group[bystanders], minlength=G)
         posted = np.bincount(group[from_posts], minlength=G)
         for g, name in enumerate(names):
