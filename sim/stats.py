@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from scipy import stats as sps
 
-from sim.metrics import declared
 from sim.rng import Streams
 from sim.submodel import AMOUNT, COUNT, FRACTION, RATIO, REAL
 
@@ -61,22 +61,41 @@ class MetricInfo:
     label: str
 
 
-# Every metric of metrics.json, as its submodel declares it (sim/submodel.py; the order of
-# ``sim.metrics.SUBMODELS``); ``<group>`` stands for each population group's name.
-METRICS: dict[str, MetricInfo] = {m.name: MetricInfo(m.kind, m.unit, m.label) for m in declared()}
-ONLY_LATER_GROUPS = tuple(m.name for m in declared() if m.later_groups)  # all groups but the first
-ON_REQUEST = tuple(m.name for m in declared() if m.on_request)  # with --counterfactual promotion
+@cache
+def _registry() -> tuple[dict[str, MetricInfo], tuple[str, ...], tuple[str, ...]]:
+    """Every metric of metrics.json as its submodel declares it (sim/submodel.py, in the order
+    of ``sim.metrics.SUBMODELS``; ``<group>`` stands for each population group's name), those
+    written for every group but the first, and those written only on request
+    (``--counterfactual promotion``). Imported when first needed: the submodels bring numba
+    and Mesa, which the command line's light commands (and their start-up) do without."""
+    from sim.metrics import declared
+
+    metrics = declared()
+    return (
+        {m.name: MetricInfo(m.kind, m.unit, m.label) for m in metrics},
+        tuple(m.name for m in metrics if m.later_groups),
+        tuple(m.name for m in metrics if m.on_request),
+    )
+
+
+def __getattr__(name: str):
+    """``METRICS``, ``ONLY_LATER_GROUPS`` and ``ON_REQUEST`` (``_registry``)."""
+    names = ("METRICS", "ONLY_LATER_GROUPS", "ON_REQUEST")
+    if name in names:
+        return _registry()[names.index(name)]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def metric_names(groups: list[str]) -> list[str]:
     """The metrics a run writes (without the counterfactual's) for these group names, in
     the registry's order: the columns of a sweep's run tables."""
+    metrics, only_later_groups, on_request = _registry()
     out = []
-    for name in METRICS:
-        if name in ON_REQUEST:
+    for name in metrics:
+        if name in on_request:
             continue
         if "<group>" in name:
-            chosen = groups[1:] if name in ONLY_LATER_GROUPS else groups
+            chosen = groups[1:] if name in only_later_groups else groups
             out += [name.replace("<group>", g) for g in chosen]
         else:
             out.append(name)
@@ -95,11 +114,12 @@ def metric_columns(scenarios) -> list[str]:
 def metric_info(name: str) -> MetricInfo:
     """The kind, unit and label of a metric (a group's name resolved to ``<group>``); an
     unknown name is ``real`` with no unit, labelled by its name."""
-    info = METRICS.get(name)
+    metrics = _registry()[0]
+    info = metrics.get(name)
     if info is not None:
         return info
     head, _, group = name.rpartition(".")
-    generic = METRICS.get(f"{head}.<group>") if head else None
+    generic = metrics.get(f"{head}.<group>") if head else None
     if generic is not None:
         return MetricInfo(generic.kind, generic.unit, generic.label.replace("<group>", group))
     return MetricInfo(REAL, "", name)
@@ -114,7 +134,7 @@ def axis_label(name: str) -> str:
 def kinds_markdown() -> str:
     """The table of docs/metrics.md's "Kinds, units and intervals" section."""
     lines = ["| metric | kind | unit | label |", "|---|---|---|---|"]
-    for name, info in METRICS.items():
+    for name, info in _registry()[0].items():
         lines.append(f"| `{name}` | {info.kind} | {info.unit} | {info.label} |")
     return "\n".join(lines)
 
