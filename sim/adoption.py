@@ -45,6 +45,7 @@ from scipy.spatial import cKDTree
 from sim.rng import Streams, draw2, poisson_from_uniform
 from sim.scenario import Scenario
 from sim.schema import CAMERA_TYPES, SRC_ADOPTION, choice, flag, integer, number, share
+from sim.submodel import AMOUNT, COUNT, FRACTION, REAL, Submodel, metric, ratio
 
 # Sources cited only here (docs/sources.md expands them).
 SRC_LAPD = "docs/sources.md / EFF 2021: LAPD 2016 emails (codes, free devices, 1 per 10 uses)"
@@ -197,8 +198,11 @@ class Officer(mesa.Agent):
         return self.devices_received + self.devices_earned - self.devices_given
 
 
-class Adoption:
+class Adoption(Submodel):
     """Households buying and dropping cameras, and the police promotion of cameras."""
+
+    name = "adoption"
+    STATE = ("owner", "initial_owners", "recommended_until", "code_officer")
 
     def __init__(self, model: mesa.Model, params: Scenario, streams: Streams) -> None:
         self.model = model
@@ -388,6 +392,38 @@ class Adoption:
         """Discounts given plus the full price of every free device and camera."""
         free = self.devices_to_officers + self.free_cameras
         return self.code_uses * self.discount + free * self.price
+
+    METRICS = (
+        metric("adoption.final_fraction", FRACTION, "share of homes", "Homes with a camera"),
+        metric("adoption.final_fraction.<group>", FRACTION, "share of homes",
+               "Homes with a camera (<group>)"),
+        metric("adoption.initial_fraction", FRACTION, "share of homes",
+               "Homes with a camera at start"),
+        metric("adoption.promotion_attributable", REAL, "share of homes",
+               "Adoption due to promotion", on_request=True),
+        metric("promotion.code_uses", COUNT, "purchases", "Discount-code purchases"),
+        metric("promotion.devices_to_officers", COUNT, "devices", "Free devices to officers"),
+        metric("promotion.value_usd", AMOUNT, "USD", "Value of promotion"),
+        metric("promotion.app_downloads", COUNT, "downloads", "App downloads"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        """Adoption and promotion (``adoption.promotion_attributable`` is a difference of two
+        runs: ``sim.replicate``'s counterfactual)."""
+        group = self.homes.group
+        out: dict[str, float | int | None] = {
+            "adoption.final_fraction": float(self.owner.mean()),
+            "adoption.initial_fraction": float(self.initial_owners.mean()),
+        }
+        for g, name in enumerate(model.world.group_names):
+            out[f"adoption.final_fraction.{name}"] = ratio(
+                self.owner[group == g].sum(), np.count_nonzero(group == g)
+            )
+        out["promotion.code_uses"] = int(self.code_uses)
+        out["promotion.devices_to_officers"] = int(self.devices_to_officers)
+        out["promotion.value_usd"] = float(self.value_usd)
+        out["promotion.app_downloads"] = int(self.downloads)
+        return out
 
 
 def partnership_minute(params: Scenario, streams: Streams) -> float | None:

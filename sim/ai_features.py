@@ -29,6 +29,7 @@ from sim.footage import MINUTES_PER_DAY, Circle, FootageStore, Sightings
 from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
 from sim.schema import flag, number, share
+from sim.submodel import COUNT, Submodel, metric
 
 # Sources cited only here (docs/sources.md expands them).
 SRC_FACES = (
@@ -66,8 +67,11 @@ PARAMS = (
 # fmt: on
 
 
-class AIFeatures:
+class AIFeatures(Submodel):
     """Which owners use each feature; the faces processed and the video the searches scanned."""
+
+    name = "ai"
+    STATE = ("face_on", "pet_on")
 
     def __init__(
         self,
@@ -155,3 +159,19 @@ class AIFeatures:
         found = footage.query(minute, minute + self.window - 1, Circle(x, y, self.radius), cams)
         self.scanned.append(found)
         self.searches += 1
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("privacy.faces_held.<group>", COUNT, "people", "Faces held by owners (<group>)"),
+        metric("ai.pet_searches", COUNT, "searches", "Lost-dog searches scanned"),
+    )
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        pop, names = model.population, model.world.group_names
+        held = self.faces_held(int(model.time), model.cameras.home, pop.home)
+        faces = np.bincount(pop.group[held], minlength=len(names))
+        return {
+            **{f"privacy.faces_held.{n}": int(faces[g]) for g, n in enumerate(names)},
+            "ai.pet_searches": int(self.searches),
+        }

@@ -16,6 +16,7 @@ import numpy as np
 
 from sim.scenario import Scenario
 from sim.schema import CAMERA_TYPES, SRC_ADOPTION, number, share
+from sim.submodel import COUNT, FRACTION, Submodel, metric
 from sim.world import Homes, StreetNetwork
 
 # Sources cited only here (docs/sources.md expands them).
@@ -47,7 +48,7 @@ def view_half_width(range_m: float, fov_deg: float, setback_m: float) -> float:
     return min(by_range, by_angle)
 
 
-class Cameras:
+class Cameras(Submodel):
     """All cameras, one row each; a home has at most one camera.
 
     Attributes:
@@ -57,6 +58,9 @@ class Cameras:
         active: False once the owner stopped using it (ids are never reused).
         home_camera: per home, its camera id or -1.
     """
+
+    name = "cameras"
+    STATE = ("home", "kind", "edge", "view_lo", "view_hi", "active", "home_camera")
 
     def __init__(self, homes: Homes, net: StreetNetwork, params: Scenario) -> None:
         self._homes = homes
@@ -160,6 +164,15 @@ class Cameras:
         if self._fraction[0] != self.version:
             self._fraction = (self.version, self.covered_length() / self._net.total_length)
         return self._fraction[1]
+
+    METRICS = (
+        metric("coverage.street_fraction", FRACTION, "share of street length",
+               "Street in camera view"),
+        metric("cameras.count", COUNT, "cameras", "Active cameras"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {"coverage.street_fraction": self.street_fraction(), "cameras.count": self.count}
 
 
 def initial_cameras(

@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from sim.schema import integer
+from sim.submodel import AMOUNT, COUNT, Submodel, metric
 
 # fmt: off
 PARAMS = (
@@ -93,13 +94,15 @@ class Sightings:
         return int((self.t_out - self.t_in + 1).sum())
 
 
-class FootageStore:
+class FootageStore(Submodel):
     """Sightings of the last ``store_days`` days, by day partition.
 
     Args:
         camera_xy: callable returning the (C, 2) positions of all camera ids so far.
         store_days: days of sightings kept.
     """
+
+    name = "footage"
 
     def __init__(self, camera_xy, store_days: int) -> None:
         self._camera_xy = camera_xy
@@ -201,6 +204,16 @@ class FootageStore:
             empty = np.zeros(0, np.int32)
             return Sightings(empty, empty, empty, empty)
         return Sightings(*(np.concatenate([o[i] for o in out]) for i in range(4)))
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("footage.sightings", COUNT, "sightings", "Sightings stored"),
+        metric("footage.peak_mb", AMOUNT, "MB", "Peak footage memory"),
+    )
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {"footage.sightings": int(self.total), "footage.peak_mb": self.peak_nbytes / 1e6}
 
 
 @numba.njit(cache=True)

@@ -27,6 +27,15 @@ from sim.rng import Streams, draw3
 from sim.routes import RouteTable, group_by, runs
 from sim.scenario import Scenario
 from sim.schema import INCIDENT_KINDS, number, profile, share
+from sim.submodel import (
+    AMOUNT,
+    COUNT,
+    REAL,
+    border_tracts,
+    majority_slope,
+    majority_slope_se,
+    metric,
+)
 from sim.world import Homes
 
 # Sources cited only here (docs/sources.md expands them).
@@ -137,6 +146,9 @@ class Attempts:
 
 class Incidents:
     """Attempts, incidents, and the porch packages and parked cars they target."""
+
+    name = "incidents"
+    STATE = ("car", "package_until", "active_minute", "active_home")
 
     def __init__(
         self,
@@ -272,6 +284,45 @@ class Incidents:
             z = np.zeros(0, np.int64)
             return IncidentLog(z, z, z, z, z, np.zeros(0, bool))
         return IncidentLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))
+
+    def offender_of(self) -> dict[int, int]:
+        """Each incident's offender, by incident id."""
+        log = self.log()
+        return dict(zip(log.id.tolist(), log.person.tolist(), strict=True))
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("incidents.total", COUNT, "incidents", "Incidents"),
+        metric("incidents.package_theft", COUNT, "incidents", "Package thefts"),
+        metric("incidents.car_break_in", COUNT, "incidents", "Car break-ins"),
+        metric("incidents.burglary", COUNT, "incidents", "Burglaries"),
+        metric("incidents.majority_slope", REAL, "per unit of majority share",
+               "Incidents vs majority share"),
+        metric("incidents.majority_slope_se", AMOUNT, "per unit of majority share",
+               "Its standard error"),
+        metric("incidents.border", COUNT, "incidents", "Incidents in border majority tracts"),
+        metric("incidents.interior", COUNT, "incidents", "Incidents in inner majority tracts"),
+        metric("incidents.attempts", COUNT, "attempts", "Incident attempts"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        """Incidents by kind, and by the make-up of their homes' areas (pattern 6)."""
+        inc = self.log()
+        out: dict[str, float | int | None] = {"incidents.total": len(inc.minute)}
+        for k, name in enumerate(INCIDENT_KINDS):
+            out[f"incidents.{name}"] = int(np.count_nonzero(inc.kind == k))
+        per_home = np.bincount(inc.home, minlength=self.homes.count)
+        share = model.reporting.majority_share
+        out["incidents.majority_slope"] = majority_slope(per_home, share)
+        out["incidents.majority_slope_se"] = majority_slope_se(per_home, share)
+        border, interior = border_tracts(
+            self.homes.xy, self.homes.group, model.params["reporting.area_m"]
+        )
+        out["incidents.border"] = int(per_home[border].sum())
+        out["incidents.interior"] = int(per_home[interior].sum())
+        out["incidents.attempts"] = int(self.attempts)
+        return out
 
 
 @numba.njit(cache=True)

@@ -30,6 +30,7 @@ import pyarrow as pa
 from sim.footage import MINUTES_PER_DAY, Sightings
 from sim.requests import EMERGENCY, LEGAL, VOLUNTARY
 from sim.schema import LEDGER_PATHS as PATHS
+from sim.submodel import COUNT, FRACTION, Metric, Submodel, metric
 
 
 @dataclass
@@ -142,9 +143,12 @@ def metrics(
     return out
 
 
-class WalkingDays:
+class WalkingDays(Submodel):
     """Each person's walking minutes per day, up to minute ``end`` (the route a day's
-    disclosed footage could rebuild is measured against it)."""
+    disclosed footage could rebuild is measured against it); the privacy ledger's part of the
+    model, whose metrics read every path's disclosures (``disclosures``)."""
+
+    name = "walking_days"
 
     def __init__(self, n_people: int, end: int) -> None:
         self.n_people = n_people
@@ -170,6 +174,36 @@ class WalkingDays:
             late = mine & (after > 0)
             if np.any(late):
                 np.add.at(self.day(d + 1), person[late], after[late])
+
+    METRICS: tuple[Metric, ...] = (
+        *(
+            m
+            for path in PATHS
+            for m in (
+                metric(f"privacy.exposed.{path}.<group>", COUNT, "people",
+                       f"Bystanders exposed, {path} (<group>)"),
+                metric(f"privacy.exposed.{path}.total", COUNT, "people",
+                       f"Bystanders exposed, {path}"),
+                metric(f"privacy.exposed_offenders.{path}", COUNT, "people",
+                       f"Offenders exposed, {path}"),
+            )
+        ),
+        metric("privacy.exposed_any.<group>", COUNT, "people",
+               "Bystanders exposed by any path (<group>)"),
+        metric("privacy.tracked.<group>", COUNT, "people",
+               "Bystanders tracked: 3+ cameras in a day (<group>)"),
+        metric("privacy.route_reconstructable_fraction", FRACTION,
+               "share of a day's walking minutes", "Route rebuilt from disclosed video"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        """The ledger's metrics and tracking (docs/metrics.md, "Privacy ledger")."""
+        found = disclosures(model)
+        pop, names = model.population, model.world.group_names
+        return {
+            **metrics(build(found), pop.group, pop.offender, names),
+            **tracking(found, self, pop.group, pop.offender, names),
+        }
 
     def minutes(self, day: np.ndarray, person: np.ndarray) -> np.ndarray:
         """Walking minutes of each (day, person)."""

@@ -14,7 +14,6 @@ first. ``time.walk_ahead = false`` runs every minute in its turn instead (same r
 from __future__ import annotations
 
 import math
-from functools import partial
 
 import mesa
 import numpy as np
@@ -27,13 +26,7 @@ from sim.cameras import initial_cameras
 from sim.engine import Engine
 from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
-from sim.metrics import (
-    Recorder,
-    adoption_metrics,
-    outcome_totals,
-    reporting_metrics,
-    request_metrics,
-)
+from sim.metrics import Recorder, gather, outcome_totals
 from sim.movement import PassTable, Viewers, Walks
 from sim.police import PoliceAgency, Zones
 from sim.population import DELIVERY, MINUTES_PER_DAY, Population
@@ -423,11 +416,11 @@ class NeighbourhoodModel(mesa.Model):
             )
 
     def _window_caps(self):
-        """What lets planning leave out the window passes that cannot be posted (most)."""
+        """What lets planning leave out the window passes that cannot be posted (most: a
+        rule of reporting's, ``Reporting.window_filter``)."""
         if self._window_m <= 0:
             return None
-        owners = self.cameras.owners()
-        return self.streams.base("post"), partial(self._reporting.window_caps, owners)
+        return self._reporting.window_filter(self.cameras.owners())
 
     def _camera_homes(self, cameras: np.ndarray) -> np.ndarray:
         return self.cameras.home[cameras]
@@ -448,12 +441,12 @@ class NeighbourhoodModel(mesa.Model):
         if not self.params["police.partnership_curve"]:
             return
         minute = partnership_minute(self.params, self.streams)
-        self.police.partnered = minute is not None and minute <= 0
+        self.police.sign_partnership(minute is not None and minute <= 0)
         if minute is not None and 0 < minute < self.duration:
             self.schedule_event(self._sign_partnership, at=math.ceil(minute))
 
     def _sign_partnership(self) -> None:
-        self.police.partnered = True
+        self.police.sign_partnership()
 
     def _camera_xy(self) -> np.ndarray:
         return self.world.homes.xy[self.cameras.home]
@@ -516,19 +509,6 @@ class NeighbourhoodModel(mesa.Model):
         """The privacy ledger so far: who was exposed through which path (sim/ledger.py)."""
         return privacy_ledger.build(privacy_ledger.disclosures(self))
 
-    def _privacy_metrics(self) -> dict[str, float | int | None]:
-        """The ledger's metrics and tracking (docs/metrics.md, "Privacy ledger")."""
-        found = privacy_ledger.disclosures(self)
-        pop, names = self.population, self.world.group_names
-        held = self.ai.faces_held(int(self.time), self.cameras.home, pop.home)
-        faces = np.bincount(pop.group[held], minlength=len(names))
-        return {
-            **{f"privacy.faces_held.{n}": int(faces[g]) for g, n in enumerate(names)},
-            "ai.pet_searches": int(self.ai.searches),
-            **privacy_ledger.metrics(privacy_ledger.build(found), pop.group, pop.offender, names),
-            **privacy_ledger.tracking(found, self.walking_days, pop.group, pop.offender, names),
-        }
-
     def ledger_table(self):
         """The ledger as written to ``ledger.parquet`` (a pyarrow table)."""
         pop = self.population
@@ -543,21 +523,8 @@ class NeighbourhoodModel(mesa.Model):
         return xy, self.population.group[w.person[slot]]
 
     def metrics(self) -> dict[str, float | int | None]:
-        """The flat metrics of the run so far (see docs/metrics.md)."""
+        """The flat metrics of the run so far (see docs/metrics.md), gathered from the
+        submodels (``sim.metrics.SUBMODELS``)."""
         if self._last_record < int(self.time):
             self._record()
-        out = {
-            "coverage.street_fraction": self.cameras.street_fraction(),
-            **self.recorder.metrics(),
-            **reporting_metrics(self),
-            **request_metrics(self),
-            **adoption_metrics(self),
-            **self._privacy_metrics(),
-            "cameras.count": self.cameras.count,
-            "homes.count": self.world.homes.count,
-            "pedestrians.count": self.population.count,
-            "footage.sightings": int(self.footage.total),
-            "footage.peak_mb": self.footage.peak_nbytes / 1e6,
-            "world.street_length_m": self.world.net.total_length,
-        }
-        return dict(sorted(out.items()))
+        return gather(self)

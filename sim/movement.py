@@ -373,9 +373,11 @@ class Walks:
         Args:
             window_caps: optional ``(post_base, caps)``, ``caps(midnights)`` giving per home the
                 draw at or above which a window pass cannot be posted until ``midnights``
-                midnights have passed (``Reporting.window_caps``): window passes whose draw
-                (stream ``post_base``: home, person, minute reached) is at or above their
-                home's cap are left out. Almost all are.
+                midnights have passed: window passes whose draw (stream ``post_base``: home,
+                person, minute reached) is at or above their home's cap are left out. Almost
+                all are. The rule is reporting's (``Reporting.window_filter``, whose posting
+                decisions use the same draw); walking only applies it, in the loop that reads
+                the passes, where leaving them out costs least.
         """
         depart = np.asarray(depart, np.int64)
         n = len(depart)

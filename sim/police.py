@@ -50,6 +50,7 @@ from sim.requests import EMERGENCY, LEGAL, VOLUNTARY, Handover, Platform, Reques
 from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
 from sim.schema import INCIDENT_KINDS, SRC_PUBLIC, choice, flag, integer, number, share
+from sim.submodel import COUNT, FRACTION, RATIO, Submodel, disparity, metric, ratio
 
 # Sources cited only here (docs/sources.md expands them).
 SRC_LEGAL = "docs/sources.md: legal demands ~1,900 (2020), 3,147 (2021); compliance 68 % / 57 %"
@@ -187,8 +188,11 @@ class Zones:
         return i * self.ny + j
 
 
-class PoliceAgency(mesa.Agent):
+class PoliceAgency(mesa.Agent, Submodel):
     """The local police agency (a Mesa agent: it decides where to look and whom to stop)."""
+
+    name = "police"
+    STATE = ("attention", "_counts", "_today", "inverse_bias")
 
     def __init__(
         self,
@@ -491,3 +495,149 @@ class PoliceAgency(mesa.Agent):
         """Gini of the attention across zones, averaged over the days so far."""
         days = [*self._attention_days, self.attention]
         return gini(np.mean(days, axis=0))
+
+    def sign_partnership(self, partnered: bool = True) -> None:
+        """The agency signs (or, at the start, has not yet signed) the partnership."""
+        self.partnered = partnered
+
+    # ------------------------------------------------------------------ bystanders
+
+    def bystanders(self, offender_of: dict, offender: np.ndarray):
+        """For each handover, the bystanders in its footage (``bystanders_of``; a person once
+        per sighting): the one definition of ``footage.bystanders.*`` and of the time
+        series' bystanders. ``offender_of``: incident id -> its offender
+        (``Incidents.offender_of``)."""
+        for h in self.handovers:
+            yield h, bystanders_of(h.request, h.sightings.person, offender_of, offender)
+
+    def handover_bystanders(self, offender_of: dict, offender: np.ndarray) -> np.ndarray:
+        """Whether each person is a bystander in some footage handed to police."""
+        out = np.zeros(len(offender), bool)
+        for _, people in self.bystanders(offender_of, offender):
+            out[people] = True
+        return out
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("incidents.known_to_police", COUNT, "incidents", "Incidents known to police"),
+        metric("incidents.cleared_fraction", FRACTION, "share of incidents", "Incidents cleared"),
+        metric("police.stops", COUNT, "stops", "Police stops"),
+        metric("police.stops.<group>", COUNT, "stops", "Police stops (<group>)"),
+        metric("police.stop_disparity_ratio", RATIO, "minority / first group", "Stop disparity"),
+        metric("police.stops_offender_fraction", FRACTION, "share of stops", "Stops of offenders"),
+        metric("police.posts_forwarded", COUNT, "posts", "Posts forwarded to police"),
+        metric("police.attention_gini", FRACTION, "Gini coefficient", "Concentration of attention"),
+        metric("police.attention_gini_final", FRACTION, "Gini coefficient",
+               "Concentration of attention at the end"),
+        metric("police.investigations_from_posts", COUNT, "investigations",
+               "Investigations from posts"),
+        metric("police.partnered", FRACTION, "1 = partnered", "Agency partnered"),
+        metric("requests.voluntary", COUNT, "requests", "Voluntary requests"),
+        metric("requests.from_posts", COUNT, "requests", "Requests from posts"),
+        metric("requests.deterred", COUNT, "requests", "Requests forgone as public"),
+        metric("requests.refused", COUNT, "requests", "Requests refused"),
+        metric("requests.legal", COUNT, "demands", "Legal demands"),
+        metric("requests.emergency", COUNT, "disclosures", "Emergency disclosures"),
+        metric("requests.protest", COUNT, "requests", "Protest requests"),
+        metric("footage.clips_shared", COUNT, "clips", "Clips shared voluntarily"),
+        metric("footage.clips_from_posts", COUNT, "clips", "Clips for requests from posts"),
+        metric("footage.legal_clips", COUNT, "clips", "Clips produced for legal demands"),
+        metric("footage.legal_content_fraction", FRACTION, "share of demands",
+               "Demands with video"),
+        metric("footage.incidents_with_footage_fraction", FRACTION, "share of incidents",
+               "Incidents with footage"),
+        metric("footage.bystanders.<group>", COUNT, "people", "Bystanders in video (<group>)"),
+        metric("footage.bystanders_from_posts.<group>", COUNT, "people",
+               "Bystanders in video from posts (<group>)"),
+        metric("footage.bystander_disparity_ratio", RATIO, "minority / first group",
+               "Bystander disparity"),
+        metric("privacy.protest_participants_exposed", COUNT, "people",
+               "Protesters in police video"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        """Stops, attention, the requests police made and the footage (and bystanders) they
+        obtained ("minority": every group but the first)."""
+        names = model.world.group_names
+        G = len(names)
+        group, offender = model.population.group, model.population.offender
+        _, stopped, _ = self.stops()
+        stops = np.bincount(group[stopped], minlength=G)
+        size = np.bincount(group, minlength=G)
+        out: dict[str, float | int | None] = {
+            "incidents.known_to_police": int(self.incidents_known),
+            **{f"police.stops.{name}": int(stops[g]) for g, name in enumerate(names)},
+            "police.stops": int(stops.sum()),
+            "police.stop_disparity_ratio": disparity(stops, size),
+            "police.stops_offender_fraction": ratio(
+                np.count_nonzero(offender[stopped]), len(stopped)
+            ),
+            "police.posts_forwarded": int(self.posts_forwarded),
+            "police.attention_gini": self.attention_gini(),
+            "police.attention_gini_final": gini(self.attention),
+            "police.investigations_from_posts": int(self.investigations_from_posts),
+            "police.partnered": int(bool(self.partnered)),
+        }
+        issued = self.issued
+        voluntary = [h for h in self.handovers if h.request.kind == VOLUNTARY]
+        legal = [h for h in self.handovers if h.request.kind == LEGAL]
+        out["requests.voluntary"] = sum(r.kind == VOLUNTARY for r in issued)
+        out["requests.refused"] = int(sum(self.refused.values()))
+        out["requests.legal"] = sum(r.kind == LEGAL for r in issued)
+        out["requests.emergency"] = sum(r.kind == EMERGENCY for r in issued)
+        out["requests.protest"] = sum(r.kind == VOLUNTARY and r.protest >= 0 for r in issued)
+        out["requests.from_posts"] = sum(r.kind == VOLUNTARY and r.post >= 0 for r in issued)
+        out["requests.deterred"] = int(self.deterred)
+        out["footage.clips_shared"] = int(sum(len(h.cameras) for h in voluntary))
+        out["footage.clips_from_posts"] = int(
+            sum(len(h.cameras) for h in voluntary if h.request.post >= 0)
+        )
+        out["footage.legal_clips"] = int(sum(len(h.cameras) for h in legal))
+        out["footage.legal_content_fraction"] = ratio(
+            sum(len(h.cameras) > 0 for h in legal), out["requests.legal"]
+        )
+        # incidents with footage, and cleared through it; the bystanders it exposed
+        offender_of = model.incidents.offender_of()
+        with_footage, cleared = set(), set()
+        bystanders = np.zeros(len(group), bool)
+        from_posts = np.zeros(len(group), bool)  # in footage asked for posts' investigations
+        protesters = np.zeros(len(group), bool)
+        participants = {p.id: p.participants for p in model.protests.protests}
+        identify = model.params["police.identification_probability"]
+        for h, people in self.bystanders(offender_of, offender):
+            inc = h.request.incident
+            if inc >= 0 and len(h.sightings.person):
+                with_footage.add(inc)
+                seen = offender_of[inc] in h.sightings.person
+                if seen and self.streams.uniform("police.identify", inc)[0] < identify:
+                    cleared.add(inc)
+            if inc < 0 and h.request.post >= 0:
+                from_posts[people] = True
+            if h.request.protest >= 0:
+                protesters[np.intersect1d(people, participants[h.request.protest])] = True
+            bystanders[people] = True
+        out["footage.incidents_with_footage_fraction"] = ratio(
+            len(with_footage), self.incidents_known
+        )
+        out["incidents.cleared_fraction"] = ratio(len(cleared), len(offender_of))
+        counts = np.bincount(group[bystanders], minlength=G)
+        posted = np.bincount(group[from_posts], minlength=G)
+        for g, name in enumerate(names):
+            out[f"footage.bystanders.{name}"] = int(counts[g])
+            out[f"footage.bystanders_from_posts.{name}"] = int(posted[g])
+        out["footage.bystander_disparity_ratio"] = disparity(counts, size)
+        out["privacy.protest_participants_exposed"] = int(protesters.sum())
+        return out
+
+
+def bystanders_of(request, people: np.ndarray, offender_of: dict, offender: np.ndarray):
+    """The bystanders among the people in footage handed over for ``request``: everyone but
+    the offender of the incident it was asked for, or the person posted if an offender."""
+    if request.incident >= 0:
+        return people[people != offender_of[request.incident]]
+    if request.post >= 0:
+        subject = request.post % len(offender)
+        if offender[subject]:
+            return people[people != subject]
+    return people

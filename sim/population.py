@@ -25,6 +25,7 @@ import numpy as np
 from sim.routes import Router, concat, door_legs, reversed_routes
 from sim.scenario import Scenario, ScenarioError
 from sim.schema import PEDESTRIAN_KINDS, integer, number, profile, share, shares
+from sim.submodel import COUNT, Submodel, metric
 from sim.world import World
 
 # Sources cited only here (docs/sources.md expands them).
@@ -115,7 +116,7 @@ def pedestrians(params: Scenario, homes: int) -> int:
     return round(per_home * homes) if per_home > 0 else params["population.pedestrians"]
 
 
-class Population:
+class Population(Submodel):
     """All pedestrians and their routes.
 
     Attributes:
@@ -145,9 +146,25 @@ class Population:
         self.free_at = np.zeros(n, np.int64)  # first minute a person may start a new tour
         self._build_routes(world, params, rng)
 
+    name = "population"
+    STATE = (
+        *("kind", "home", "group", "offender", "speed", "free_at", "anchor_xy"),
+        *("home_out", "home_dest", "visitor_out"),
+    )
+
     @property
     def count(self) -> int:
         return len(self.kind)
+
+    def busy_until(self, people: np.ndarray, minute) -> None:
+        """These people start no new tour before ``minute`` (e.g. a protest's participants,
+        until they are back home)."""
+        self.free_at[people] = minute
+
+    METRICS = (metric("pedestrians.count", COUNT, "people", "Pedestrians"),)
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {"pedestrians.count": self.count}
 
     # ------------------------------------------------------------------ routes
 

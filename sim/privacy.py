@@ -18,6 +18,7 @@ from sim.footage import FootageStore, Sightings
 from sim.rng import Streams
 from sim.scenario import Scenario
 from sim.schema import number, share
+from sim.submodel import COUNT, Submodel, metric
 
 # Sources cited only here (docs/sources.md expands them).
 SRC_PRIVACY = "docs/sources.md: E2EE from 2021, hijacked accounts, stronger password defaults"
@@ -41,8 +42,11 @@ PARAMS = (
 # fmt: on
 
 
-class AccountSecurity:
+class AccountSecurity(Submodel):
     """Which accounts are compromised, and which people their cameras exposed."""
+
+    name = "accounts"
+    STATE = ("daily", "compromised")
 
     def __init__(
         self,
@@ -100,3 +104,16 @@ class AccountSecurity:
         return Sightings(
             *(np.concatenate(c).astype(np.int64) for c in zip(*self._leaks, strict=True))
         )
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("privacy.accounts_compromised", COUNT, "accounts", "Accounts taken over"),
+        metric("privacy.people_exposed_by_compromise", COUNT, "people", "People in leaked video"),
+    )
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {
+            "privacy.accounts_compromised": int(self.compromised.sum()),
+            "privacy.people_exposed_by_compromise": len(self.leaked().people()),
+        }

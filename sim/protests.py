@@ -18,6 +18,7 @@ from sim.population import DayTrips, Population
 from sim.rng import Streams
 from sim.scenario import Scenario
 from sim.schema import integer, number, share
+from sim.submodel import COUNT, Submodel, metric
 from sim.world import World
 
 # fmt: off
@@ -46,8 +47,10 @@ class Protest:
     participants: np.ndarray
 
 
-class Protests:
+class Protests(Submodel):
     """Draws protests day by day and turns them into participants' trips."""
+
+    name = "protests"
 
     def __init__(
         self, world: World, population: Population, params: Scenario, streams: Streams
@@ -86,9 +89,16 @@ class Protests:
         route = np.concatenate([trips.route[keep], out, back])
         order = np.argsort(depart, kind="stable")
         back_travel = np.ceil(pop.routes.length[back] / pop.speed[who]).astype(np.int64)
-        pop.free_at[who] = end + back_travel + 1
+        pop.busy_until(who, end + back_travel + 1)
         node = amen[venue]
         x, y = self.world.net.node_xy[node]
         protest = Protest(len(self.protests), venue, float(x), float(y), start, end, who)
         self.protests.append(protest)
         return DayTrips(depart[order], person[order], route[order]), protest
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (metric("protest.count", COUNT, "protests", "Protests"),)
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {"protest.count": len(self.protests)}

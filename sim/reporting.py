@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import partial
 
 import numba
 import numpy as np
@@ -52,6 +53,20 @@ from sim.schema import (
     flag,
     number,
     share,
+)
+from sim.submodel import (
+    AMOUNT,
+    COUNT,
+    FRACTION,
+    RATIO,
+    REAL,
+    Submodel,
+    border_tracts,
+    disparity,
+    majority_slope,
+    majority_slope_se,
+    metric,
+    ratio,
 )
 from sim.world import Homes
 
@@ -184,8 +199,14 @@ class _Reviews:
         return _Reviews(z, z, z, z, np.zeros(0), np.zeros(0, bool))
 
 
-class Reporting:
+class Reporting(Submodel):
     """Alerts, posts, the feed and every household's fear."""
+
+    name = "reporting"
+    STATE = (
+        *("bias", "majority_share", "alert_setting", "app_user_no_camera", "_fear", "presence"),
+        *("recordings", "_read_left", "_bias_max"),
+    )
 
     def __init__(
         self,
@@ -353,7 +374,7 @@ class Reporting:
             c[lo:hi] for c in (r.home, r.person, r.t_in, r.u, r.by_camera)
         )
         about = seen_offending(person, t_in, np.full(len(home), now), self.homes.xy[home])
-        post = u < np.minimum(_probability(home, person, about, by_camera, self._p_args()), 1.0)
+        post = _decide(u, home, person, about, by_camera, self._p_args())
         if not np.any(post):
             return None
         log = PostLog(
@@ -444,6 +465,14 @@ class Reporting:
             max(1.0, self.incident_mult),
         )
 
+    def window_filter(self, has_camera: np.ndarray) -> tuple:
+        """What the walking kernel needs to leave out, as it plans trips, the window passes
+        that cannot be posted (most): ``(base, caps)``, the stream of the posting draws
+        (``_draw``) and ``caps(midnights)`` (``window_caps``); a pass of home h's window by
+        person q reached at minute t is left out when ``_draw(base, h, q, t) >= caps[h]``
+        (``sim.movement.Walks.plan``)."""
+        return self.streams.base("post"), partial(self.window_caps, has_camera)
+
     def window_caps(self, has_camera: np.ndarray, midnights: int) -> np.ndarray:
         """Per home, a draw at or above which a window pass seen before the coming
         ``midnights`` + 1 days end cannot be posted, whatever happens until then: the posting
@@ -500,6 +529,79 @@ class Reporting:
             z = np.zeros(0, np.int64)
             return PostLog(z, z, z, np.zeros(0, bool), np.zeros(0, bool))
         return PostLog(*(np.concatenate(c) for c in zip(*self._log, strict=True)))
+
+    def posted_by_group(self, n_groups: int) -> np.ndarray:
+        """Posts so far about each group's members."""
+        return np.bincount(self.person_group[self.log().person], minlength=n_groups)
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("reports.total", COUNT, "posts", "Posts"),
+        metric("reports.rate.<group>", AMOUNT, "posts per 1,000 recordings",
+               "Posting rate (<group>)"),
+        metric("reports.rate_ratio.<group>", RATIO, "ratio to the first group",
+               "Posting rate ratio", later_groups=True),
+        metric("reports.disparity_ratio", RATIO, "minority / first group", "Posting disparity"),
+        metric("reports.minority_share", FRACTION, "share of posts", "Posts about minority people"),
+        metric("reports.false_positive_fraction", FRACTION, "share of people posted",
+               "Innocent posted"),
+        metric("reports.non_crime_fraction", FRACTION, "share of posts", "Posts about no crime"),
+        metric("reports.victim_posts", COUNT, "posts", "Victims' posts"),
+        metric("reports.majority_slope", REAL, "per unit of majority share",
+               "Posting vs majority share"),
+        metric("reports.majority_slope_se", AMOUNT, "per unit of majority share",
+               "Its standard error"),
+        metric("reports.border_homes", COUNT, "homes", "Homes in border majority tracts"),
+        metric("reports.interior_homes", COUNT, "homes", "Homes in inner majority tracts"),
+        metric("reports.border_posts", COUNT, "posts", "Posts from border majority tracts"),
+        metric("reports.interior_posts", COUNT, "posts", "Posts from inner majority tracts"),
+        metric("reports.border_ratio", RATIO, "border / inner posts per home",
+               "Border posting ratio"),
+        metric("reports.alerts", COUNT, "alerts", "Motion alerts"),
+        metric("reports.recordings", COUNT, "recordings", "Recordings"),
+        metric("feed.mean_fear", AMOUNT, "fear score", "Mean fear"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        """Posts, by whom and about whom ("minority": every group but the first)."""
+        names = model.world.group_names
+        G = len(names)
+        posts = self.log()
+        recordings = self.recordings
+        about = self.posted_by_group(G)
+        out: dict[str, float | int | None] = {"reports.total": len(posts)}
+        rates = [ratio(1000 * about[g], recordings[g]) for g in range(G)]
+        for g, name in enumerate(names):
+            out[f"reports.rate.{name}"] = rates[g]
+            if g > 0:
+                out[f"reports.rate_ratio.{name}"] = ratio(rates[g], rates[0])
+        out["reports.disparity_ratio"] = disparity(about, recordings)
+        out["reports.minority_share"] = ratio(about[1:].sum(), len(posts))
+        people = np.unique(posts.person)
+        innocent = np.count_nonzero(~model.population.offender[people])
+        out["reports.false_positive_fraction"] = ratio(innocent, len(people))
+        no_crime = np.count_nonzero(~posts.about_incident)
+        out["reports.non_crime_fraction"] = ratio(no_crime, len(posts))
+        out["reports.victim_posts"] = int(self.victim_posts)
+        per_home = np.bincount(posts.poster, minlength=self.homes.count)
+        out["reports.majority_slope"] = majority_slope(per_home, self.majority_share)
+        out["reports.majority_slope_se"] = majority_slope_se(per_home, self.majority_share)
+        border, interior = border_tracts(
+            self.homes.xy, self.homes.group, model.params["reporting.area_m"]
+        )
+        out["reports.border_homes"] = int(border.sum())
+        out["reports.interior_homes"] = int(interior.sum())
+        out["reports.border_posts"] = int(per_home[border].sum())
+        out["reports.interior_posts"] = int(per_home[interior].sum())
+        out["reports.border_ratio"] = ratio(
+            ratio(out["reports.border_posts"], out["reports.border_homes"]),
+            ratio(out["reports.interior_posts"], out["reports.interior_homes"]),
+        )
+        out["reports.alerts"] = int(self.alerts)
+        out["reports.recordings"] = int(recordings.sum())
+        out["feed.mean_fear"] = float(self._fear.mean())
+        return out
 
 
 class _FeedGrid:
@@ -566,11 +668,26 @@ def _bound(rate, bias_max, fear, fear_mult, incident):
 
 
 @numba.njit(cache=True, inline="always")
+def _draw(base, home, person, t_in):
+    """The keyed uniform of one posting decision: stream "post" (``base``), keys (home,
+    person, minute seen). The walking kernel leaves out window passes by the same draw
+    (``Reporting.window_filter``): a decision's key is defined here and there alone."""
+    return draw3(base, home, person, t_in)
+
+
+@numba.njit(cache=True, inline="always")
+def _posts(u, home, person, about, by_camera, p_args):
+    """Whether a decision with uniform ``u`` posts the person as suspicious: ``u < min(p, 1)``,
+    p by ``_p``. The one rule, whether the person is a bystander decided as soon as planned
+    (``_plan_decisions``) or may offend and is decided in their minute (``_decide``)."""
+    return u < min(_p(home, person, about, by_camera, p_args), 1.0)
+
+
+@numba.njit(cache=True, inline="always")
 def _draw_below_bound(base, home, person, t_in, rate, bias_max, fear, fear_mult, incident, scale):
-    """The keyed uniform (home, person, minute seen) of one decision, and whether it is below
-    the cheap upper bound of p (``_bound``, times ``scale``: ``reporting.direct_rate`` for
-    windows)."""
-    x = draw3(base, home, person, t_in)
+    """The keyed uniform of one decision (``_draw``), and whether it is below the cheap upper
+    bound of p (``_bound``, times ``scale``: ``reporting.direct_rate`` for windows)."""
+    x = _draw(base, home, person, t_in)
     return x, x < _bound(rate, bias_max[home], fear[home], fear_mult, incident) * scale
 
 
@@ -614,11 +731,11 @@ def _p(home, person, about, by_camera, p_args):
 
 
 @numba.njit(cache=True)
-def _probability(home, person, about, by_camera, p_args):
-    """p of each decision, before the cap at 1."""
-    out = np.empty(len(home))
+def _decide(u, home, person, about, by_camera, p_args):
+    """Whether each decision posts (``_posts``)."""
+    out = np.empty(len(home), np.bool_)
     for i in range(len(home)):
-        out[i] = _p(home[i], person[i], about[i], by_camera[i], p_args)
+        out[i] = _posts(u[i], home[i], person[i], about[i], by_camera[i], p_args)
     return out
 
 
@@ -733,7 +850,7 @@ def _plan_decisions(start, stop, opened, walked, homes, bound, p_args):
     n_maybe = 0
     for k in range(n_c + n_w):
         q = r_who[k]
-        if may_offend[q] or r_u[k] < min(_p(r_home[k], q, False, r_camera[k], p_args), 1.0):
+        if may_offend[q] or _posts(r_u[k], r_home[k], q, False, r_camera[k], p_args):
             maybe[n_maybe] = k
             n_maybe += 1
     maybe = maybe[:n_maybe]

@@ -73,6 +73,7 @@ from sim.schema import (
     number,
     share,
 )
+from sim.submodel import COUNT, FRACTION, Submodel, metric, ratio
 
 # Sources cited only here (docs/sources.md expands them).
 SRC_COMMUNITY = (
@@ -216,8 +217,11 @@ class Handover:
     responders: np.ndarray | None = None  # homes of the owners who responded (voluntary)
 
 
-class Platform(mesa.Agent):
+class Platform(mesa.Agent, Submodel):
     """The camera platform: enforces the request rules and holds subscribers' video."""
+
+    name = "platform"
+    STATE = ("opted_out", "subscribed", "e2ee", "always_share", "asked", "shared_homes")
 
     def __init__(
         self,
@@ -338,3 +342,29 @@ class Platform(mesa.Agent):
         cams = np.flatnonzero(self.footage.cameras_in(req.area) & active_cameras)
         clips = self._stored(req, cams)
         return Handover(req, clips, np.unique(clips.camera), req.issued)
+
+    # ------------------------------------------------------------------ metrics
+
+    METRICS = (
+        metric("requests.owners_asked", COUNT, "owners", "Owners asked"),
+        metric("requests.community", COUNT, "requests", "Community Requests"),
+        metric("requests.reminders", COUNT, "reminders", "Community Request reminders"),
+        metric("requests.public_posts", COUNT, "requests", "Public requests"),
+        metric("requests.recipients", COUNT, "deliveries", "Request deliveries"),
+        metric("requests.response_rate", FRACTION, "share of recipients", "Owners who shared"),
+        metric("footage.homes_shared_fraction", FRACTION, "share of homes", "Homes that shared"),
+    )  # fmt: skip
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        """The requests the platform delivered and how owners answered."""
+        voluntary = sum(r.kind == VOLUNTARY for r in model.police.issued)
+        owners = np.unique(model.cameras.home)
+        return {
+            "requests.owners_asked": int(self.asked.sum()),
+            "requests.community": voluntary if self.rules.reminders else 0,
+            "requests.reminders": self.reminders_sent(int(model.time)),
+            "requests.public_posts": voluntary if self.rules.public else 0,
+            "requests.recipients": int(self.recipients),
+            "requests.response_rate": ratio(self.responders, self.recipients),
+            "footage.homes_shared_fraction": ratio(self.shared_homes[owners].sum(), len(owners)),
+        }

@@ -1,8 +1,9 @@
-"""What each metric is (its kind, unit and label) and confidence intervals that respect its
-range: counts never below 0, fractions within [0, 1], ratios never negative.
+"""What each metric is (its kind, unit and label, as its submodel declares it) and confidence
+intervals that respect its range: counts never below 0, fractions within [0, 1], ratios never
+negative.
 
-The interval of a metric's mean over R replicates depends on the metric's kind (``KINDS``,
-documented in docs/metrics.md, "Kinds, units and intervals"):
+The interval of a metric's mean over R replicates depends on the metric's kind
+(``sim.submodel.KINDS``, documented in docs/metrics.md, "Kinds, units and intervals"):
 
 * ``count`` (events in a run, >= 0): a quasi-Poisson score interval. The mean's variance is
   modelled as phi * mu / n, phi = s^2 / mean estimated from the replicates (the t quantile
@@ -32,18 +33,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from scipy import stats as sps
 
 from sim.rng import Streams
-from sim.schema import LEDGER_PATHS
+from sim.submodel import AMOUNT, COUNT, FRACTION, RATIO, REAL
 
 LEVEL = 0.95
 BOOTSTRAP = 4000  # resamples of a bootstrap interval
 
-COUNT, FRACTION, RATIO, AMOUNT, REAL = "count", "fraction", "ratio", "amount", "real"
-KINDS = (COUNT, FRACTION, RATIO, AMOUNT, REAL)
 METHODS = {
     COUNT: "quasi-Poisson score",
     FRACTION: "quasi-binomial score (Wilson)",
@@ -61,148 +61,41 @@ class MetricInfo:
     label: str
 
 
-def _m(kind: str, unit: str, label: str) -> MetricInfo:
-    return MetricInfo(kind, unit, label)
+@cache
+def _registry() -> tuple[dict[str, MetricInfo], tuple[str, ...], tuple[str, ...]]:
+    """Every metric of metrics.json as its submodel declares it (sim/submodel.py, in the order
+    of ``sim.metrics.SUBMODELS``; ``<group>`` stands for each population group's name), those
+    written for every group but the first, and those written only on request
+    (``--counterfactual promotion``). Imported when first needed: the submodels bring numba
+    and Mesa, which the command line's light commands (and their start-up) do without."""
+    from sim.metrics import declared
+
+    metrics = declared()
+    return (
+        {m.name: MetricInfo(m.kind, m.unit, m.label) for m in metrics},
+        tuple(m.name for m in metrics if m.later_groups),
+        tuple(m.name for m in metrics if m.on_request),
+    )
 
 
-# Every metric of metrics.json; ``<group>`` stands for each population group's name.
-METRICS: dict[str, MetricInfo] = {
-    "coverage.street_fraction": _m(FRACTION, "share of street length", "Street in camera view"),
-    "coverage.exposure_fraction": _m(FRACTION, "share of walking time", "Walking time on camera"),
-    "coverage.exposure_fraction.<group>": _m(
-        FRACTION, "share of walking time", "Walking time on camera (<group>)"
-    ),
-    "coverage.trip_recorded_fraction": _m(FRACTION, "share of trips", "Trips recorded"),
-    "coverage.trip_in_view_fraction": _m(FRACTION, "share of trips", "Trips through a view"),
-    "coverage.cameras_per_trip": _m(AMOUNT, "cameras per trip", "Cameras recording a trip"),
-    "coverage.people_recorded_fraction": _m(FRACTION, "share of people", "People recorded"),
-    "reports.total": _m(COUNT, "posts", "Posts"),
-    "reports.rate.<group>": _m(AMOUNT, "posts per 1,000 recordings", "Posting rate (<group>)"),
-    "reports.rate_ratio.<group>": _m(RATIO, "ratio to the first group", "Posting rate ratio"),
-    "reports.disparity_ratio": _m(RATIO, "minority / first group", "Posting disparity"),
-    "reports.minority_share": _m(FRACTION, "share of posts", "Posts about minority people"),
-    "reports.false_positive_fraction": _m(FRACTION, "share of people posted", "Innocent posted"),
-    "reports.non_crime_fraction": _m(FRACTION, "share of posts", "Posts about no crime"),
-    "reports.victim_posts": _m(COUNT, "posts", "Victims' posts"),
-    "reports.majority_slope": _m(REAL, "per unit of majority share", "Posting vs majority share"),
-    "reports.majority_slope_se": _m(AMOUNT, "per unit of majority share", "Its standard error"),
-    "reports.border_homes": _m(COUNT, "homes", "Homes in border majority tracts"),
-    "reports.interior_homes": _m(COUNT, "homes", "Homes in inner majority tracts"),
-    "reports.border_posts": _m(COUNT, "posts", "Posts from border majority tracts"),
-    "reports.interior_posts": _m(COUNT, "posts", "Posts from inner majority tracts"),
-    "reports.border_ratio": _m(RATIO, "border / inner posts per home", "Border posting ratio"),
-    "reports.alerts": _m(COUNT, "alerts", "Motion alerts"),
-    "reports.recordings": _m(COUNT, "recordings", "Recordings"),
-    "feed.mean_fear": _m(AMOUNT, "fear score", "Mean fear"),
-    "incidents.total": _m(COUNT, "incidents", "Incidents"),
-    "incidents.package_theft": _m(COUNT, "incidents", "Package thefts"),
-    "incidents.car_break_in": _m(COUNT, "incidents", "Car break-ins"),
-    "incidents.burglary": _m(COUNT, "incidents", "Burglaries"),
-    "incidents.majority_slope": _m(
-        REAL, "per unit of majority share", "Incidents vs majority share"
-    ),
-    "incidents.majority_slope_se": _m(AMOUNT, "per unit of majority share", "Its standard error"),
-    "incidents.border": _m(COUNT, "incidents", "Incidents in border majority tracts"),
-    "incidents.interior": _m(COUNT, "incidents", "Incidents in inner majority tracts"),
-    "incidents.attempts": _m(COUNT, "attempts", "Incident attempts"),
-    "incidents.known_to_police": _m(COUNT, "incidents", "Incidents known to police"),
-    "incidents.cleared_fraction": _m(FRACTION, "share of incidents", "Incidents cleared"),
-    "police.stops": _m(COUNT, "stops", "Police stops"),
-    "police.stops.<group>": _m(COUNT, "stops", "Police stops (<group>)"),
-    "police.stop_disparity_ratio": _m(RATIO, "minority / first group", "Stop disparity"),
-    "police.stops_offender_fraction": _m(FRACTION, "share of stops", "Stops of offenders"),
-    "police.posts_forwarded": _m(COUNT, "posts", "Posts forwarded to police"),
-    "police.attention_gini": _m(FRACTION, "Gini coefficient", "Concentration of attention"),
-    "police.attention_gini_final": _m(
-        FRACTION, "Gini coefficient", "Concentration of attention at the end"
-    ),
-    "police.investigations_from_posts": _m(COUNT, "investigations", "Investigations from posts"),
-    "police.partnered": _m(FRACTION, "1 = partnered", "Agency partnered"),
-    "requests.voluntary": _m(COUNT, "requests", "Voluntary requests"),
-    "requests.owners_asked": _m(COUNT, "owners", "Owners asked"),
-    "requests.community": _m(COUNT, "requests", "Community Requests"),
-    "requests.reminders": _m(COUNT, "reminders", "Community Request reminders"),
-    "requests.from_posts": _m(COUNT, "requests", "Requests from posts"),
-    "requests.deterred": _m(COUNT, "requests", "Requests forgone as public"),
-    "requests.refused": _m(COUNT, "requests", "Requests refused"),
-    "requests.legal": _m(COUNT, "demands", "Legal demands"),
-    "requests.emergency": _m(COUNT, "disclosures", "Emergency disclosures"),
-    "requests.protest": _m(COUNT, "requests", "Protest requests"),
-    "requests.public_posts": _m(COUNT, "requests", "Public requests"),
-    "requests.recipients": _m(COUNT, "deliveries", "Request deliveries"),
-    "requests.response_rate": _m(FRACTION, "share of recipients", "Owners who shared"),
-    "footage.clips_shared": _m(COUNT, "clips", "Clips shared voluntarily"),
-    "footage.clips_from_posts": _m(COUNT, "clips", "Clips for requests from posts"),
-    "footage.legal_clips": _m(COUNT, "clips", "Clips produced for legal demands"),
-    "footage.legal_content_fraction": _m(FRACTION, "share of demands", "Demands with video"),
-    "footage.incidents_with_footage_fraction": _m(
-        FRACTION, "share of incidents", "Incidents with footage"
-    ),
-    "footage.bystanders.<group>": _m(COUNT, "people", "Bystanders in video (<group>)"),
-    "footage.bystanders_from_posts.<group>": _m(
-        COUNT, "people", "Bystanders in video from posts (<group>)"
-    ),
-    "footage.bystander_disparity_ratio": _m(RATIO, "minority / first group", "Bystander disparity"),
-    "footage.homes_shared_fraction": _m(FRACTION, "share of homes", "Homes that shared"),
-    "footage.sightings": _m(COUNT, "sightings", "Sightings stored"),
-    "footage.peak_mb": _m(AMOUNT, "MB", "Peak footage memory"),
-    "protest.count": _m(COUNT, "protests", "Protests"),
-    "privacy.protest_participants_exposed": _m(COUNT, "people", "Protesters in police video"),
-    "privacy.accounts_compromised": _m(COUNT, "accounts", "Accounts taken over"),
-    "privacy.people_exposed_by_compromise": _m(COUNT, "people", "People in leaked video"),
-    **{
-        name: info
-        for path in LEDGER_PATHS
-        for name, info in {
-            f"privacy.exposed.{path}.<group>": _m(
-                COUNT, "people", f"Bystanders exposed, {path} (<group>)"
-            ),
-            f"privacy.exposed.{path}.total": _m(COUNT, "people", f"Bystanders exposed, {path}"),
-            f"privacy.exposed_offenders.{path}": _m(COUNT, "people", f"Offenders exposed, {path}"),
-        }.items()
-    },
-    "privacy.exposed_any.<group>": _m(COUNT, "people", "Bystanders exposed by any path (<group>)"),
-    "privacy.tracked.<group>": _m(
-        COUNT, "people", "Bystanders tracked: 3+ cameras in a day (<group>)"
-    ),
-    "privacy.faces_held.<group>": _m(COUNT, "people", "Faces held by owners (<group>)"),
-    "ai.pet_searches": _m(COUNT, "searches", "Lost-dog searches scanned"),
-    "privacy.route_reconstructable_fraction": _m(
-        FRACTION, "share of a day's walking minutes", "Route rebuilt from disclosed video"
-    ),
-    "adoption.final_fraction": _m(FRACTION, "share of homes", "Homes with a camera"),
-    "adoption.final_fraction.<group>": _m(
-        FRACTION, "share of homes", "Homes with a camera (<group>)"
-    ),
-    "adoption.initial_fraction": _m(FRACTION, "share of homes", "Homes with a camera at start"),
-    "adoption.promotion_attributable": _m(REAL, "share of homes", "Adoption due to promotion"),
-    "promotion.code_uses": _m(COUNT, "purchases", "Discount-code purchases"),
-    "promotion.devices_to_officers": _m(COUNT, "devices", "Free devices to officers"),
-    "promotion.value_usd": _m(AMOUNT, "USD", "Value of promotion"),
-    "promotion.app_downloads": _m(COUNT, "downloads", "App downloads"),
-    "cameras.count": _m(COUNT, "cameras", "Active cameras"),
-    "homes.count": _m(COUNT, "homes", "Homes"),
-    "pedestrians.count": _m(COUNT, "people", "Pedestrians"),
-    "pedestrians.walk_minutes": _m(COUNT, "minutes", "Walking minutes"),
-    "trips.started": _m(COUNT, "trips", "Trips started"),
-    "trips.completed": _m(COUNT, "trips", "Trips completed"),
-    "world.street_length_m": _m(AMOUNT, "m", "Street length"),
-}
-
-
-ONLY_LATER_GROUPS = ("reports.rate_ratio.<group>",)  # every group but the first
-ON_REQUEST = ("adoption.promotion_attributable",)  # only with --counterfactual promotion
+def __getattr__(name: str):
+    """``METRICS``, ``ONLY_LATER_GROUPS`` and ``ON_REQUEST`` (``_registry``)."""
+    names = ("METRICS", "ONLY_LATER_GROUPS", "ON_REQUEST")
+    if name in names:
+        return _registry()[names.index(name)]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def metric_names(groups: list[str]) -> list[str]:
     """The metrics a run writes (without the counterfactual's) for these group names, in
     the registry's order: the columns of a sweep's run tables."""
+    metrics, only_later_groups, on_request = _registry()
     out = []
-    for name in METRICS:
-        if name in ON_REQUEST:
+    for name in metrics:
+        if name in on_request:
             continue
         if "<group>" in name:
-            chosen = groups[1:] if name in ONLY_LATER_GROUPS else groups
+            chosen = groups[1:] if name in only_later_groups else groups
             out += [name.replace("<group>", g) for g in chosen]
         else:
             out.append(name)
@@ -221,11 +114,12 @@ def metric_columns(scenarios) -> list[str]:
 def metric_info(name: str) -> MetricInfo:
     """The kind, unit and label of a metric (a group's name resolved to ``<group>``); an
     unknown name is ``real`` with no unit, labelled by its name."""
-    info = METRICS.get(name)
+    metrics = _registry()[0]
+    info = metrics.get(name)
     if info is not None:
         return info
     head, _, group = name.rpartition(".")
-    generic = METRICS.get(f"{head}.<group>") if head else None
+    generic = metrics.get(f"{head}.<group>") if head else None
     if generic is not None:
         return MetricInfo(generic.kind, generic.unit, generic.label.replace("<group>", group))
     return MetricInfo(REAL, "", name)
@@ -240,7 +134,7 @@ def axis_label(name: str) -> str:
 def kinds_markdown() -> str:
     """The table of docs/metrics.md's "Kinds, units and intervals" section."""
     lines = ["| metric | kind | unit | label |", "|---|---|---|---|"]
-    for name, info in METRICS.items():
+    for name, info in _registry()[0].items():
         lines.append(f"| `{name}` | {info.kind} | {info.unit} | {info.label} |")
     return "\n".join(lines)
 

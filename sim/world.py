@@ -20,6 +20,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from sim.scenario import Scenario, ScenarioError, check_file, printable, shown_path
 from sim.schema import SRC_RUN, choice, integer, number, path, share
+from sim.submodel import AMOUNT, COUNT, Submodel, metric
 
 # fmt: off
 PARAMS = (
@@ -157,7 +158,7 @@ class Homes:
 
 
 @dataclass
-class World:
+class World(Submodel):
     """Everything spatial: streets, homes, destinations and entry points."""
 
     graph: nx.Graph
@@ -167,6 +168,15 @@ class World:
     gateway_nodes: np.ndarray  # int32 node ids where non-residents enter
     group_names: list[str]
     buildings: list[np.ndarray] = field(default_factory=list)  # outlines (OSM worlds), metres
+
+    name = "world"
+    METRICS = (
+        metric("homes.count", COUNT, "homes", "Homes"),
+        metric("world.street_length_m", AMOUNT, "m", "Street length"),
+    )
+
+    def metrics(self, model) -> dict[str, float | int | None]:
+        return {"homes.count": self.homes.count, "world.street_length_m": self.net.total_length}
 
 
 # --------------------------------------------------------------------------- networks
