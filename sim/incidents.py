@@ -31,6 +31,7 @@ from sim.submodel import (
     AMOUNT,
     COUNT,
     REAL,
+    Submodel,
     border_tracts,
     majority_slope,
     majority_slope_se,
@@ -144,7 +145,7 @@ class Attempts:
         return Attempts(*(c[i:j] for c in columns))
 
 
-class Incidents:
+class Incidents(Submodel):
     """Attempts, incidents, and the porch packages and parked cars they target."""
 
     name = "incidents"

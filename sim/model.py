@@ -26,7 +26,7 @@ from sim.cameras import initial_cameras
 from sim.engine import Engine
 from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
-from sim.metrics import Recorder, gather, outcome_totals
+from sim.metrics import SUBMODELS, Recorder, gather, outcome_totals
 from sim.movement import PassTable, Viewers, Walks
 from sim.police import PoliceAgency, Zones
 from sim.population import DELIVERY, MINUTES_PER_DAY, Population
@@ -156,6 +156,9 @@ class NeighbourhoodModel(mesa.Model):
         self._post_minutes: set[int] = set()  # minutes planned when posts may be made
         self._plan_stop = 0  # minutes before this have their posting decisions planned
         self._last_record = 0
+        for cls in SUBMODELS:  # those that attach themselves through hooks (docs/extending.md)
+            if cls.attaches:
+                setattr(self, cls.name, cls(self))
         self._start_day()
         self.schedule_recurring(
             self._start_day, Schedule(interval=MINUTES_PER_DAY, start=MINUTES_PER_DAY)

@@ -144,6 +144,7 @@ class Population(Submodel):
         cv = params["population.walk_speed_cv"]
         self.speed = np.clip(rng.normal(mean_v, cv * mean_v, n), 0.5 * mean_v, 1.5 * mean_v)
         self.free_at = np.zeros(n, np.int64)  # first minute a person may start a new tour
+        self._outing_hooks: list = []  # on_outings
         self._build_routes(world, params, rng)
 
     name = "population"
@@ -292,6 +293,13 @@ class Population(Submodel):
 
     # ------------------------------------------------------------------ schedules
 
+    def on_outings(self, fn) -> None:
+        """Register ``fn(day, person, depart, out) -> out``: a submodel that changes where
+        residents' tours go (``out``: the route there, one of the home's ``home_out``
+        routes; sim/avoidance.py is an example). Called in order of registration each time a
+        day's tours are drawn, before they are placed in time; the way back follows."""
+        self._outing_hooks.append(fn)
+
     def day_trips(self, day: int, rng: np.random.Generator) -> DayTrips:
         """Draw every tour that starts on ``day``; return its trips sorted by departure."""
         p = self.params
@@ -311,6 +319,8 @@ class Population(Submodel):
             ).astype(np.int64)
             if kind == RESIDENT:
                 out = _pick_slots(self.home[person], self.home_out, rng.random(len(person)))
+                for fn in self._outing_hooks:
+                    out = fn(day, person, depart, out)
                 back = out + self.home_back_offset
             elif kind == VISITOR:
                 out = self.visitor_out[person]

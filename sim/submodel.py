@@ -64,6 +64,10 @@ class Submodel:
     """What every submodel declares (module docstring)."""
 
     name: ClassVar[str] = ""
+    # True for a submodel the model builds as ``cls(model)`` after the others, which then
+    # registers what it changes through its owners' hooks (docs/extending.md); the model
+    # builds the others itself, with what each needs
+    attaches: ClassVar[bool] = False
     STATE: ClassVar[tuple[str, ...]] = ()
     METRICS: ClassVar[tuple[Metric, ...]] = ()
 
