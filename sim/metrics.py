@@ -15,6 +15,7 @@ import numpy as np
 
 from sim.adoption import Adoption
 from sim.ai_features import AIFeatures
+from sim.avoidance import Avoidance
 from sim.cameras import Cameras
 from sim.footage import FootageStore
 from sim.incidents import Incidents
@@ -281,6 +282,7 @@ SUBMODELS: tuple[type[Submodel], ...] = (
     Adoption,
     World,
     Population,
+    Avoidance,
 )
 
 

@@ -209,6 +209,7 @@ SECTIONS: dict[str, str] = {
     "promotion": "sim.adoption",
     "ai": "sim.ai_features",
     "footage": "sim.footage",
+    "avoidance": "sim.avoidance",
 }
 OWNERS: tuple[str, ...] = tuple(dict.fromkeys(SECTIONS.values()))
 
