@@ -64,3 +64,14 @@ def test_every_metric_has_a_kind_and_the_kinds_table_is_current():
     defined = set(re.findall(r"^\| `([^`]+)` \|", definitions, flags=re.M))
     assert defined == set(METRICS), sorted(defined ^ set(METRICS))
     assert all(info.kind in KINDS and info.unit and info.label for info in METRICS.values())
+
+
+def test_the_extending_tutorial_quotes_the_code_as_it_is():
+    """docs/extending.md: every code block marked ``<!-- code: PATH -->`` appears, line for
+    line, in that file (the tutorial cannot drift from the code it teaches)."""
+    text = (DOCS / "extending.md").read_text()
+    blocks = re.findall(r"<!-- code: (\S+) -->\n```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 8
+    for path, block in blocks:
+        source = (ROOT / path).read_text()
+        assert block in source, f"docs/extending.md quotes {path} as it no longer is:\n{block}"
