@@ -2,6 +2,9 @@
 
 Bad input (an unknown key, a wrong type, a value out of range, a missing file) ends with
 status 2 and one line on stderr that names the key and what is allowed, never a traceback.
+
+Each command imports what it runs inside its function (the model's mesa and numba, matplotlib,
+the validation): ``run.py explain`` and ``--help`` answer without loading them.
 """
 
 from __future__ import annotations
@@ -743,7 +746,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """Paired replicates of two scenarios; the comparison's files into a new folder."""
     from sim.compare import compare
     from sim.outputs import unique_results_dir
-    from sim.replicate import derive_seed
+    from sim.rng import derive_seed
 
     if args.replications < 2:
         raise UsageError(
@@ -758,7 +761,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ensemble = _ensemble(args.ensemble)
     per_replicate = None
     if ensemble is not None:
-        from sim.ensemble import draws
+        from sim.draws import draws
         from sim.scenario import parse_overrides
 
         # keys the user set, and the keys in which A and B differ (the contrast), keep theirs
@@ -775,7 +778,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     for params in (a, b):  # a bad world (e.g. a missing GraphML file) stops here, in one line
         if per_replicate is not None:  # and so does an ensemble value a scenario refuses
-            from sim.ensemble import overrides
+            from sim.draws import overrides
 
             params = params.replace(overrides(per_replicate[0]), origin="--ensemble")
         NeighbourhoodModel(params, rng=derive_seed(root, 0))
@@ -869,15 +872,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        path, checks, notes = validate(args.size, args.workers, args.out, args.only, progress)
+        path, checks = validate(args.size, args.workers, args.out, args.only, progress)
     finally:
         for bar in bars.values():
             bar.close()
     passed = sum(c.passed for c in checks)
     failed = [c.name for c in checks if not c.passed and c.measured]
     unmeasured = [c.name for c in checks if not c.measured]
-    for note in notes:
-        print(note)
     print(f"report: {path}")
     summary = f"{passed} of {len(checks)} checks passed ({args.size}, "
     summary += f"{time.perf_counter() - started:.0f} s)"
@@ -976,7 +977,7 @@ def _ensemble(path: Path | None):
     """The --ensemble table, checked (a bad file: one line, exit 2)."""
     if path is None:
         return None
-    from sim.ensemble import EnsembleError, load_ensemble
+    from sim.draws import EnsembleError, load_ensemble
 
     try:
         return load_ensemble(path)
@@ -986,7 +987,8 @@ def _ensemble(path: Path | None):
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """The calibration ensemble: the prior sample's sweep (resumable), then rejection ABC."""
-    from sim.ensemble import EnsembleError, build, check_levers
+    from sim.draws import EnsembleError
+    from sim.ensemble import build, check_levers
     from sim.experiment import load_experiment
     from sim.sweep import sweep
 

@@ -36,7 +36,6 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from sim.scenario import ScenarioError
-from sim.world import lonlat_to_metres
 
 # highway values (and footway=*) that no home fronts; people still walk them
 NO_FRONTAGE = frozenset(
@@ -80,6 +79,16 @@ MAX_EXTRACT_BYTES = 300_000_000  # a city's extract; a region's is refused befor
 HOMES_PER_KB = {"pbf": 25.0, "osm": 1.5}
 GATEWAY_EDGE_M = 30.0  # a dead end this close to the extract's box is a street cut off by it
 PYROSM_DATA = "pyrosm:"  # world.osm = "pyrosm:test.osm.pbf": a file that pyrosm ships
+
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def lonlat_to_metres(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]):
+    """Longitude and latitude to metres east and north of ``origin`` (an equirectangular
+    projection: exact enough over a neighbourhood or a town)."""
+    lon0, lat0 = origin
+    x = np.radians(lon - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
+    return x, np.radians(lat - lat0) * EARTH_RADIUS_M
 
 
 @dataclass

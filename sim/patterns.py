@@ -34,9 +34,18 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.adoption import partner_agencies, partnership_minute
 from sim.checks import Check
+from sim.experiment import load_experiment
+from sim.model import NeighbourhoodModel
+from sim.outputs import atomic_write
+from sim.plots import new_figure, save_named
+from sim.pool import map_tasks
 from sim.replicate import mean_ci, run_replications
+from sim.rng import Streams, derive_seed
 from sim.scenario import Scenario, load
+from sim.schema import BY_KEY
+from sim.sweep import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 # the preset ``run.py validate`` confirms: the ensemble's representative set (sim/ensemble.py),
@@ -334,9 +343,6 @@ def _in(x: float | None, band: tuple[float, float]) -> bool:
 def partnership_years(params: Scenario, seeds: Sequence[int]) -> np.ndarray:
     """The decimal year each seed's agency signs (inf: never), exactly as the model draws it
     (``sim.adoption.partnership_minute`` with the run's random streams)."""
-    from sim.adoption import partnership_minute
-    from sim.rng import Streams
-
     p = params.replace({"time.start_year": 2010.0})
     years = []
     for s in seeds:
@@ -370,8 +376,6 @@ def adoption_path(params: Scenario, seed: int) -> np.ndarray:
     left out (a minute-by-minute model over six years would take minutes per run), so fear is
     held at zero and officers place no free devices at incidents: both only add purchases.
     """
-    from sim.model import NeighbourhoodModel
-
     start_year, start_share = ADOPTION_START
     years = ADOPTION_BANDS[-1][0] - start_year
     p = params.replace(
@@ -849,7 +853,6 @@ def _set_outcomes(
 ) -> tuple[dict[str, _Outcome], dict]:
     """Every part in ``keys`` for one seed set; also the raw material the report pools
     (partnership shares, adoption paths, the replications' metrics)."""
-    from sim.replicate import derive_seed
 
     out: dict[str, _Outcome] = {}
     raw: dict = {}
@@ -981,8 +984,6 @@ def pattern_checks(
         only: part keys to check (e.g. ``("5", "7")``); all parts when None.
     """
     import os
-
-    from sim.replicate import derive_seed
 
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
@@ -1167,11 +1168,8 @@ def _show(m: tuple) -> str:
 
 
 def _figure_partnerships(shares: np.ndarray, out_dir: str | Path) -> str:
-    from sim.adoption import partner_agencies
-    from sim.validate import _figure, _save
-
     t = np.linspace(2017, 2025, 200)
-    fig = _figure(5, 3.2)
+    fig = new_figure(5, 3.2)
     ax = fig.subplots()
     ax.plot(t, [partner_agencies(x) for x in t], color="0.6", label="logistic fit (input)")
     ax.plot(
@@ -1191,14 +1189,12 @@ def _figure_partnerships(shares: np.ndarray, out_dir: str | Path) -> str:
     ax.set_ylabel("partner agencies")
     ax.legend(fontsize=8)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return _save(fig, Path(out_dir), "pattern1_partnerships")
+    return save_named(fig, Path(out_dir), "pattern1_partnerships")
 
 
 def _figure_adoption(paths: np.ndarray, out_dir: str | Path) -> str:
-    from sim.validate import _figure, _save
-
     years = [ADOPTION_START[0], *(b[0] for b in ADOPTION_BANDS)]
-    fig = _figure(5, 3.2)
+    fig = new_figure(5, 3.2)
     ax = fig.subplots()
     for p in paths:
         ax.plot(years, p, "-o", color="tab:blue", alpha=0.5)
@@ -1209,7 +1205,7 @@ def _figure_adoption(paths: np.ndarray, out_dir: str | Path) -> str:
     ax.set_ylabel("share of homes with a camera")
     ax.legend(fontsize=8)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return _save(fig, Path(out_dir), "pattern2_adoption")
+    return save_named(fig, Path(out_dir), "pattern2_adoption")
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -1309,19 +1305,11 @@ def adoption_scores(exp, workers: int = 1, n_partner: int = 400, progress=None):
     """
     import pandas as pd
 
-    from sim.replicate import derive_seed
-
     say = progress or (lambda text: None)
     seeds = [derive_seed(exp.seed, r) for r in range(exp.replications)]
     jobs = [(dict(exp.scenario(i)), s) for i in range(len(exp.points)) for s in seeds]
     say(f"stage 1: {len(jobs)} adoption paths 2017-{ADOPTION_YEARS[-1]:g} ({workers} workers)")
-    if workers > 1:
-        from sim.sweep import process_pool
-
-        with process_pool(workers) as pool:
-            paths = list(pool.map(_adoption_job, jobs))
-    else:
-        paths = [_adoption_job(j) for j in jobs]
+    paths = map_tasks(_adoption_job, [(j,) for j in jobs], workers)
     paths = np.array(paths).reshape(len(exp.points), len(seeds), len(ADOPTION_YEARS))
     partner_seeds = [derive_seed(exp.seed + 1, r) for r in range(n_partner)]
     rows = []
@@ -1416,10 +1404,6 @@ def calibrate(
     Stage 1 is cached in ``results/adoption.json`` and reused while its design is unchanged.
     """
     import pandas as pd
-
-    from sim.experiment import load_experiment
-    from sim.outputs import atomic_write
-    from sim.sweep import Store
 
     say = progress or (lambda text: None)
     results = Path(results)
@@ -1734,8 +1718,6 @@ def preset_text(exp1, row1, exp2, row2, name: str = "calibrated", checks=None) -
     overrides, without the measurement levers), both stages' factor values and the solved
     request probability, each with its unit and why it has that value. The header says how
     the sets were chosen and which patterns they match and miss, with observed values."""
-    from sim.schema import BY_KEY
-
     flags = {k: _flag(row1 if k in STAGE1 else row2, f"pattern.{k}") for k in PATTERNS}
     matched = [str(k) for k in PATTERNS if flags[k]]
     missed = [str(k) for k in PATTERNS if not flags[k]]
@@ -1806,8 +1788,6 @@ def preset_text(exp1, row1, exp2, row2, name: str = "calibrated", checks=None) -
 def preset_body(values: dict) -> list[str]:
     """A preset's tables: ``values`` {key: (value, why)}, each line with its unit and why
     (and "same as the default" when it is), tables and keys sorted."""
-    from sim.schema import BY_KEY
-
     tables: dict[str, list[str]] = {}
     for key in sorted(values):
         value, why = values[key]

@@ -36,9 +36,22 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from sim.adoption import bass_curve
+from sim.cameras import initial_cameras
 from sim.checks import Check
-from sim.replicate import derive_seed, mean_ci, run_replications
+from sim.model import NeighbourhoodModel
+from sim.movement import PassTable, Viewers, Walks
+from sim.outputs import atomic_write, clean_number, code_version
+from sim.patterns import pattern_checks
+from sim.plots import OKABE_ITO, new_figure, save_named
+from sim.police import PoliceAgency, Zones, urn_share
+from sim.pool import map_tasks
+from sim.replicate import mean_ci, run_replications
+from sim.requests import VOLUNTARY
+from sim.rng import Streams, derive_seed, poisson_from_uniform
+from sim.routes import RouteTable
 from sim.scenario import Scenario
+from sim.world import network_from_graph, place_homes
 
 SIZES = ("quick", "full")
 DECISION_LEVEL = 0.999  # family-wise level of the interval a check passes or fails on
@@ -62,16 +75,6 @@ def _by_size(size: str, quick, full):
     if size not in SIZES:
         raise ValueError(f"size {size!r}: must be one of {', '.join(SIZES)}")
     return quick if size == "quick" else full
-
-
-def _map(fn: Callable, tasks: list[tuple], workers: int) -> list:
-    """fn(*task) for every task, in order; on a process pool when workers > 1."""
-    if workers <= 1 or len(tasks) <= 1:
-        return [fn(*t) for t in tasks]
-    from sim.sweep import process_pool
-
-    with process_pool(min(workers, len(tasks))) as ex:
-        return list(ex.map(fn, *zip(*tasks, strict=True)))
 
 
 def _interval(values: Iterable[float], level: float) -> tuple[float | None, float | None]:
@@ -102,24 +105,6 @@ def _pct(x: float) -> str:
     return f"{100 * x:.4g} %"
 
 
-def _save(fig, out: Path | None, name: str) -> str | None:
-    """Write a figure next to the report (atomically); return its file name."""
-    if out is None:
-        return None
-    from sim.outputs import save_figure
-
-    filename = name.replace(".", "_") + ".png"
-    fig.tight_layout()
-    save_figure(fig, Path(out) / filename, dpi=110)
-    return filename
-
-
-def _figure(width: float = 6.4, height: float = 4.2):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height))
-
-
 # =========================================================================== coverage
 
 
@@ -137,8 +122,6 @@ def _street(n_per_side: int, spacing: float, corner: float):
     """One straight street with n homes on each side (no corners, no other streets)."""
     import networkx as nx
 
-    from sim.world import network_from_graph, place_homes
-
     g = nx.Graph()
     length = 2 * corner + n_per_side * spacing
     g.add_node(0, x=0.0, y=0.0)
@@ -151,8 +134,6 @@ def _street(n_per_side: int, spacing: float, corner: float):
 
 
 def _whole_street_route(net):
-    from sim.routes import RouteTable
-
     L = net.edge_length[0]
     return RouteTable(
         np.array([0, 1]),
@@ -167,10 +148,6 @@ def _whole_street_route(net):
 def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
     """For each seed, place cameras anew on the street, walk many people past them, and
     return the share of walkers recorded at least once."""
-    from sim.cameras import initial_cameras
-    from sim.movement import PassTable, Viewers, Walks
-    from sim.rng import Streams
-
     net, homes = _street(COVERAGE_SIDE, spacing=20.0, corner=10.0)
     routes = _whole_street_route(net)
     params = Scenario().replace(
@@ -228,7 +205,7 @@ def coverage_formula(
             (a, [derive_seed(1000 + i, r) for r in range(placements)])
             for i, a in enumerate(adoptions)
         ]
-        return dict(zip(adoptions, _map(_coverage_shares, tasks, workers), strict=True))
+        return dict(zip(adoptions, map_tasks(_coverage_shares, tasks, workers), strict=True))
 
     shares = _cached(("coverage", size), compute)
     level = 1 - (1 - DECISION_LEVEL) / len(adoptions)
@@ -244,7 +221,7 @@ def coverage_formula(
     head = next(r for r in rows if r[0] == COVERAGE_HEADLINE)
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         grid = np.linspace(0, 1, 101)
         ax.plot(
@@ -263,7 +240,7 @@ def coverage_formula(
         ax.set(xlabel="camera adoption a", ylabel="share of trips recorded", ylim=(0, 1.02))
         ax.set_title(f"Coverage: {n} homes passed, detection v = {v}")
         ax.legend(loc="lower right", fontsize=8)
-        figure = _save(fig, out, "coverage.formula")
+        figure = save_named(fig, out, "coverage.formula")
     lines = [
         f"a = {a:g}: simulated {m:.4f} [{c[0]:.4f}, {c[1]:.4f}], formula {e:.4f}, "
         f"without detection {w:.4f}"
@@ -382,7 +359,7 @@ def bias_ratio(
     head = next(r for r in rows if r[0] == BIAS_HEADLINE)
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         grid = np.linspace(1, max(runs), 50)
         ax.plot(grid, [expected_fn(k) for k in grid], color="#1f77b4", label="expected: k")
@@ -390,7 +367,7 @@ def bias_ratio(
         ax.set(xlabel="reporting bias k", ylabel="posts per recording, minority / majority")
         ax.set_title("Reporting bias: rate ratio against k")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "reporting.bias_ratio")
+        figure = save_named(fig, out, "reporting.bias_ratio")
     return Check(
         name="reporting.bias_ratio",
         kind="analytic",
@@ -464,7 +441,7 @@ def minority_share(
     head = next(r for r in rows if r[0] == BIAS_HEADLINE)
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         grid = np.linspace(1, max(runs), 50)
         ax.plot(
@@ -475,7 +452,7 @@ def minority_share(
         ax.set(xlabel="reporting bias k", ylabel="minority share of posts", ylim=(0, 1))
         ax.set_title("Reporting bias: who is posted")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "reporting.minority_share")
+        figure = save_named(fig, out, "reporting.minority_share")
     return Check(
         name="reporting.minority_share",
         kind="analytic",
@@ -519,14 +496,10 @@ BASS_SCENARIO = {
 
 def bass_expected(t_years: np.ndarray, p: float, q: float) -> np.ndarray:
     """The Bass model's share of adopters at time t (years)."""
-    from sim.adoption import bass_curve
-
     return bass_curve(t_years, p, q)
 
 
 def _bass_run(seed: int) -> tuple[list[int], list[float]]:
-    from sim.model import NeighbourhoodModel
-
     model = NeighbourhoodModel(Scenario().replace(BASS_SCENARIO), rng=seed)
     model.run()
     ts = model.recorder.timeseries()
@@ -563,7 +536,7 @@ def bass_curve_check(
     replications = _by_size(size, 4, 20)
     runs = _cached(
         ("bass", size),
-        lambda: _map(_bass_run, [(derive_seed(11, r),) for r in range(replications)], workers),
+        lambda: map_tasks(_bass_run, [(derive_seed(11, r),) for r in range(replications)], workers),
     )
     minutes = np.array(runs[0][0], float)
     shares = np.array([s for _, s in runs])  # (replicates, samples)
@@ -585,7 +558,7 @@ def bass_curve_check(
     g_mean, g_ci = _ci95(gaps)
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         days = minutes / 1440
         fine_days = fine[fine <= BASS_DAYS * 1440] / 1440
@@ -620,7 +593,7 @@ def bass_curve_check(
         ax.set(xlabel="day", ylabel="share of homes that bought a camera", ylim=(0, 1))
         ax.set_title("Adoption in a well-mixed neighbourhood")
         ax.legend(fontsize=8, loc="upper left")
-        figure = _save(fig, out, "adoption.bass_curve")
+        figure = save_named(fig, out, "adoption.bass_curve")
     return Check(
         name="adoption.bass_curve",
         kind="analytic",
@@ -678,8 +651,6 @@ REWARDS_SCENARIO = {
 
 
 def _reward_run(seed: int) -> dict:
-    from sim.model import NeighbourhoodModel
-
     params = Scenario().replace(REWARDS_SCENARIO)
     model = NeighbourhoodModel(params, rng=seed)
     m = model.run()
@@ -712,7 +683,7 @@ def reward_thresholds(
     seeds = _by_size(size, 1, 6)
     runs = _cached(
         ("rewards", size),
-        lambda: _map(_reward_run, [(derive_seed(21, r),) for r in range(seeds)], workers),
+        lambda: map_tasks(_reward_run, [(derive_seed(21, r),) for r in range(seeds)], workers),
     )
     officers = [o for run in runs for o in run["officers"]]
     n = runs[0]["per_device"]
@@ -729,7 +700,7 @@ def reward_thresholds(
     share, ci = _proportion(len(officers) - len(wrong), len(officers))
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         top = max([o[0] for o in officers] + [n])
         u = np.arange(0, top + 1)
@@ -752,7 +723,7 @@ def reward_thresholds(
         ax.set(xlabel="uses of the officer's code u", ylabel="free devices earned")
         ax.set_title("Promotion: rewards for code uses")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "promotion.reward_thresholds")
+        figure = save_named(fig, out, "promotion.reward_thresholds")
     return Check(
         name="promotion.reward_thresholds",
         kind="analytic",
@@ -809,9 +780,6 @@ SIZE_REASONS = ("window too long", "window too short", "area too large", "area t
 
 def _request_facts(overrides: tuple, seed: int) -> dict:
     """Run the busy scenario and keep what the request checks look at (small and picklable)."""
-    from sim.model import NeighbourhoodModel
-    from sim.requests import VOLUNTARY
-
     model = NeighbourhoodModel(
         Scenario().replace({**REQUEST_SCENARIO, **dict(overrides)}), rng=seed
     )
@@ -877,7 +845,7 @@ def _request_runs(size: str, variants: list[dict], workers: int) -> list[list[di
         for v in variants
     ]
     todo = [(k, s) for k in keys for s in seeds if ("request", k, s) not in _CACHE]
-    for (k, s), facts in zip(todo, _map(_request_facts, todo, workers), strict=True):
+    for (k, s), facts in zip(todo, map_tasks(_request_facts, todo, workers), strict=True):
         _CACHE[("request", k, s)] = facts
     return [[_CACHE[("request", k, s)] for s in seeds] for k in keys]
 
@@ -936,7 +904,7 @@ def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1
     issued = sum(len(f["voluntary"]) for rr in runs for f in rr)
     figure = None
     if out is not None:
-        fig = _figure(4.2 * len(regimes), 4.0)
+        fig = new_figure(4.2 * len(regimes), 4.0)
         axes = np.atleast_1d(fig.subplots(1, len(regimes)))
         for ax, regime, regime_runs in zip(axes, regimes, runs, strict=True):
             rules = regime_runs[0]["rules"]
@@ -955,7 +923,7 @@ def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1
             ax.set(xscale="log", yscale="log", xlabel="window (hours)", ylabel="area (sq mi)")
             ax.set_title(f"{regime}: requests inside the rules")
             ax.legend(fontsize=8, loc="lower left")
-        figure = _save(fig, out, "requests.rules")
+        figure = save_named(fig, out, "requests.rules")
     return Check(
         name="requests.rules",
         kind="analytic",
@@ -1034,7 +1002,7 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
     share, ci = _proportion(max(reissued, 0), resized)
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         labels = ["planned", "refused", "of which for size", "issued"]
         with_ = [
@@ -1056,7 +1024,7 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
         ax.set(ylabel="voluntary requests (all runs)")
         ax.set_title("RFA: refusals and re-issued requests")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "requests.refusals")
+        figure = save_named(fig, out, "requests.refusals")
     return Check(
         name="requests.refusals",
         kind="analytic",
@@ -1108,7 +1076,7 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
     share, ci = _proportion(same, total)
     figure = None
     if out is not None:
-        fig = _figure(5.0, 4.6)
+        fig = new_figure(5.0, 4.6)
         ax = fig.subplots()
         arr = np.array(pairs, float).reshape(-1, 2)
         top = max(arr.max() if len(arr) else 1, 1) + 1
@@ -1117,7 +1085,7 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
         ax.set(xlabel="clips, nobody opted out (-1: declined)", ylabel="clips, everybody opted out")
         ax.set_title("Legal demands ignore opt-out")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "requests.opt_out_legal")
+        figure = save_named(fig, out, "requests.opt_out_legal")
     return Check(
         name="requests.opt_out_legal",
         kind="analytic",
@@ -1160,7 +1128,7 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
     share, ci = _proportion(content, len(answered))
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         labels = ["legal demands\nwith content", "voluntary requests\nwith clips"]
         plain = [base_content, sum(c > 0 for f in base for c in f["voluntary_clips"])]
@@ -1175,7 +1143,7 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
         ax.set(ylabel="count (all runs)")
         ax.set_title("End-to-end encryption and content")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "requests.e2ee_content")
+        figure = save_named(fig, out, "requests.e2ee_content")
     return Check(
         name="requests.e2ee_content",
         kind="analytic",
@@ -1235,8 +1203,6 @@ URN_RUNAWAY_SHARE = 0.95  # "runs away": at least this share of the attention in
 
 def urn_expected(params: Scenario, rates: tuple[float, float] = URN_RATES) -> float:
     """The urn's fixed point at a scenario's settings and these rates (``urn_share``)."""
-    from sim.police import urn_share
-
     return urn_share(
         rates,
         params["incidents.victim_reporting"],
@@ -1262,9 +1228,6 @@ def _urn_city(seed: int):
 
 def _urn_run(variant: str, seed: int, days: int) -> list[float]:
     """One run of the agency on the two-zone stream: zone A's attention share, day by day."""
-    from sim.police import PoliceAgency, Zones
-    from sim.rng import Streams, poisson_from_uniform
-
     params = _urn_params(variant)
     streams = Streams(seed)
     zones = Zones(np.array([[0.0, 0.0], [1.0, 0.0]]), 2, 1)
@@ -1290,7 +1253,7 @@ def _urn_runs(size: str, workers: int) -> dict[str, np.ndarray]:
 
     def compute():
         tasks = [(v, derive_seed(61, r), days) for v in URN_VARIANTS for r in range(replications)]
-        runs = _map(_urn_run, tasks, workers)
+        runs = map_tasks(_urn_run, tasks, workers)
         return {
             v: np.array(runs[i * replications : (i + 1) * replications])
             for i, v in enumerate(URN_VARIANTS)
@@ -1324,13 +1287,12 @@ def _urn_figure(
     and the true crime share."""
     if out is None:
         return None
-    from sim.plots import OKABE_ITO
 
     lam_a, lam_b = URN_RATES
     truth = lam_a / (lam_a + lam_b)
     p_star = urn_expected(_urn_params("reported"))
     colours = ("reddish purple", "blue", "orange", "bluish green")
-    fig = _figure(7.2, 4.6)
+    fig = new_figure(7.2, 4.6)
     ax = fig.subplots()
     for v, colour in zip(URN_VARIANTS, colours, strict=True):
         if v not in variants:
@@ -1356,7 +1318,7 @@ def _urn_figure(
     ax.set(xlabel="day", ylabel="zone A's share of police attention (0 to 1)", ylim=(-0.02, 1.02))
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower left")
-    return _save(fig, out, name)
+    return save_named(fig, out, name)
 
 
 def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
@@ -1536,22 +1498,6 @@ PHASES = ("analytic", "pattern")
 Progress = Callable[[str, str, "int | None", "int | None"], None]
 
 
-def pattern_function() -> Callable[..., list[Check]] | None:
-    """``sim.patterns.pattern_checks`` if that module exists (None if it does not yet).
-
-    Only the module's absence is tolerated: an error inside it is raised, not hidden.
-    """
-    import importlib
-
-    try:
-        patterns = importlib.import_module("sim.patterns")
-    except ModuleNotFoundError as exc:
-        if exc.name == "sim.patterns":
-            return None
-        raise
-    return getattr(patterns, "pattern_checks", None)
-
-
 def _pattern_progress(progress: Progress | None):
     """Adapt what ``pattern_checks`` reports to ``progress(phase, label, done, total)``: a line
     of text before each stage (counted as stages done), or numbers done and total."""
@@ -1572,7 +1518,6 @@ def _pattern_progress(progress: Progress | None):
 
 
 def _run_patterns(
-    pattern_checks: Callable[..., list[Check]],
     size: str,
     workers: int,
     out: Path | None,
@@ -1580,13 +1525,12 @@ def _run_patterns(
 ) -> list[Check]:
     """Call ``pattern_checks``; a crash becomes one failed check, so that the analytic
     results are still reported (with the error) rather than lost."""
-    import inspect
-
-    kwargs = {"size": size, "workers": workers, "progress": _pattern_progress(progress)}
-    if out is not None and "out_dir" in inspect.signature(pattern_checks).parameters:
-        kwargs["out_dir"] = out
     try:
-        return list(pattern_checks(**kwargs))
+        return list(
+            pattern_checks(
+                size=size, workers=workers, progress=_pattern_progress(progress), out_dir=out
+            )
+        )
     except Exception as exc:
         return [
             Check(
@@ -1626,15 +1570,13 @@ def run_checks(
     out: Path | None = None,
     only: str = "all",
     progress: Progress | None = None,
-) -> tuple[list[Check], list[str]]:
+) -> list[Check]:
     """Run the analytic checks and the pattern checks (``only`` picks one kind); write their
-    figures into ``out``. Returns the checks and notes for the report (e.g. pattern checks
-    not available)."""
+    figures into ``out``."""
     _by_size(size, None, None)
     if only not in ("analytic", "pattern", "all"):
         raise ValueError(f"only {only!r}: must be analytic, pattern or all")
     checks: list[Check] = []
-    notes: list[str] = []
     if only in ("analytic", "all"):
         for i, (name, fn) in enumerate(ANALYTIC.items()):
             if progress:
@@ -1643,26 +1585,17 @@ def run_checks(
         if progress:
             progress("analytic", "", len(ANALYTIC), len(ANALYTIC))
     if only in ("pattern", "all"):
-        pattern_checks = pattern_function()
-        if pattern_checks is None:
-            notes.append(
-                "Pattern checks were not run: sim.patterns (with pattern_checks) is not "
-                "available in this version of the code."
-            )
-        else:
-            found = _run_patterns(pattern_checks, size, workers, out, progress)
-            for check in found:
-                _place_figure(check, out)
-            checks.extend(found)
-    return checks, notes
+        found = _run_patterns(size, workers, out, progress)
+        for check in found:
+            _place_figure(check, out)
+        checks.extend(found)
+    return checks
 
 
 # =========================================================================== the report
 
 
 def _jsonable(value):
-    from sim.outputs import clean_number
-
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
@@ -1739,10 +1672,8 @@ def pattern_summary(checks: list[Check]) -> list[str]:
     ]
 
 
-def report_markdown(checks: list[Check], notes: list[str], size: str, seconds: float) -> str:
+def report_markdown(checks: list[Check], size: str, seconds: float) -> str:
     """The validation report: a summary table, then one section per check."""
-    from sim.outputs import code_version
-
     passed = sum(c.passed for c in checks)
     unmeasured = [c.name for c in checks if not c.measured]
     lines = [
@@ -1769,9 +1700,6 @@ def report_markdown(checks: list[Check], notes: list[str], size: str, seconds: f
         'passed (docs/calibration.md, "Confirmation").',
         "",
     ]
-    lines += [f"> {note}" for note in notes]
-    if notes:
-        lines.append("")
     lines += [
         "| check | kind | expected | observed [95 % CI] | events (needed) | result |",
         "|---|---|---|---|---|---|",
@@ -1810,18 +1738,14 @@ def report_markdown(checks: list[Check], notes: list[str], size: str, seconds: f
     return "\n".join(lines) + "\n"
 
 
-def write_report(
-    checks: list[Check], notes: list[str], out: Path, size: str, seconds: float
-) -> Path:
+def write_report(checks: list[Check], out: Path, size: str, seconds: float) -> Path:
     """Write ``report.md`` and ``checks.json`` (the checks as dicts) into ``out``."""
-    from sim.outputs import atomic_write
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = [_jsonable(c.to_dict()) for c in checks]
     atomic_write(out / "checks.json", json.dumps(data, indent=2) + "\n")
     path = out / "report.md"
-    atomic_write(path, report_markdown(checks, notes, size, seconds))
+    atomic_write(path, report_markdown(checks, size, seconds))
     return path
 
 
@@ -1831,11 +1755,11 @@ def validate(
     out: Path = Path("results/validation"),
     only: str = "all",
     progress: Progress | None = None,
-) -> tuple[Path, list[Check], list[str]]:
-    """Run the checks and write the report; return its path, the checks and the notes."""
+) -> tuple[Path, list[Check]]:
+    """Run the checks and write the report; return its path and the checks."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    checks, notes = run_checks(size, workers, out, only, progress)
-    path = write_report(checks, notes, out, size, time.perf_counter() - started)
-    return path, checks, notes
+    checks = run_checks(size, workers, out, only, progress)
+    path = write_report(checks, out, size, time.perf_counter() - started)
+    return path, checks
