@@ -17,8 +17,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim.scenario import ScenarioError, load, shown_path
-from sim.sweep import SweepError, SweepInterrupted
+from sim.draws import EnsembleError, draws, load_ensemble, overrides
+from sim.experiment import load_experiment
+from sim.outputs import unique_results_dir
+from sim.replicate import counterfactual_metrics, run_replications, summarize
+from sim.rng import derive_seed
+from sim.scenario import (
+    ScenarioError,
+    load,
+    parse_overrides,
+    shown_path,
+    toml_value,
+    unknown_key_message,
+)
+from sim.schema import BY_KEY, PARAMS
+from sim.sweep import SweepError, SweepInterrupted, parse_shard, sweep
 
 RESULTS_ROOT = Path("results")
 HEADLINE = (
@@ -355,8 +368,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from sim.scenario import unknown_key_message
-    from sim.schema import BY_KEY, PARAMS
 
     if args.markdown:
         print(parameters_markdown())
@@ -387,7 +398,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _show(value) -> str:
-    from sim.scenario import toml_value
 
     return (
         toml_value(value)
@@ -398,8 +408,6 @@ def _show(value) -> str:
 
 def parameters_markdown() -> str:
     """The parameter reference (docs/parameters.md), generated from the schema."""
-    from sim.schema import PARAMS
-
     lines = [
         "# Parameters",
         "",
@@ -427,9 +435,6 @@ DEFAULT_TOML_HEADER = """\
 def default_toml() -> str:
     """scenarios/default.toml, generated from the schema: every key with its default, unit and
     meaning, in tables by prefix (a table in the order its first key is declared)."""
-    from sim.scenario import toml_value
-    from sim.schema import PARAMS
-
     tables: dict[str, list] = {}
     for p in PARAMS:  # a table of groups is a table of its own; any other key goes in its prefix's
         grouped = isinstance(p.default, dict)
@@ -452,12 +457,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim import attention_figure, outputs, plots
     from sim.ledger_figure import save_ledger
     from sim.model import NeighbourhoodModel
-    from sim.replicate import (
-        counterfactual_metrics,
-        derive_seed,
-        run_replications,
-        summarize,
-    )
 
     if args.replications < 1:
         raise UsageError(f"--replications {args.replications}: must be at least 1")
@@ -592,7 +591,6 @@ def _print_summary(metrics: dict, with_ci: bool) -> None:
 
 
 def _results_dir(out: Path | None, name: str, seed: int) -> Path:
-    from sim.outputs import unique_results_dir
 
     if out is None:
         return unique_results_dir(RESULTS_ROOT, f"{name}-seed{seed}")
@@ -606,9 +604,7 @@ def _results_dir(out: Path | None, name: str, seed: int) -> Path:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.experiment import load_experiment
     from sim.model import NeighbourhoodModel
-    from sim.sweep import parse_shard, sweep
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
@@ -745,8 +741,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Paired replicates of two scenarios; the comparison's files into a new folder."""
     from sim.compare import compare
-    from sim.outputs import unique_results_dir
-    from sim.rng import derive_seed
 
     if args.replications < 2:
         raise UsageError(
@@ -761,9 +755,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ensemble = _ensemble(args.ensemble)
     per_replicate = None
     if ensemble is not None:
-        from sim.draws import draws
-        from sim.scenario import parse_overrides
-
         # keys the user set, and the keys in which A and B differ (the contrast), keep theirs
         given = parse_overrides([*args.overrides, *args.set_a, *args.set_b])
         skip = set(given) | {k for k in a if a[k] != b[k]}
@@ -778,8 +769,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     for params in (a, b):  # a bad world (e.g. a missing GraphML file) stops here, in one line
         if per_replicate is not None:  # and so does an ensemble value a scenario refuses
-            from sim.draws import overrides
-
             params = params.replace(overrides(per_replicate[0]), origin="--ensemble")
         NeighbourhoodModel(params, rng=derive_seed(root, 0))
     names = (Path(args.a).stem, Path(args.b).stem)
@@ -977,7 +966,6 @@ def _ensemble(path: Path | None):
     """The --ensemble table, checked (a bad file: one line, exit 2)."""
     if path is None:
         return None
-    from sim.draws import EnsembleError, load_ensemble
 
     try:
         return load_ensemble(path)
@@ -987,10 +975,7 @@ def _ensemble(path: Path | None):
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """The calibration ensemble: the prior sample's sweep (resumable), then rejection ABC."""
-    from sim.draws import EnsembleError
     from sim.ensemble import build, check_levers
-    from sim.experiment import load_experiment
-    from sim.sweep import sweep
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")

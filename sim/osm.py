@@ -35,7 +35,7 @@ import networkx as nx
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sim.scenario import ScenarioError
+from sim.scenario import ScenarioError, check_file
 
 # highway values (and footway=*) that no home fronts; people still walk them
 NO_FRONTAGE = frozenset(
@@ -121,8 +121,6 @@ def resolve(value: str, base: Path) -> Path:
 def extract_homes_bound(path: Path) -> int:
     """At most how many homes an extract can give, from its size (the extract is checked, not
     parsed: a region's extract is refused here, before pyrosm would load it)."""
-    from sim.scenario import check_file
-
     check_file(path, "map extract", MAX_EXTRACT_BYTES, prefix="world.osm: ")
     kind = "pbf" if path.name.lower().endswith(".pbf") else "osm"
     return math.ceil(path.stat().st_size / 1000 * HOMES_PER_KB[kind])
@@ -141,7 +139,6 @@ def _pyrosm():
 def load_osm(path: Path, households_per_level: float, untyped_households: float) -> OsmPlace:
     """Read an ``.osm.pbf`` (or ``.osm``) extract into streets, buildings and destinations."""
     pyrosm = _pyrosm()
-    from sim.scenario import check_file
 
     name = path.name.lower()
     check_file(path, "map extract", MAX_EXTRACT_BYTES, prefix="world.osm: ")
