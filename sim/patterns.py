@@ -28,6 +28,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -951,6 +952,29 @@ def _state(o: _Outcome, min_events: int) -> str:
     return "passed" if o.passed else "failed"
 
 
+@dataclass
+class PartResult:
+    """One part's numbers over the seed sets: each set's outcome, the verdict ("pass",
+    "fail" or "not measured") and the statistic pooled over the sets (value, low, high)."""
+
+    outcomes: list[_Outcome]
+    verdict: str
+    observed: tuple
+
+
+@dataclass
+class PatternResults:
+    """What the pattern checks compute (runs and statistics), before any figure or prose."""
+
+    params: Scenario
+    scenario: str | Path | Scenario
+    size: str
+    seed_sets: int
+    parts: dict[str, PartResult]
+    raws: list[dict]  # per seed set: the raw runs and paths the statistics came from
+    pooled_stats: dict | None  # neighbourhood statistics over every set's base runs
+
+
 def pattern_checks(
     size: str = "full",
     workers: int | None = None,
@@ -983,8 +1007,20 @@ def pattern_checks(
         seed_sets: how many independent seed sets must confirm each part.
         only: part keys to check (e.g. ``("5", "7")``); all parts when None.
     """
-    import os
+    results = pattern_results(size, workers, progress, scenario, seed, seed_sets, only)
+    return render_checks(results, out_dir)
 
+
+def pattern_results(
+    size: str = "full",
+    workers: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    scenario: str | Path | Scenario = CALIBRATED,
+    seed: int = 20251,
+    seed_sets: int = SEED_SETS,
+    only: Sequence[str] | None = None,
+) -> PatternResults:
+    """The runs and statistics of ``pattern_checks`` (same arguments, no figures, no prose)."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
     keys = [p.key for p in PARTS] if only is None else list(only)
@@ -1016,12 +1052,26 @@ def pattern_checks(
     if any("base" in r for r in raws):
         rows = [m for r in raws for m in r.get("base", [])]
         pooled_stats = neighbourhood_stats(rows, params, params["police.request_probability"], True)
-    checks = []
+    parts = {}
     for key in keys:
-        part = PART[key]
         outcomes = [o[key] for o, _ in sets]
-        result = verdict(outcomes, part.min_events)
-        observed = _pooled_observed(key, raws, pooled_stats, n_partner, params)
+        parts[key] = PartResult(
+            outcomes,
+            verdict(outcomes, PART[key].min_events),
+            _pooled_observed(key, raws, pooled_stats, n_partner, params),
+        )
+    return PatternResults(params, scenario, size, seed_sets, parts, raws, pooled_stats)
+
+
+def render_checks(results: PatternResults, out_dir: str | Path | None = None) -> list[Check]:
+    """The checks of ``pattern_results``: each part's prose, and the figures of patterns 1
+    and 2 into ``out_dir`` (none when omitted)."""
+    reps, n_partner, n_adopt, _ = SIZES[results.size]
+    params, raws = results.params, results.raws
+    checks = []
+    for key, res in results.parts.items():
+        part = PART[key]
+        outcomes, observed = res.outcomes, res.observed
         per_set = "; ".join(
             f"set {i + 1}: {_show(o.stat)}, {o.events} events, {_state(o, part.min_events)}"
             for i, o in enumerate(outcomes)
@@ -1039,17 +1089,17 @@ def pattern_checks(
                 EXPECTED[key],
                 observed[0],
                 _pair(observed),
-                result == "pass",
-                f"{part.label}: {part.why}. {seed_sets} independent seed sets of "
-                f"{_how(key, reps, n_partner, n_adopt, params, scenario)}; each decides on its "
-                f"95 % interval and needs at least {part.min_events} {part.events}. "
-                f"{per_set}. {_context(key, pooled_stats, params)}".rstrip(),
+                res.verdict == "pass",
+                f"{part.label}: {part.why}. {results.seed_sets} independent seed sets of "
+                f"{_how(key, reps, n_partner, n_adopt, params, results.scenario)}; each decides "
+                f"on its 95 % interval and needs at least {part.min_events} {part.events}. "
+                f"{per_set}. {_context(key, results.pooled_stats, params)}".rstrip(),
                 figure,
                 SOURCES[part.pattern],
                 label=part.label,
                 events=min(o.events for o in outcomes),
                 min_events=part.min_events,
-                measured=result != "not measured",
+                measured=res.verdict != "not measured",
             )
         )
     return checks

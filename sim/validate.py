@@ -181,21 +181,12 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
     return shares
 
 
-def coverage_formula(
+def coverage_formula_result(
     size: str = "quick",
-    out: Path | None = None,
     workers: int = 1,
     expected_fn: Callable[[float, float, int], float] = coverage_formula_expected,
-) -> Check:
-    """Cameras record independently: the share of trips recorded is 1 - (1 - a v)^n.
-
-    Why: coverage is the model's first output, and the pass table, the walking and the
-    keyed detection draws all lie between the camera placement and that number. On one
-    street with n homes, each with a camera with probability a (a new placement per
-    replicate) recording with probability v, the share recorded must match the formula at
-    every adoption level; the check must also reject 1 - (1 - a)^n (the formula without the
-    detection probability) at some level, or it has no power.
-    """
+) -> dict:
+    """The numbers of ``coverage_formula``: its runs and statistics, no figure, no prose."""
     adoptions = _by_size(size, (0.15, 0.3, 0.6), (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8))
     placements = _by_size(size, 200, 1000)
     n, v = 2 * COVERAGE_SIDE, COVERAGE_V
@@ -219,6 +210,44 @@ def coverage_formula(
         m95, ci95 = _ci95(shares[a])
         rows.append((a, m95, ci95, expected, wrong, lo, hi))
     head = next(r for r in rows if r[0] == COVERAGE_HEADLINE)
+    return {
+        "adoptions": adoptions,
+        "covered": covered,
+        "head": head,
+        "n": n,
+        "placements": placements,
+        "power": power,
+        "rows": rows,
+        "v": v,
+    }
+
+
+def coverage_formula(
+    size: str = "quick",
+    out: Path | None = None,
+    workers: int = 1,
+    expected_fn: Callable[[float, float, int], float] = coverage_formula_expected,
+) -> Check:
+    """Cameras record independently: the share of trips recorded is 1 - (1 - a v)^n.
+
+    Why: coverage is the model's first output, and the pass table, the walking and the
+    keyed detection draws all lie between the camera placement and that number. On one
+    street with n homes, each with a camera with probability a (a new placement per
+    replicate) recording with probability v, the share recorded must match the formula at
+    every adoption level; the check must also reject 1 - (1 - a)^n (the formula without the
+    detection probability) at some level, or it has no power.
+    """
+    res = coverage_formula_result(size, workers, expected_fn)
+    adoptions, covered, head, n, placements, power, rows, v = (
+        res["adoptions"],
+        res["covered"],
+        res["head"],
+        res["n"],
+        res["placements"],
+        res["power"],
+        res["rows"],
+        res["v"],
+    )
     figure = None
     if out is not None:
         fig = new_figure()
@@ -331,6 +360,27 @@ def _minority_population_share() -> float:
     return float(sum(list(groups.values())[1:]))
 
 
+def bias_ratio_result(
+    size: str = "quick",
+    workers: int = 1,
+    expected_fn: Callable[[float], float] = float,
+) -> dict:
+    """The numbers of ``bias_ratio``: its runs and statistics, no figure, no prose."""
+    runs = _bias_runs(size, workers)
+    level = 1 - (1 - DECISION_LEVEL) / len(runs)
+    rows, covered, power = [], True, True
+    for k, ms in runs.items():
+        values = [m["reports.rate_ratio.minority"] for m in ms]
+        lo, hi = _interval(values, level)
+        expected = expected_fn(k)
+        covered &= _covers(lo, hi, expected)
+        power &= lo is not None and (hi - lo) / 2 < BIAS_MAX_RELATIVE_HALF_WIDTH * k
+        m95, ci95 = _ci95(values)
+        rows.append((k, m95, ci95, expected))
+    head = next(r for r in rows if r[0] == BIAS_HEADLINE)
+    return {"covered": covered, "head": head, "power": power, "rows": rows, "runs": runs}
+
+
 def bias_ratio(
     size: str = "quick",
     out: Path | None = None,
@@ -345,18 +395,14 @@ def bias_ratio(
     every household: the ratio's interval must cover k, and be narrow enough (half-width
     under a quarter of k) to tell k from 0.75 k.
     """
-    runs = _bias_runs(size, workers)
-    level = 1 - (1 - DECISION_LEVEL) / len(runs)
-    rows, covered, power = [], True, True
-    for k, ms in runs.items():
-        values = [m["reports.rate_ratio.minority"] for m in ms]
-        lo, hi = _interval(values, level)
-        expected = expected_fn(k)
-        covered &= _covers(lo, hi, expected)
-        power &= lo is not None and (hi - lo) / 2 < BIAS_MAX_RELATIVE_HALF_WIDTH * k
-        m95, ci95 = _ci95(values)
-        rows.append((k, m95, ci95, expected))
-    head = next(r for r in rows if r[0] == BIAS_HEADLINE)
+    res = bias_ratio_result(size, workers, expected_fn)
+    covered, head, power, rows, runs = (
+        res["covered"],
+        res["head"],
+        res["power"],
+        res["rows"],
+        res["runs"],
+    )
     figure = None
     if out is not None:
         fig = new_figure()
@@ -413,18 +459,12 @@ def _errorbars(ax, rows, label: str) -> None:
     ax.errorbar(ks, means, yerr=err, fmt="o", color="#d62728", capsize=3, label=label)
 
 
-def minority_share(
+def minority_share_result(
     size: str = "quick",
-    out: Path | None = None,
     workers: int = 1,
     expected_fn: Callable[[float, float], float] = minority_share_expected,
-) -> Check:
-    """With equal exposure, the minority's share of posts is k p / (k p + 1 - p).
-
-    Why: this is pattern 7's mechanism (a modest bias makes most people labelled suspicious
-    minority members) in its simplest form; the share must match the formula, and where
-    k > 1 exclude p, the share an unbiased neighbourhood would give.
-    """
+) -> dict:
+    """The numbers of ``minority_share``: its runs and statistics, no figure, no prose."""
     runs = _bias_runs(size, workers)
     p = _minority_population_share()
     level = 1 - (1 - DECISION_LEVEL) / len(runs)
@@ -439,6 +479,30 @@ def minority_share(
         m95, ci95 = _ci95(values)
         rows.append((k, m95, ci95, expected))
     head = next(r for r in rows if r[0] == BIAS_HEADLINE)
+    return {"covered": covered, "head": head, "p": p, "power": power, "rows": rows, "runs": runs}
+
+
+def minority_share(
+    size: str = "quick",
+    out: Path | None = None,
+    workers: int = 1,
+    expected_fn: Callable[[float, float], float] = minority_share_expected,
+) -> Check:
+    """With equal exposure, the minority's share of posts is k p / (k p + 1 - p).
+
+    Why: this is pattern 7's mechanism (a modest bias makes most people labelled suspicious
+    minority members) in its simplest form; the share must match the formula, and where
+    k > 1 exclude p, the share an unbiased neighbourhood would give.
+    """
+    res = minority_share_result(size, workers, expected_fn)
+    covered, head, p, power, rows, runs = (
+        res["covered"],
+        res["head"],
+        res["p"],
+        res["power"],
+        res["rows"],
+        res["runs"],
+    )
     figure = None
     if out is not None:
         fig = new_figure()
@@ -518,21 +582,12 @@ def _half_time(minutes: np.ndarray, share: np.ndarray) -> float | None:
     return float(t0 + (0.5 - s0) / (s1 - s0) * (t1 - t0)) / 1440
 
 
-def bass_curve_check(
+def bass_curve_check_result(
     size: str = "quick",
-    out: Path | None = None,
     workers: int = 1,
     expected_fn: Callable[[np.ndarray, float, float], np.ndarray] = bass_expected,
-) -> Check:
-    """Well-mixed adoption with constant p and q follows the Bass curve.
-
-    Why: adoption drives coverage over time and carries the promotion experiments; its
-    hourly purchase hazard must integrate to the Bass model's F(t). Every household tied to
-    every other, no fear, no promotion, no churn. Two statistics per replicate, each with a
-    99.95 % interval: the day adoption reaches one half (against the curve's), and the mean
-    gap between the simulated and the analytic curve over the run (against 0). The half-way
-    day must also exclude the curve with half the word of mouth.
-    """
+) -> dict:
+    """The numbers of ``bass_curve_check``: its runs and statistics, no figure, no prose."""
     replications = _by_size(size, 4, 20)
     runs = _cached(
         ("bass", size),
@@ -556,6 +611,71 @@ def bass_curve_check(
     power = lo is not None and not _covers(lo, hi, wrong_half)
     observed, ci = _ci95(halves)
     g_mean, g_ci = _ci95(gaps)
+    return {
+        "ci": ci,
+        "covered": covered,
+        "expected_half": expected_half,
+        "fine": fine,
+        "g_ci": g_ci,
+        "g_mean": g_mean,
+        "gap_ok": gap_ok,
+        "level": level,
+        "minutes": minutes,
+        "observed": observed,
+        "power": power,
+        "replications": replications,
+        "shares": shares,
+        "wrong_half": wrong_half,
+    }
+
+
+def bass_curve_check(
+    size: str = "quick",
+    out: Path | None = None,
+    workers: int = 1,
+    expected_fn: Callable[[np.ndarray, float, float], np.ndarray] = bass_expected,
+) -> Check:
+    """Well-mixed adoption with constant p and q follows the Bass curve.
+
+    Why: adoption drives coverage over time and carries the promotion experiments; its
+    hourly purchase hazard must integrate to the Bass model's F(t). Every household tied to
+    every other, no fear, no promotion, no churn. Two statistics per replicate, each with a
+    99.95 % interval: the day adoption reaches one half (against the curve's), and the mean
+    gap between the simulated and the analytic curve over the run (against 0). The half-way
+    day must also exclude the curve with half the word of mouth.
+    """
+    res = bass_curve_check_result(size, workers, expected_fn)
+    (
+        ci,
+        covered,
+        expected_half,
+        fine,
+        g_ci,
+        g_mean,
+        gap_ok,
+        level,
+        minutes,
+        observed,
+        power,
+        replications,
+        shares,
+        wrong_half,
+    ) = (
+        res["ci"],
+        res["covered"],
+        res["expected_half"],
+        res["fine"],
+        res["g_ci"],
+        res["g_mean"],
+        res["gap_ok"],
+        res["level"],
+        res["minutes"],
+        res["observed"],
+        res["power"],
+        res["replications"],
+        res["shares"],
+        res["wrong_half"],
+    )
     figure = None
     if out is not None:
         fig = new_figure()
@@ -666,20 +786,12 @@ def _reward_run(seed: int) -> dict:
     }
 
 
-def reward_thresholds(
+def reward_thresholds_result(
     size: str = "quick",
-    out: Path | None = None,
     workers: int = 1,
     expected_fn: Callable[[int, int], int] = lambda uses, n: uses // n,
-) -> Check:
-    """Each officer earns exactly floor(u / 10) free devices for u uses of the code.
-
-    Why: the LAPD emails describe this reward ("a free device for every 10 uses"), and the
-    promotion experiments count devices through it. Exact, officer by officer, over several
-    runs; the reported totals (promotion.code_uses, promotion.devices_to_officers) must add
-    up, and no officer may give away more devices than received and earned. The check fails
-    if nobody reached the threshold or gave a device away (nothing would have been tested).
-    """
+) -> dict:
+    """The numbers of ``reward_thresholds``: its runs and statistics, no figure, no prose."""
     seeds = _by_size(size, 1, 6)
     runs = _cached(
         ("rewards", size),
@@ -698,6 +810,47 @@ def reward_thresholds(
     exercised = any(o[0] >= n for o in officers)
     gave = any(o[3] > 0 for o in officers)
     share, ci = _proportion(len(officers) - len(wrong), len(officers))
+    return {
+        "ci": ci,
+        "exercised": exercised,
+        "gave": gave,
+        "n": n,
+        "officers": officers,
+        "overdrawn": overdrawn,
+        "runs": runs,
+        "share": share,
+        "totals_ok": totals_ok,
+        "wrong": wrong,
+    }
+
+
+def reward_thresholds(
+    size: str = "quick",
+    out: Path | None = None,
+    workers: int = 1,
+    expected_fn: Callable[[int, int], int] = lambda uses, n: uses // n,
+) -> Check:
+    """Each officer earns exactly floor(u / 10) free devices for u uses of the code.
+
+    Why: the LAPD emails describe this reward ("a free device for every 10 uses"), and the
+    promotion experiments count devices through it. Exact, officer by officer, over several
+    runs; the reported totals (promotion.code_uses, promotion.devices_to_officers) must add
+    up, and no officer may give away more devices than received and earned. The check fails
+    if nobody reached the threshold or gave a device away (nothing would have been tested).
+    """
+    res = reward_thresholds_result(size, workers, expected_fn)
+    ci, exercised, gave, n, officers, overdrawn, runs, share, totals_ok, wrong = (
+        res["ci"],
+        res["exercised"],
+        res["gave"],
+        res["n"],
+        res["officers"],
+        res["overdrawn"],
+        res["runs"],
+        res["share"],
+        res["totals_ok"],
+        res["wrong"],
+    )
     figure = None
     if out is not None:
         fig = new_figure()
@@ -869,17 +1022,8 @@ def rule_breaks(
     return broken
 
 
-def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """No issued request breaks its regime's rules; handovers stay inside window and area.
-
-    Why: the regimes (private portal, public Requests for Assistance) are what the model
-    compares; a request that slipped past a window or area cap, a third request about one
-    incident, or a protest request under RFA would make the comparison meaningless. Every
-    issued voluntary request is checked against the regime's window, area, per-incident cap
-    and protest rule; every handover's sightings against the request's window and disc (and
-    none from the future); public requests are counted as public posts only where the regime
-    makes them public. Fails if no request was refused (the rules were never exercised).
-    """
+def request_rules_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``request_rules``: its runs and statistics, no figure, no prose."""
     regimes = _by_size(size, ("rfa",), ("portal", "rfa"))
     runs = _request_runs(size, [{"requests.regime": r} for r in regimes], workers)
     items = breaks = 0
@@ -902,6 +1046,42 @@ def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1
             refused += sum(f["refused"].values())
     share, ci = _proportion(breaks, items)
     issued = sum(len(f["voluntary"]) for rr in runs for f in rr)
+    return {
+        "breaks": breaks,
+        "by_reason": by_reason,
+        "ci": ci,
+        "issued": issued,
+        "items": items,
+        "refused": refused,
+        "regimes": regimes,
+        "runs": runs,
+        "share": share,
+    }
+
+
+def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """No issued request breaks its regime's rules; handovers stay inside window and area.
+
+    Why: the regimes (private portal, public Requests for Assistance) are what the model
+    compares; a request that slipped past a window or area cap, a third request about one
+    incident, or a protest request under RFA would make the comparison meaningless. Every
+    issued voluntary request is checked against the regime's window, area, per-incident cap
+    and protest rule; every handover's sightings against the request's window and disc (and
+    none from the future); public requests are counted as public posts only where the regime
+    makes them public. Fails if no request was refused (the rules were never exercised).
+    """
+    res = request_rules_result(size, workers)
+    breaks, by_reason, ci, issued, items, refused, regimes, runs, share = (
+        res["breaks"],
+        res["by_reason"],
+        res["ci"],
+        res["issued"],
+        res["items"],
+        res["refused"],
+        res["regimes"],
+        res["runs"],
+        res["share"],
+    )
     figure = None
     if out is not None:
         fig = new_figure(4.2 * len(regimes), 4.0)
@@ -967,16 +1147,8 @@ def _rule_box(rules):
     )
 
 
-def request_refusals(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """A refused request is counted, and (with re-issue) comes back within the rules.
-
-    Why: the RFA rules do not clip a request silently: police must ask again within the
-    limits, or not at all. Under RFA, with and without ``police.reissue`` (same seeds): the
-    metric equals the refusals counted; both runs plan the same requests; without re-issue,
-    issued + refused = planned; with it, every refusal for size (window or area) comes back
-    as exactly one issued request that keeps the rules (issued + refused = planned + size
-    refusals), and caps and protests never come back. Fails if nothing was refused for size.
-    """
+def request_refusals_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``request_refusals``: its runs and statistics, no figure, no prose."""
     on, off = _request_runs(size, [{}, {"police.reissue": False}], workers)
     resized = reissued = 0
     faults: list[str] = []
@@ -1000,6 +1172,37 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
         if any(rule_breaks(a["rules"], *v) for v in a["voluntary"]):
             faults.append("an issued request breaks the rules")
     share, ci = _proportion(max(reissued, 0), resized)
+    return {
+        "ci": ci,
+        "faults": faults,
+        "off": off,
+        "on": on,
+        "reissued": reissued,
+        "resized": resized,
+        "share": share,
+    }
+
+
+def request_refusals(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """A refused request is counted, and (with re-issue) comes back within the rules.
+
+    Why: the RFA rules do not clip a request silently: police must ask again within the
+    limits, or not at all. Under RFA, with and without ``police.reissue`` (same seeds): the
+    metric equals the refusals counted; both runs plan the same requests; without re-issue,
+    issued + refused = planned; with it, every refusal for size (window or area) comes back
+    as exactly one issued request that keeps the rules (issued + refused = planned + size
+    refusals), and caps and protests never come back. Fails if nothing was refused for size.
+    """
+    res = request_refusals_result(size, workers)
+    ci, faults, off, on, reissued, resized, share = (
+        res["ci"],
+        res["faults"],
+        res["off"],
+        res["on"],
+        res["reissued"],
+        res["resized"],
+        res["share"],
+    )
     figure = None
     if out is not None:
         fig = new_figure()
@@ -1052,15 +1255,8 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
     )
 
 
-def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """Opting out stops voluntary footage and leaves every legal demand's outcome unchanged.
-
-    Why: owners can opt out of police requests but not of warrants (docs/sources.md, pattern 4:
-    "opting out does not change that"). The same seeds with nobody and everybody opted out:
-    each legal demand (keyed by its incident) must get the same answer and the same clips,
-    while voluntary requests reach no one. Fails if the demands produced no footage at all
-    (there would be nothing to compare) or if voluntary footage was never shared.
-    """
+def opt_out_legal_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``opt_out_legal``: its runs and statistics, no figure, no prose."""
     base, opted = _request_runs(size, [{}, {"requests.opt_out": 1.0}], workers)
     same = total = 0
     reached = 0
@@ -1074,6 +1270,42 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
     legal_content = sum(max(x, 0) for x, _ in pairs)
     shared = sum(f["metrics"]["footage.clips_shared"] for f in base)
     share, ci = _proportion(same, total)
+    return {
+        "base": base,
+        "ci": ci,
+        "legal_content": legal_content,
+        "opted": opted,
+        "pairs": pairs,
+        "reached": reached,
+        "same": same,
+        "share": share,
+        "shared": shared,
+        "total": total,
+    }
+
+
+def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """Opting out stops voluntary footage and leaves every legal demand's outcome unchanged.
+
+    Why: owners can opt out of police requests but not of warrants (docs/sources.md, pattern 4:
+    "opting out does not change that"). The same seeds with nobody and everybody opted out:
+    each legal demand (keyed by its incident) must get the same answer and the same clips,
+    while voluntary requests reach no one. Fails if the demands produced no footage at all
+    (there would be nothing to compare) or if voluntary footage was never shared.
+    """
+    res = opt_out_legal_result(size, workers)
+    base, ci, legal_content, opted, pairs, reached, same, share, shared, total = (
+        res["base"],
+        res["ci"],
+        res["legal_content"],
+        res["opted"],
+        res["pairs"],
+        res["reached"],
+        res["same"],
+        res["share"],
+        res["shared"],
+        res["total"],
+    )
     figure = None
     if out is not None:
         fig = new_figure(5.0, 4.6)
@@ -1110,14 +1342,8 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
     )
 
 
-def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """End-to-end encryption for everyone means no content for any demand or request.
-
-    Why: encryption is the one owner setting that defeats legal demands (docs/sources.md, pattern
-    4: "encryption does"). The same seeds without and with encryption for every owner: with
-    it, no legal demand and no voluntary request may hand over a clip. Fails if the same
-    demands without encryption produced no content (the check would show nothing).
-    """
+def e2ee_content_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``e2ee_content``: its runs and statistics, no figure, no prose."""
     base, encrypted = _request_runs(size, [{}, {"privacy.e2ee": 1.0}], workers)
     answered = [c for f in encrypted for c in f["legal"].values() if c >= 0] + [
         c for f in encrypted for c in f["voluntary_clips"]
@@ -1126,6 +1352,37 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
     legal = sum(len(f["legal"]) for f in encrypted)
     base_content = sum(c > 0 for f in base for c in f["legal"].values())
     share, ci = _proportion(content, len(answered))
+    return {
+        "answered": answered,
+        "base": base,
+        "base_content": base_content,
+        "ci": ci,
+        "content": content,
+        "encrypted": encrypted,
+        "legal": legal,
+        "share": share,
+    }
+
+
+def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """End-to-end encryption for everyone means no content for any demand or request.
+
+    Why: encryption is the one owner setting that defeats legal demands (docs/sources.md, pattern
+    4: "encryption does"). The same seeds without and with encryption for every owner: with
+    it, no legal demand and no voluntary request may hand over a clip. Fails if the same
+    demands without encryption produced no content (the check would show nothing).
+    """
+    res = e2ee_content_result(size, workers)
+    answered, base, base_content, ci, content, encrypted, legal, share = (
+        res["answered"],
+        res["base"],
+        res["base_content"],
+        res["ci"],
+        res["content"],
+        res["encrypted"],
+        res["legal"],
+        res["share"],
+    )
     figure = None
     if out is not None:
         fig = new_figure()
@@ -1321,6 +1578,25 @@ def _urn_figure(
     return save_named(fig, out, name)
 
 
+def urn_runaway_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``urn_runaway``: its runs and statistics, no figure, no prose."""
+    runs = _urn_runs(size, workers)
+    final = runs["discovered"][:, -1]
+    largest = np.maximum(final, 1 - final).tolist()
+    lo, _ = _interval(largest, DECISION_LEVEL)
+    passed = lo is not None and lo > URN_RUNAWAY_SHARE
+    observed, ci = _ci95(largest)
+    to_a = int((final > 0.5).sum())
+    return {
+        "ci": ci,
+        "final": final,
+        "observed": observed,
+        "passed": passed,
+        "runs": runs,
+        "to_a": to_a,
+    }
+
+
 def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
     """Attention that learns only from what it discovers runs away to one zone.
 
@@ -1329,13 +1605,15 @@ def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) 
     share of the zone with more attention; passes if the 99.9 % interval of its mean lies above
     0.95 (so it also excludes the true largest share, what an unbiased learner would find).
     """
-    runs = _urn_runs(size, workers)
-    final = runs["discovered"][:, -1]
-    largest = np.maximum(final, 1 - final).tolist()
-    lo, _ = _interval(largest, DECISION_LEVEL)
-    passed = lo is not None and lo > URN_RUNAWAY_SHARE
-    observed, ci = _ci95(largest)
-    to_a = int((final > 0.5).sum())
+    res = urn_runaway_result(size, workers)
+    ci, final, observed, passed, runs, to_a = (
+        res["ci"],
+        res["final"],
+        res["observed"],
+        res["passed"],
+        res["runs"],
+        res["to_a"],
+    )
     figure = _urn_figure(
         runs,
         out,
@@ -1365,6 +1643,37 @@ def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) 
     )
 
 
+def urn_fixed_point_check_result(
+    size: str = "quick",
+    workers: int = 1,
+    expected_fn: Callable[[Scenario], float] = urn_expected,
+) -> dict:
+    """The numbers of ``urn_fixed_point_check``: its runs and statistics, no figure, no prose."""
+    runs = _urn_runs(size, workers)
+    params = _urn_params("reported")
+    p_star = expected_fn(params)
+    lam_a, lam_b = URN_RATES
+    truth = lam_a / (lam_a + lam_b)
+    values = _long_run(runs["reported"])
+    lo, hi = _interval(values, DECISION_LEVEL)
+    covered = _covers(lo, hi, p_star)
+    power = lo is not None and not _covers(lo, hi, truth)
+    observed, ci = _ci95(values)
+    return {
+        "ci": ci,
+        "covered": covered,
+        "hi": hi,
+        "lo": lo,
+        "observed": observed,
+        "p_star": p_star,
+        "params": params,
+        "power": power,
+        "runs": runs,
+        "truth": truth,
+        "values": values,
+    }
+
+
 def urn_fixed_point_check(
     size: str = "quick",
     out: Path | None = None,
@@ -1379,16 +1688,20 @@ def urn_fixed_point_check(
     the true share and all-in-one (0.75 at these rates, true share 0.6). Observed: each run's
     mean share of zone A over its second half; passes if the 99.9 % interval covers the fixed
     point and excludes the true share (power)."""
-    runs = _urn_runs(size, workers)
-    params = _urn_params("reported")
-    p_star = expected_fn(params)
-    lam_a, lam_b = URN_RATES
-    truth = lam_a / (lam_a + lam_b)
-    values = _long_run(runs["reported"])
-    lo, hi = _interval(values, DECISION_LEVEL)
-    covered = _covers(lo, hi, p_star)
-    power = lo is not None and not _covers(lo, hi, truth)
-    observed, ci = _ci95(values)
+    res = urn_fixed_point_check_result(size, workers, expected_fn)
+    ci, covered, hi, lo, observed, p_star, params, power, runs, truth, values = (
+        res["ci"],
+        res["covered"],
+        res["hi"],
+        res["lo"],
+        res["observed"],
+        res["p_star"],
+        res["params"],
+        res["power"],
+        res["runs"],
+        res["truth"],
+        res["values"],
+    )
     figure = _urn_figure(
         runs,
         out,
@@ -1423,14 +1736,8 @@ def urn_fixed_point_check(
     )
 
 
-def urn_correction(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """The paper's correction recovers the true crime share.
-
-    Why: keeping a discovered incident with probability inversely proportional to its zone's
-    attention (police.discovery_correction) makes every zone add incidents in proportion to
-    its crime alone. Observed: each run's mean share of zone A over its second half, without
-    reports and with them; passes if both 99.9 % intervals (Bonferroni over the two) cover the
-    true share, and exclude what the uncorrected urn reaches (1 and the fixed point)."""
+def urn_correction_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``urn_correction``: its runs and statistics, no figure, no prose."""
     runs = _urn_runs(size, workers)
     lam_a, lam_b = URN_RATES
     truth = lam_a / (lam_a + lam_b)
@@ -1451,6 +1758,26 @@ def urn_correction(size: str = "quick", out: Path | None = None, workers: int = 
             else f"{URN_VARIANTS[v][1]}: too few runs"
         )
     observed, ci = _ci95(_long_run(runs["corrected"]))
+    return {"ci": ci, "observed": observed, "ok": ok, "parts": parts, "runs": runs, "truth": truth}
+
+
+def urn_correction(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """The paper's correction recovers the true crime share.
+
+    Why: keeping a discovered incident with probability inversely proportional to its zone's
+    attention (police.discovery_correction) makes every zone add incidents in proportion to
+    its crime alone. Observed: each run's mean share of zone A over its second half, without
+    reports and with them; passes if both 99.9 % intervals (Bonferroni over the two) cover the
+    true share, and exclude what the uncorrected urn reaches (1 and the fixed point)."""
+    res = urn_correction_result(size, workers)
+    ci, observed, ok, parts, runs, truth = (
+        res["ci"],
+        res["observed"],
+        res["ok"],
+        res["parts"],
+        res["runs"],
+        res["truth"],
+    )
     return Check(
         name="police.urn_correction",
         kind="analytic",

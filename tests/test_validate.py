@@ -199,3 +199,24 @@ def test_exact_interval_of_a_share():
     share, ci = validate._proportion(0, 30)
     assert share == 0 and ci[0] == 0 and ci[1] == pytest.approx(1 - 0.025 ** (1 / 30))
     assert validate._proportion(0, 0) == (None, None)
+
+
+def test_a_checks_numbers_are_computed_without_drawing(monkeypatch, tmp_path):
+    """Compute (``<check>_result``: runs and statistics) draws nothing; render (the check
+    itself) turns the same numbers into the verdict, prose and figure."""
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("compute drew a figure")
+
+    validate.clear_cache()
+    with monkeypatch.context() as m:
+        m.setattr(validate, "new_figure", no_drawing)
+        res = validate.coverage_formula_result("quick")
+    assert res["covered"] and res["power"]
+    a, mean, ci, expected = res["head"][:4]
+    assert a == validate.COVERAGE_HEADLINE and ci[0] <= expected <= ci[1]
+    assert mean == pytest.approx(expected, abs=0.05)
+    check = validate.coverage_formula("quick", out=tmp_path)  # the cached runs, drawn
+    assert check.passed and check.observed == pytest.approx(mean)
+    assert check.figure and (tmp_path / check.figure).is_file()
+    assert f"{mean:.4f}" in check.detail
