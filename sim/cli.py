@@ -2,6 +2,9 @@
 
 Bad input (an unknown key, a wrong type, a value out of range, a missing file) ends with
 status 2 and one line on stderr that names the key and what is allowed, never a traceback.
+
+Each command imports what it runs inside its function (the model's mesa and numba, matplotlib,
+the validation): ``run.py explain`` and ``--help`` answer without loading them.
 """
 
 from __future__ import annotations
@@ -15,8 +18,21 @@ import tempfile
 import time
 from pathlib import Path
 
-from sim.scenario import ScenarioError, load, shown_path
-from sim.sweep import SweepError, SweepInterrupted
+from sim.draws import EnsembleError, draws, load_ensemble, overrides
+from sim.experiment import load_experiment
+from sim.outputs import unique_results_dir
+from sim.replicate import counterfactual_metrics, run_replications, summarize
+from sim.rng import derive_seed
+from sim.scenario import (
+    ScenarioError,
+    load,
+    parse_overrides,
+    shown_path,
+    toml_value,
+    unknown_key_message,
+)
+from sim.schema import BY_KEY, OWNERS, PARAMS, declared
+from sim.sweep import SweepError, SweepInterrupted, parse_shard, sweep
 
 RESULTS_ROOT = Path("results")
 HEADLINE = (
@@ -360,8 +376,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from sim.scenario import unknown_key_message
-    from sim.schema import BY_KEY, PARAMS
 
     if args.markdown:
         print(parameters_markdown())
@@ -396,7 +410,6 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def _show(value) -> str:
-    from sim.scenario import toml_value
 
     return (
         toml_value(value)
@@ -419,8 +432,6 @@ def parameter_table(params) -> list[str]:
 
 def parameters_markdown() -> str:
     """The parameter reference (docs/parameters.md), generated from the schema."""
-    from sim.schema import PARAMS
-
     return "\n".join(
         [
             "# Parameters",
@@ -439,8 +450,6 @@ ODD_TABLE = re.compile(r"^(<!-- params: (\S+) -->\n)(.*?)^(<!-- /params -->)$", 
 def odd_tables(text: str) -> str:
     """A document with each parameter table between ``<!-- params: sim/X.py -->`` and
     ``<!-- /params -->`` regenerated from that module's declarations (docs/ODD.md, section 7)."""
-    from sim.schema import BY_KEY, OWNERS, declared
-
     modules = {o.replace(".", "/") + ".py": o for o in OWNERS}
 
     def table(m: re.Match) -> str:
@@ -477,9 +486,6 @@ DEFAULT_TOML_HEADER = """\
 def default_toml() -> str:
     """scenarios/default.toml, generated from the schema: every key with its default, unit and
     meaning, in tables by prefix (a table in the order its first key is declared)."""
-    from sim.scenario import toml_value
-    from sim.schema import PARAMS
-
     tables: dict[str, list] = {}
     for p in PARAMS:  # a table of groups is a table of its own; any other key goes in its prefix's
         grouped = isinstance(p.default, dict)
@@ -502,12 +508,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from sim import attention_figure, outputs, plots
     from sim.ledger_figure import save_ledger
     from sim.model import NeighbourhoodModel
-    from sim.replicate import (
-        counterfactual_metrics,
-        derive_seed,
-        run_replications,
-        summarize,
-    )
 
     if args.replications < 1:
         raise UsageError(f"--replications {args.replications}: must be at least 1")
@@ -642,7 +642,6 @@ def _print_summary(metrics: dict, with_ci: bool) -> None:
 
 
 def _results_dir(out: Path | None, name: str, seed: int) -> Path:
-    from sim.outputs import unique_results_dir
 
     if out is None:
         return unique_results_dir(RESULTS_ROOT, f"{name}-seed{seed}")
@@ -656,9 +655,7 @@ def _results_dir(out: Path | None, name: str, seed: int) -> Path:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from sim.experiment import load_experiment
     from sim.model import NeighbourhoodModel
-    from sim.sweep import parse_shard, sweep
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")
@@ -795,8 +792,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     """Paired replicates of two scenarios; the comparison's files into a new folder."""
     from sim.compare import compare
-    from sim.outputs import unique_results_dir
-    from sim.replicate import derive_seed
 
     if args.replications < 2:
         raise UsageError(
@@ -811,9 +806,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     ensemble = _ensemble(args.ensemble)
     per_replicate = None
     if ensemble is not None:
-        from sim.ensemble import draws
-        from sim.scenario import parse_overrides
-
         # keys the user set, and the keys in which A and B differ (the contrast), keep theirs
         given = parse_overrides([*args.overrides, *args.set_a, *args.set_b])
         skip = set(given) | {k for k in a if a[k] != b[k]}
@@ -828,8 +820,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     for params in (a, b):  # a bad world (e.g. a missing GraphML file) stops here, in one line
         if per_replicate is not None:  # and so does an ensemble value a scenario refuses
-            from sim.ensemble import overrides
-
             params = params.replace(overrides(per_replicate[0]), origin="--ensemble")
         NeighbourhoodModel(params, rng=derive_seed(root, 0))
     names = (Path(args.a).stem, Path(args.b).stem)
@@ -922,15 +912,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        path, checks, notes = validate(args.size, args.workers, args.out, args.only, progress)
+        path, checks = validate(args.size, args.workers, args.out, args.only, progress)
     finally:
         for bar in bars.values():
             bar.close()
     passed = sum(c.passed for c in checks)
     failed = [c.name for c in checks if not c.passed and c.measured]
     unmeasured = [c.name for c in checks if not c.measured]
-    for note in notes:
-        print(note)
     print(f"report: {path}")
     summary = f"{passed} of {len(checks)} checks passed ({args.size}, "
     summary += f"{time.perf_counter() - started:.0f} s)"
@@ -1029,7 +1017,6 @@ def _ensemble(path: Path | None):
     """The --ensemble table, checked (a bad file: one line, exit 2)."""
     if path is None:
         return None
-    from sim.ensemble import EnsembleError, load_ensemble
 
     try:
         return load_ensemble(path)
@@ -1039,9 +1026,7 @@ def _ensemble(path: Path | None):
 
 def cmd_ensemble(args: argparse.Namespace) -> int:
     """The calibration ensemble: the prior sample's sweep (resumable), then rejection ABC."""
-    from sim.ensemble import EnsembleError, build, check_levers
-    from sim.experiment import load_experiment
-    from sim.sweep import sweep
+    from sim.ensemble import build, check_levers
 
     if args.workers < 1:
         raise UsageError(f"--workers {args.workers}: must be at least 1")

@@ -37,8 +37,10 @@ import numpy as np
 import pyarrow as pa
 from matplotlib.figure import Figure
 
+from sim.draws import overrides
 from sim.outputs import atomic_write, clean_number, code_version, save_figure, write_parquet
-from sim.replicate import derive_seed, run_replications
+from sim.replicate import run_replications
+from sim.rng import derive_seed
 from sim.scenario import Scenario
 from sim.stats import LEVEL, metric_info, paired_interval
 
@@ -96,7 +98,7 @@ def compare(
     (an existing, empty folder); return the table of ``paired_table``.
 
     ``per_replicate``: the calibrated parameters of each replicate, drawn from an ensemble
-    (``sim.ensemble.draws``), the same for A and B; the table then also gives each metric's
+    (``sim.draws.draws``), the same for A and B; the table then also gives each metric's
     ``range_low`` / ``range_high``, the 2.5 and 97.5 % quantiles of the paired differences
     over the replicates: how far the effect varies over the ensemble's parameter sets."""
     done = {"a": 0, "b": 0}
@@ -143,8 +145,6 @@ def compare(
     )
     params_a, params_b = [dict(a)] * replications, [dict(b)] * replications
     if per_replicate is not None:  # each replicate's own calibrated parameters
-        from sim.ensemble import overrides
-
         params_a = [{**dict(a), **overrides(d)} for d in per_replicate]
         params_b = [{**dict(b), **overrides(d)} for d in per_replicate]
     _write_replications(out / "replications.parquet", run_a, run_b, params_a, params_b)

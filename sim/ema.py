@@ -27,6 +27,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from sim.model import NeighbourhoodModel
 from sim.scenario import Scenario, ScenarioError, load
 from sim.schema import BY_KEY, INT
 
@@ -56,8 +57,6 @@ class _Run:
         self.outcomes = outcomes
 
     def __call__(self, **kwargs: Any) -> dict[str, float]:
-        from sim.model import NeighbourhoodModel
-
         params = Scenario(self.values, base_dir=Path(self.base_dir))
         seed = kwargs.pop("seed", None)
         changes = {dotted_name(k): v for k, v in kwargs.items()}

@@ -17,23 +17,32 @@ stratified sample of the uniform or log-uniform prior over the factors' ranges) 
 ``sim.patterns.neighbourhood_stats`` and writes ``ensemble.parquet`` (the accepted sets),
 ``scores_ensemble.csv`` (every set), ``ensemble.md`` and ``ensemble.png``.
 
-Policy results over the ensemble (issue 22, part 5): ``load_ensemble`` reads and checks the
-Parquet table, ``draws`` gives replicate r the parameters of one accepted set (a keyed
-permutation of the sets, the same for every arm: common random numbers and common parameters),
-so a paired difference's interval over the replicates holds both the simulation's and the
-parameters' uncertainty.
+Policy results over the ensemble (issue 22, part 5): ``sim.draws`` reads the table and gives
+each replicate its set.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
+from matplotlib.figure import Figure
+from scipy import stats
 
 from sim import patterns
+from sim.draws import EnsembleError
+from sim.experiment import load_experiment
+from sim.outputs import atomic_write, save_figure, write_parquet
+from sim.scenario import flatten
+from sim.schema import BY_KEY
+from sim.sweep import Store
 
 Z = 1.959964  # 95 % normal quantile: the Monte-Carlo tolerance of every statistic
 # docs/sources.md: about 1,900 legal demands and more than 22,335 incidents with voluntary
@@ -57,10 +66,6 @@ BANDS = {
     "cleared": ((0.0, patterns.CLEARED_MAX), 8),
 }
 SOLVED = ("police.request_probability", "legal.demand_probability")
-
-
-class EnsembleError(ValueError):
-    """A bad ensemble file or results folder (one line for the user)."""
 
 
 # ----------------------------------------------------------------------------- ABC core
@@ -209,7 +214,6 @@ def score(runs, base) -> Any:
     """Every set (design point) of a sweep's runs table scored: a DataFrame, one row per set,
     with ``param:<key>`` (the factors and the two solved rates), the statistics and their
     errors, ``pattern.<k>`` and ``accepted``."""
-    import pandas as pd
 
     check_levers(base)
     rows = []
@@ -245,13 +249,6 @@ def build(
 ) -> dict[str, Any]:
     """Score a finished ensemble sweep and write the ensemble, its report, figure and
     (optionally) the representative preset. Returns a summary dict."""
-    import json
-
-    import pyarrow as pa
-
-    from sim.experiment import load_experiment
-    from sim.outputs import atomic_write, write_parquet
-    from sim.sweep import Store
 
     say = progress or (lambda text: None)
     runs_dir, out = Path(runs_dir), Path(out)
@@ -285,9 +282,6 @@ def _adoption_stage(out: Path) -> tuple[Any, Any] | None:
     """Stage 1 of the calibration (adoption and partnerships, patterns 1-2: parameters the
     ensemble's patterns 3-9 do not depend on, docs/calibration.md): its experiment and the
     chosen accepted set, from ``accepted_adoption.csv`` beside the ensemble, if there."""
-    import pandas as pd
-
-    from sim.experiment import load_experiment
 
     path = out / "accepted_adoption.csv"
     if not path.exists():
@@ -301,7 +295,6 @@ def _factor_keys(exp) -> list[str]:
 
 
 def _label(key: str) -> str:
-    from sim.schema import BY_KEY
 
     p = BY_KEY.get(key)
     return f"{key} [{p.unit}]" if p else key
@@ -309,9 +302,6 @@ def _label(key: str) -> str:
 
 def plot(scores, accepted, exp, path: Path) -> None:
     """Marginals: the prior sample and the accepted sets, one panel per parameter."""
-    from matplotlib.figure import Figure
-
-    from sim.outputs import save_figure
 
     keys = [*_factor_keys(exp), *SOLVED]
     cols = 4
@@ -354,7 +344,6 @@ def constraints(scores, keys: Sequence[str]) -> dict[tuple[int, str], tuple[floa
     two-sample Kolmogorov-Smirnov distance between p among the sets passing k and p among all
     sets scored, with its p-value. A pattern that does not depend on p passes a random subset
     (distance near 0)."""
-    from scipy import stats
 
     out = {}
     for k in SCORED:
@@ -432,7 +421,6 @@ def report(exp, scores, accepted, chosen, preset, figure: Path) -> str:
         "| parameter | unit | prior range | posterior 5 % | median | 95 % |",
         "|---|---|---|---|---|---|",
     ]
-    from sim.schema import BY_KEY
 
     for key in allkeys:
         allv = scores[f"param:{key}"].dropna()
@@ -508,10 +496,6 @@ def preset_text(exp, row, scores, accepted, name: str, stage1=None) -> str:
     length), the factors and the two solved rates, each with its unit and why it has that
     value (the factors with their posterior 5-95 % range), and with ``stage1`` (experiment,
     chosen row) the adoption stage's chosen set (patterns 1-2)."""
-    import tomllib
-
-    from sim.scenario import flatten
-    from sim.schema import BY_KEY
 
     values: dict[str, tuple[Any, str]] = {}
     base = flatten(tomllib.loads(Path(exp.base).read_text(encoding="utf-8")), str(exp.base))
@@ -553,67 +537,3 @@ def preset_text(exp, row, scores, accepted, name: str, stage1=None) -> str:
         "# Sources: docs/sources.md (requests, legal demands, patterns), docs/calibration.md.",
     ]
     return "\n".join(header + patterns.preset_body(values)) + "\n"
-
-
-# ----------------------------------------------------------------------------- policy use
-
-
-def load_ensemble(path: str | Path) -> Any:
-    """The ensemble's Parquet table, checked: readable, at least one set, ``param:<key>``
-    columns naming scenario keys with numeric values. Raises EnsembleError (one line)."""
-    import pandas as pd
-    import pyarrow.parquet as pq
-
-    from sim.schema import BY_KEY
-
-    path = Path(path)
-    if not path.is_file():
-        raise EnsembleError(f"--ensemble {path}: no such file")
-    try:
-        table = pq.read_table(path).to_pandas()
-    except Exception as exc:  # any unreadable file: one line, not a traceback
-        raise EnsembleError(
-            f"--ensemble {path}: not a Parquet table ({type(exc).__name__})"
-        ) from None
-    cols = [c for c in table.columns if c.startswith("param:")]
-    if not cols:
-        raise EnsembleError(
-            f"--ensemble {path}: no param:<key> columns (expected the table written by "
-            "run.py ensemble, e.g. results/calibration/ensemble.parquet)"
-        )
-    unknown = [c[6:] for c in cols if c[6:] not in BY_KEY]
-    if unknown:
-        raise EnsembleError(f"--ensemble {path}: unknown scenario key(s) {', '.join(unknown)}")
-    bad = [c for c in cols if not pd.api.types.is_numeric_dtype(table[c])]
-    if bad:
-        raise EnsembleError(f"--ensemble {path}: column(s) {', '.join(bad)} must be numeric")
-    table = table.dropna(subset=cols).reset_index(drop=True)
-    if table.empty:
-        raise EnsembleError(f"--ensemble {path}: no complete parameter set")
-    return table
-
-
-def draws(ensemble, replications: int, seed: int, skip: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The parameters of replicate r = 0..R-1: the sets of the ensemble in a permutation keyed
-    by ``seed`` (every set once before any twice), the same for every arm of a comparison or
-    point of a sweep. Keys in ``skip`` (a sweep's factors, explicit --set keys) are left to
-    the scenario."""
-    from sim.rng import Streams
-    from sim.schema import BY_KEY, INT
-
-    cols = [c for c in ensemble.columns if c.startswith("param:") and c[6:] not in skip]
-    order = Streams(seed).generator("ensemble").permutation(len(ensemble))
-    out = []
-    for r in range(replications):
-        row = ensemble.iloc[int(order[r % len(order)])]
-        d: dict[str, Any] = {"ensemble.set": int(order[r % len(order)])}
-        for c in cols:
-            v = float(row[c])
-            d[c[6:]] = round(v) if BY_KEY[c[6:]].kind == INT else v
-        out.append(d)
-    return out
-
-
-def overrides(draw: Mapping[str, Any]) -> dict[str, Any]:
-    """A draw's scenario keys (without its bookkeeping)."""
-    return {k: v for k, v in draw.items() if k != "ensemble.set"}

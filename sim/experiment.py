@@ -61,7 +61,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from sim import limits
-from sim.replicate import derive_seed
+from sim.rng import derive_seed
 from sim.scenario import (
     Scenario,
     ScenarioError,
@@ -73,6 +73,7 @@ from sim.scenario import (
     shown_path,
 )
 from sim.schema import BY_KEY, FLOAT, INT
+from sim.stats import metric_columns
 
 TOP_KEYS = (
     "base",
@@ -329,8 +330,6 @@ def _expand_metrics(path: Path, metrics: list[str], exp: Experiment) -> list[str
     """``metrics`` with each name holding ``*`` replaced by every metric the design's runs
     write that it matches (shell-style, in the registry's order); a pattern matching none is
     an error."""
-    from sim.stats import metric_columns
-
     known = metric_columns(exp.scenario(i) for i in range(len(exp.points)))
     out: dict[str, None] = {}
     for m in metrics:

@@ -15,10 +15,20 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from sim.outputs import save_figure
+from sim.plots import OKABE_ITO
 from sim.schema import LEDGER_PATHS
 
-# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442"]
+# the project's colour-blind-safe palette (sim/plots.py), in the order the ledger's groups take it
+LEDGER_ORDER = (
+    "blue",
+    "orange",
+    "bluish green",
+    "reddish purple",
+    "sky blue",
+    "vermillion",
+    "yellow",
+)
+LEDGER_COLOURS = [OKABE_ITO[c] for c in LEDGER_ORDER]
 OFFENDER_COLOUR = "#999999"
 PATH_LABELS = {
     "voluntary": "voluntary\nrequests",
@@ -45,7 +55,7 @@ def _draw(ax, metrics: dict, group_names: list[str]) -> list[Patch]:
     handles = []
     for g, name in enumerate(group_names):
         h = np.array([_value(metrics, f"privacy.exposed.{p}.{name}") for p in LEDGER_PATHS])
-        colour = OKABE_ITO[g % len(OKABE_ITO)]
+        colour = LEDGER_COLOURS[g % len(LEDGER_COLOURS)]
         ax.bar(x, h, bottom=bottom, color=colour, edgecolor="white", linewidth=0.5)
         handles.append(Patch(color=colour, label=f"{name} (bystanders)"))
         bottom += h

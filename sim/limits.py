@@ -105,6 +105,7 @@ def grid_homes(values: Mapping[str, Any]) -> int:
 
 def estimate(values: Mapping[str, Any], homes: int) -> Estimate:
     """One run's memory and time, from its homes, pedestrians and days."""
+    # deferred: the world (networkx, scipy) loads when a size is estimated, not for `explain`
     from sim.population import pedestrians
 
     people = pedestrians(values, homes)
@@ -132,14 +133,14 @@ def scenario_homes(values: Mapping[str, Any], base_dir: Path) -> int:
     relative to ``base_dir``."""
     kind = values["world.kind"]
     if kind == "osm":
-        from sim.osm import extract_homes_bound, resolve
+        from sim.osm import extract_homes_bound, resolve  # deferred: as in estimate
 
         if not values["world.osm"]:
             raise ScenarioError("world.osm: an extract file is required when world.kind = 'osm'")
         return extract_homes_bound(resolve(values["world.osm"], base_dir))
     if kind != "graphml":
         return grid_homes(values)
-    from sim.world import load_graphml
+    from sim.world import load_graphml  # deferred: as in estimate
 
     if not values["world.graphml"]:
         raise ScenarioError("world.graphml: a file is required when world.kind = 'graphml'")

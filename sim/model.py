@@ -28,7 +28,7 @@ from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
 from sim.metrics import SUBMODELS, Recorder, gather, outcome_totals
 from sim.movement import PassTable, Viewers, Walks
-from sim.police import PoliceAgency, Zones
+from sim.police import PoliceAgency
 from sim.population import DELIVERY, MINUTES_PER_DAY, Population
 from sim.privacy import AccountSecurity
 from sim.protests import Protests
@@ -37,6 +37,7 @@ from sim.requests import Platform, Rules
 from sim.rng import Streams
 from sim.scenario import Scenario, ScenarioError
 from sim.schema import SRC_RUN, flag, integer, number
+from sim.submodel import Zones
 from sim.world import build_world
 
 # fmt: off

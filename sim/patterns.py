@@ -28,15 +28,25 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sim.adoption import partner_agencies, partnership_minute
 from sim.checks import Check
+from sim.experiment import load_experiment
+from sim.model import NeighbourhoodModel
+from sim.outputs import atomic_write
+from sim.plots import new_figure, save_named
+from sim.pool import map_tasks
 from sim.replicate import mean_ci, run_replications
+from sim.rng import Streams, derive_seed
 from sim.scenario import Scenario, load
+from sim.schema import BY_KEY
+from sim.sweep import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 # the preset ``run.py validate`` confirms: the ensemble's representative set (sim/ensemble.py),
@@ -334,9 +344,6 @@ def _in(x: float | None, band: tuple[float, float]) -> bool:
 def partnership_years(params: Scenario, seeds: Sequence[int]) -> np.ndarray:
     """The decimal year each seed's agency signs (inf: never), exactly as the model draws it
     (``sim.adoption.partnership_minute`` with the run's random streams)."""
-    from sim.adoption import partnership_minute
-    from sim.rng import Streams
-
     p = params.replace({"time.start_year": 2010.0})
     years = []
     for s in seeds:
@@ -370,8 +377,6 @@ def adoption_path(params: Scenario, seed: int) -> np.ndarray:
     left out (a minute-by-minute model over six years would take minutes per run), so fear is
     held at zero and officers place no free devices at incidents: both only add purchases.
     """
-    from sim.model import NeighbourhoodModel
-
     start_year, start_share = ADOPTION_START
     years = ADOPTION_BANDS[-1][0] - start_year
     p = params.replace(
@@ -849,7 +854,6 @@ def _set_outcomes(
 ) -> tuple[dict[str, _Outcome], dict]:
     """Every part in ``keys`` for one seed set; also the raw material the report pools
     (partnership shares, adoption paths, the replications' metrics)."""
-    from sim.replicate import derive_seed
 
     out: dict[str, _Outcome] = {}
     raw: dict = {}
@@ -948,6 +952,29 @@ def _state(o: _Outcome, min_events: int) -> str:
     return "passed" if o.passed else "failed"
 
 
+@dataclass
+class PartResult:
+    """One part's numbers over the seed sets: each set's outcome, the verdict ("pass",
+    "fail" or "not measured") and the statistic pooled over the sets (value, low, high)."""
+
+    outcomes: list[_Outcome]
+    verdict: str
+    observed: tuple
+
+
+@dataclass
+class PatternResults:
+    """What the pattern checks compute (runs and statistics), before any figure or prose."""
+
+    params: Scenario
+    scenario: str | Path | Scenario
+    size: str
+    seed_sets: int
+    parts: dict[str, PartResult]
+    raws: list[dict]  # per seed set: the raw runs and paths the statistics came from
+    pooled_stats: dict | None  # neighbourhood statistics over every set's base runs
+
+
 def pattern_checks(
     size: str = "full",
     workers: int | None = None,
@@ -980,10 +1007,20 @@ def pattern_checks(
         seed_sets: how many independent seed sets must confirm each part.
         only: part keys to check (e.g. ``("5", "7")``); all parts when None.
     """
-    import os
+    results = pattern_results(size, workers, progress, scenario, seed, seed_sets, only)
+    return render_checks(results, out_dir)
 
-    from sim.replicate import derive_seed
 
+def pattern_results(
+    size: str = "full",
+    workers: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    scenario: str | Path | Scenario = CALIBRATED,
+    seed: int = 20251,
+    seed_sets: int = SEED_SETS,
+    only: Sequence[str] | None = None,
+) -> PatternResults:
+    """The runs and statistics of ``pattern_checks`` (same arguments, no figures, no prose)."""
     if size not in SIZES:
         raise ValueError(f"size must be one of {', '.join(SIZES)}")
     keys = [p.key for p in PARTS] if only is None else list(only)
@@ -1015,12 +1052,26 @@ def pattern_checks(
     if any("base" in r for r in raws):
         rows = [m for r in raws for m in r.get("base", [])]
         pooled_stats = neighbourhood_stats(rows, params, params["police.request_probability"], True)
-    checks = []
+    parts = {}
     for key in keys:
-        part = PART[key]
         outcomes = [o[key] for o, _ in sets]
-        result = verdict(outcomes, part.min_events)
-        observed = _pooled_observed(key, raws, pooled_stats, n_partner, params)
+        parts[key] = PartResult(
+            outcomes,
+            verdict(outcomes, PART[key].min_events),
+            _pooled_observed(key, raws, pooled_stats, n_partner, params),
+        )
+    return PatternResults(params, scenario, size, seed_sets, parts, raws, pooled_stats)
+
+
+def render_checks(results: PatternResults, out_dir: str | Path | None = None) -> list[Check]:
+    """The checks of ``pattern_results``: each part's prose, and the figures of patterns 1
+    and 2 into ``out_dir`` (none when omitted)."""
+    reps, n_partner, n_adopt, _ = SIZES[results.size]
+    params, raws = results.params, results.raws
+    checks = []
+    for key, res in results.parts.items():
+        part = PART[key]
+        outcomes, observed = res.outcomes, res.observed
         per_set = "; ".join(
             f"set {i + 1}: {_show(o.stat)}, {o.events} events, {_state(o, part.min_events)}"
             for i, o in enumerate(outcomes)
@@ -1038,17 +1089,17 @@ def pattern_checks(
                 EXPECTED[key],
                 observed[0],
                 _pair(observed),
-                result == "pass",
-                f"{part.label}: {part.why}. {seed_sets} independent seed sets of "
-                f"{_how(key, reps, n_partner, n_adopt, params, scenario)}; each decides on its "
-                f"95 % interval and needs at least {part.min_events} {part.events}. "
-                f"{per_set}. {_context(key, pooled_stats, params)}".rstrip(),
+                res.verdict == "pass",
+                f"{part.label}: {part.why}. {results.seed_sets} independent seed sets of "
+                f"{_how(key, reps, n_partner, n_adopt, params, results.scenario)}; each decides "
+                f"on its 95 % interval and needs at least {part.min_events} {part.events}. "
+                f"{per_set}. {_context(key, results.pooled_stats, params)}".rstrip(),
                 figure,
                 SOURCES[part.pattern],
                 label=part.label,
                 events=min(o.events for o in outcomes),
                 min_events=part.min_events,
-                measured=result != "not measured",
+                measured=res.verdict != "not measured",
             )
         )
     return checks
@@ -1167,11 +1218,8 @@ def _show(m: tuple) -> str:
 
 
 def _figure_partnerships(shares: np.ndarray, out_dir: str | Path) -> str:
-    from sim.adoption import partner_agencies
-    from sim.validate import _figure, _save
-
     t = np.linspace(2017, 2025, 200)
-    fig = _figure(5, 3.2)
+    fig = new_figure(5, 3.2)
     ax = fig.subplots()
     ax.plot(t, [partner_agencies(x) for x in t], color="0.6", label="logistic fit (input)")
     ax.plot(
@@ -1191,14 +1239,12 @@ def _figure_partnerships(shares: np.ndarray, out_dir: str | Path) -> str:
     ax.set_ylabel("partner agencies")
     ax.legend(fontsize=8)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return _save(fig, Path(out_dir), "pattern1_partnerships")
+    return save_named(fig, Path(out_dir), "pattern1_partnerships")
 
 
 def _figure_adoption(paths: np.ndarray, out_dir: str | Path) -> str:
-    from sim.validate import _figure, _save
-
     years = [ADOPTION_START[0], *(b[0] for b in ADOPTION_BANDS)]
-    fig = _figure(5, 3.2)
+    fig = new_figure(5, 3.2)
     ax = fig.subplots()
     for p in paths:
         ax.plot(years, p, "-o", color="tab:blue", alpha=0.5)
@@ -1209,7 +1255,7 @@ def _figure_adoption(paths: np.ndarray, out_dir: str | Path) -> str:
     ax.set_ylabel("share of homes with a camera")
     ax.legend(fontsize=8)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return _save(fig, Path(out_dir), "pattern2_adoption")
+    return save_named(fig, Path(out_dir), "pattern2_adoption")
 
 
 # ----------------------------------------------------------------------------- calibration
@@ -1309,19 +1355,11 @@ def adoption_scores(exp, workers: int = 1, n_partner: int = 400, progress=None):
     """
     import pandas as pd
 
-    from sim.replicate import derive_seed
-
     say = progress or (lambda text: None)
     seeds = [derive_seed(exp.seed, r) for r in range(exp.replications)]
     jobs = [(dict(exp.scenario(i)), s) for i in range(len(exp.points)) for s in seeds]
     say(f"stage 1: {len(jobs)} adoption paths 2017-{ADOPTION_YEARS[-1]:g} ({workers} workers)")
-    if workers > 1:
-        from sim.sweep import process_pool
-
-        with process_pool(workers) as pool:
-            paths = list(pool.map(_adoption_job, jobs))
-    else:
-        paths = [_adoption_job(j) for j in jobs]
+    paths = map_tasks(_adoption_job, [(j,) for j in jobs], workers)
     paths = np.array(paths).reshape(len(exp.points), len(seeds), len(ADOPTION_YEARS))
     partner_seeds = [derive_seed(exp.seed + 1, r) for r in range(n_partner)]
     rows = []
@@ -1416,10 +1454,6 @@ def calibrate(
     Stage 1 is cached in ``results/adoption.json`` and reused while its design is unchanged.
     """
     import pandas as pd
-
-    from sim.experiment import load_experiment
-    from sim.outputs import atomic_write
-    from sim.sweep import Store
 
     say = progress or (lambda text: None)
     results = Path(results)
@@ -1734,8 +1768,6 @@ def preset_text(exp1, row1, exp2, row2, name: str = "calibrated", checks=None) -
     overrides, without the measurement levers), both stages' factor values and the solved
     request probability, each with its unit and why it has that value. The header says how
     the sets were chosen and which patterns they match and miss, with observed values."""
-    from sim.schema import BY_KEY
-
     flags = {k: _flag(row1 if k in STAGE1 else row2, f"pattern.{k}") for k in PATTERNS}
     matched = [str(k) for k in PATTERNS if flags[k]]
     missed = [str(k) for k in PATTERNS if not flags[k]]
@@ -1806,8 +1838,6 @@ def preset_text(exp1, row1, exp2, row2, name: str = "calibrated", checks=None) -
 def preset_body(values: dict) -> list[str]:
     """A preset's tables: ``values`` {key: (value, why)}, each line with its unit and why
     (and "same as the default" when it is), tables and keys sorted."""
-    from sim.schema import BY_KEY
-
     tables: dict[str, list[str]] = {}
     for key in sorted(values):
         value, why = values[key]

@@ -49,6 +49,22 @@ def run_title(scenario: str, seed: int, replications: int = 1) -> str:
     return f"{scenario} (seed {seed}{many})"
 
 
+def new_figure(width: float = 6.4, height: float = 4.2) -> Figure:
+    """A figure of its own (no pyplot state: safe in worker processes and the web app)."""
+    return Figure(figsize=(width, height))
+
+
+def save_named(fig, out: Path | None, name: str, dpi: int = 110) -> str | None:
+    """Write a figure as ``out/<name with dots as underscores>.png`` (atomically, laid out);
+    return the file name (None when there is no folder: a check computed without drawing)."""
+    if out is None:
+        return None
+    filename = name.replace(".", "_") + ".png"
+    fig.tight_layout()
+    save_figure(fig, Path(out) / filename, dpi=dpi)
+    return filename
+
+
 def draw_map(ax, model, walkers: bool = False) -> list:
     """Streets, covered street (shaded), homes by group, cameras by type (shape), destinations,
     entry points, and walkers by group if asked. Returns the legend's handles, for the caller

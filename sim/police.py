@@ -50,7 +50,7 @@ from sim.requests import EMERGENCY, LEGAL, VOLUNTARY, Handover, Platform, Reques
 from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
 from sim.schema import INCIDENT_KINDS, SRC_PUBLIC, choice, flag, integer, number, share
-from sim.submodel import COUNT, FRACTION, RATIO, Submodel, disparity, metric, ratio
+from sim.submodel import COUNT, FRACTION, RATIO, Submodel, Zones, disparity, metric, ratio
 
 # Sources cited only here (docs/sources.md expands them).
 SRC_LEGAL = "docs/sources.md: legal demands ~1,900 (2020), 3,147 (2021); compliance 68 % / 57 %"
@@ -167,25 +167,6 @@ def urn_share(
         return lam_a / (lam_a + lam_b) if lam_a + lam_b > 0 else 0.5
     found = (1 - reported) * 2 * discovery
     return urn_fixed_point(found * lam_a, found * lam_b, reported * lam_a, reported * lam_b)
-
-
-class Zones:
-    """A grid of rectangular zones over the area's bounding box."""
-
-    def __init__(self, xy: np.ndarray, nx: int, ny: int) -> None:
-        self.lo = xy.min(axis=0)
-        self.size = np.maximum(xy.max(axis=0) - self.lo, 1e-9)
-        self.nx, self.ny = nx, ny
-
-    @property
-    def count(self) -> int:
-        return self.nx * self.ny
-
-    def of(self, xy: np.ndarray) -> np.ndarray:
-        f = (xy - self.lo) / self.size
-        i = np.clip((f[:, 0] * self.nx).astype(np.int64), 0, self.nx - 1)
-        j = np.clip((f[:, 1] * self.ny).astype(np.int64), 0, self.ny - 1)
-        return i * self.ny + j
 
 
 class PoliceAgency(mesa.Agent, Submodel):

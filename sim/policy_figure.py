@@ -30,6 +30,7 @@ from scipy import stats
 
 from sim.outputs import atomic_write, save_figure
 from sim.stats import paired_interval
+from sim.sweep import Store
 
 REGIME = "param:requests.regime"
 FOOTAGE = ("footage.clips_shared", "footage.incidents_with_footage_fraction")
@@ -48,8 +49,6 @@ HEADLINE = (
 def load_runs(folder: Path) -> pd.DataFrame:
     """Every finished run of a sweep folder (one row each, as ``Store.runs_table`` reads it),
     each (factor values, replicate) once: the last design point that repeats them wins."""
-    from sim.sweep import Store
-
     df = Store(Path(folder)).runs_table()
     if df.empty:
         raise FileNotFoundError(f"{folder}: no runs (run the sweep first)")

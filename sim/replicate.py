@@ -1,6 +1,6 @@
 """Independent replications of one scenario and their summary with 95 % confidence intervals.
 
-Replicate ``r`` of a run with root seed ``s`` uses the seed ``derive_seed(s, r)``: a pure
+Replicate ``r`` of a run with root seed ``s`` uses the seed ``sim.rng.derive_seed(s, r)``: a pure
 function of the two numbers, so the results are the same whatever the number of worker
 processes or the order in which replications finish, and two scenarios run with the same root
 seed share their replicates' seeds (common random numbers: paired comparisons).
@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import as_completed
 
 import numpy as np
 from scipy import stats
 
+from sim.draws import overrides
+from sim.pool import map_tasks
+from sim.rng import derive_seed
 from sim.scenario import Scenario
 from sim.stats import metric_interval
-
-
-def derive_seed(root: int, replicate: int) -> int:
-    """The seed of one replicate (63 bits, from numpy's SeedSequence)."""
-    state = np.random.SeedSequence([int(root), int(replicate)]).generate_state(2, np.uint32)
-    return int((int(state[0]) << 32 | int(state[1])) & ((1 << 63) - 1))
-
 
 # name -> (switch, value when off, metric compared, name of the difference)
 COUNTERFACTUALS = {
@@ -39,7 +34,7 @@ COUNTERFACTUALS = {
 def counterfactual_metrics(params: Scenario, seed: int, metrics: dict, which: str) -> dict:
     """Add a paired counterfactual: the same run, same seed, with one mechanism off; the
     added metric is the difference (this run minus the counterfactual)."""
-    from sim.model import NeighbourhoodModel
+    from sim.model import NeighbourhoodModel  # deferred: mesa and numba, not for `run.py explain`
 
     key, off, measured, name = COUNTERFACTUALS[which]
     other = NeighbourhoodModel(params.replace({key: off}), rng=seed).run()
@@ -50,7 +45,7 @@ def run_one(
     params: Scenario, seed: int, counterfactual: str | None = None
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Run one replicate (and its counterfactual, if asked); return metrics, time series."""
-    from sim.model import NeighbourhoodModel
+    from sim.model import NeighbourhoodModel  # deferred: mesa and numba, not for `run.py explain`
 
     model = NeighbourhoodModel(params, rng=seed)
     metrics = model.run()
@@ -71,33 +66,14 @@ def run_replications(
     """Run replicates 0..R-1; return (seed, metrics, time series) in replicate order.
 
     ``per_replicate``: keys to set in replicate r's scenario (the parameter sets drawn from a
-    calibration ensemble, ``sim.ensemble.draws``)."""
+    calibration ensemble, ``sim.draws.draws``)."""
     seeds = [derive_seed(root_seed, r) for r in range(replications)]
     scenarios = [params] * replications
     if per_replicate is not None:
-        from sim.ensemble import overrides
-
         scenarios = [params.replace(overrides(d), origin="--ensemble") for d in per_replicate]
-    results: list = [None] * replications
-    if workers <= 1:
-        for r, seed in enumerate(seeds):
-            results[r] = (seed, *run_one(scenarios[r], seed, counterfactual))
-            if progress:
-                progress(r + 1)
-        return results
-    from sim.sweep import process_pool
-
-    with process_pool(workers) as pool:
-        futures = {
-            pool.submit(run_one, scenarios[r], seed, counterfactual): r
-            for r, seed in enumerate(seeds)
-        }
-        for done, fut in enumerate(as_completed(futures), start=1):
-            r = futures[fut]
-            results[r] = (seeds[r], *fut.result())
-            if progress:
-                progress(done)
-    return results
+    tasks = [(scenarios[r], seed, counterfactual) for r, seed in enumerate(seeds)]
+    runs = map_tasks(run_one, tasks, workers, progress)
+    return [(seed, *run) for seed, run in zip(seeds, runs, strict=True)]
 
 
 def mean_ci(values: list[float | None], level: float = 0.95) -> tuple[float | None, ...]:

@@ -47,10 +47,13 @@ import pyarrow.parquet as pq
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from sim.experiment import load_experiment
 from sim.ledger_figure import save_ledger_panels
 from sim.outputs import atomic_write, save_figure
 from sim.plots import OKABE_ITO
-from sim.schema import LEDGER_PATHS
+from sim.policy_figure import write as write_policy
+from sim.scenario import ScenarioError
+from sim.schema import BY_KEY, LEDGER_PATHS
 from sim.stats import axis_label, metric_info, metric_interval, paired_interval
 from sim.sweep import RUN_COLUMNS
 
@@ -419,9 +422,6 @@ def contrast_table(res: Results, factor: str, a, b) -> tuple[pd.DataFrame, list[
 def _current_contrasts(manifest: dict) -> list:
     """The contrasts of the experiment file as it is now, when it still describes this
     design (contrasts added after the sweep count), else those the manifest recorded."""
-    from sim.experiment import load_experiment
-    from sim.scenario import ScenarioError
-
     path = manifest.get("experiment")
     if isinstance(path, str) and Path(path).is_file():
         try:
@@ -567,8 +567,6 @@ def marginal_means(res: Results, metric: str, factor: str) -> pd.DataFrame:
 
 def _factor_label(factor: str) -> str:
     """The factor's key and unit (sim/schema.py), for an axis."""
-    from sim.schema import BY_KEY
-
     p = BY_KEY.get(factor)
     unit = getattr(p, "unit", "") if p is not None else ""
     return f"{factor} ({unit})" if unit and unit not in ("-", "") else factor
@@ -1180,8 +1178,6 @@ def write_report(
             "path's bystander total (docs/metrics.md, `privacy.exposed.<path>.<group>`).",
         ]
     if "requests.regime" in res.factors and res.manifest.get("common_random_numbers"):
-        from sim.policy_figure import write as write_policy
-
         say("policy figure")  # the policy question's own figure and paired tables
         try:
             write_policy(results_dir, out / "policy")

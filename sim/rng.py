@@ -136,3 +136,9 @@ def poisson_from_uniform(u: float, mean: float) -> int:
     log_pmf = k * np.log(mean) - mean - np.cumsum(np.log(np.maximum(k, 1)))
     cdf = np.cumsum(np.exp(log_pmf))
     return int(min(np.searchsorted(cdf, u, side="right"), k_max))
+
+
+def derive_seed(root: int, replicate: int) -> int:
+    """The seed of one replicate (63 bits, from numpy's SeedSequence)."""
+    state = np.random.SeedSequence([int(root), int(replicate)]).generate_state(2, np.uint32)
+    return int((int(state[0]) << 32 | int(state[1])) & ((1 << 63) - 1))

@@ -128,6 +128,25 @@ def majority_slope_se(per_home: np.ndarray, share: np.ndarray) -> float | None:
     return float(np.sqrt(n / (n - 2) * float((dx * dx) @ (e * e))) / var / mean)
 
 
+class Zones:
+    """A grid of rectangular zones over the area's bounding box."""
+
+    def __init__(self, xy: np.ndarray, nx: int, ny: int) -> None:
+        self.lo = xy.min(axis=0)
+        self.size = np.maximum(xy.max(axis=0) - self.lo, 1e-9)
+        self.nx, self.ny = nx, ny
+
+    @property
+    def count(self) -> int:
+        return self.nx * self.ny
+
+    def of(self, xy: np.ndarray) -> np.ndarray:
+        f = (xy - self.lo) / self.size
+        i = np.clip((f[:, 0] * self.nx).astype(np.int64), 0, self.nx - 1)
+        j = np.clip((f[:, 1] * self.ny).astype(np.int64), 0, self.ny - 1)
+        return i * self.ny + j
+
+
 def border_tracts(xy: np.ndarray, group: np.ndarray, side: float) -> tuple[np.ndarray, np.ndarray]:
     """Which homes lie in majority tracts that border a minority tract, and which in majority
     tracts that do not (pattern 6's second half: Calacci et al. 2022's "racial gatekeeping" by
@@ -140,8 +159,6 @@ def border_tracts(xy: np.ndarray, group: np.ndarray, side: float) -> tuple[np.nd
     half are; it borders another when they share an edge (rook contiguity). Returns two boolean
     masks over homes: (in a bordering majority tract, in a non-bordering majority tract).
     """
-    from sim.police import Zones
-
     xy = np.asarray(xy, float)
     H = len(xy)
     if H == 0:

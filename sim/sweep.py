@@ -55,7 +55,6 @@ import fcntl
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import platform
 import signal
@@ -76,6 +75,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.draws import draws, overrides
 from sim.experiment import Experiment, run_id
 from sim.outputs import (
     atomic_write,
@@ -87,12 +87,10 @@ from sim.outputs import (
     temp_owner,
     write_parquet,
 )
+from sim.pool import WorkerDied, alive, run_tasks
+from sim.scenario import Scenario
 from sim.schema import BOOL, BY_KEY, CHOICE, FLOAT, INT, STR
 from sim.stats import metric_columns
-
-# Worker processes start from a clean server process, never by forking a process that may
-# run threads (Dask, BLAS), which can deadlock.
-POOL_CONTEXT = multiprocessing.get_context("forkserver")
 
 
 class SweepError(ValueError):
@@ -128,8 +126,8 @@ class RunSpec:
 def plan(exp: Experiment, ensemble: Any = None) -> list[RunSpec]:
     """All runs of the experiment, in (point, replicate) order; every run id distinct.
 
-    With ``ensemble`` (a table of ``sim.ensemble.load_ensemble``), replicate r of every point
-    runs with the calibrated parameters of the same accepted set (``sim.ensemble.draws``),
+    With ``ensemble`` (a table of ``sim.draws.load_ensemble``), replicate r of every point
+    runs with the calibrated parameters of the same accepted set (``sim.draws.draws``),
     except the keys the experiment sets itself (its factors and overrides)."""
     runs = []
     seen: set[str] = set()
@@ -137,8 +135,6 @@ def plan(exp: Experiment, ensemble: Any = None) -> list[RunSpec]:
     columns = tuple(exp.metrics or metric_columns(scenarios))
     per_replicate: list[dict[str, Any]] = [{} for _ in range(exp.replications)]
     if ensemble is not None:
-        from sim.ensemble import draws, overrides
-
         own = [f.key for f in exp.factors] + list(exp.overrides)
         per_replicate = [overrides(d) for d in draws(ensemble, exp.replications, exp.seed, own)]
     for i, point_scenario in enumerate(scenarios):
@@ -170,8 +166,7 @@ def plan(exp: Experiment, ensemble: Any = None) -> list[RunSpec]:
 
 def execute(spec: RunSpec) -> tuple[dict[str, Any], dict[str, np.ndarray] | None]:
     """Run one simulation; never raises (a failure becomes a row with status error)."""
-    from sim.model import NeighbourhoodModel
-    from sim.scenario import Scenario
+    from sim.model import NeighbourhoodModel  # deferred: mesa and numba, not for `run.py explain`
 
     started = time.perf_counter()
     row: dict[str, Any] = {
@@ -459,7 +454,7 @@ def _abandoned(path: Path, after: float = 86400.0) -> bool:
         return False
     host, pid = owner
     if host == socket.gethostname():
-        return not _alive(pid)
+        return not alive(pid)
     try:
         return time.time() - path.stat().st_mtime > after
     except FileNotFoundError:
@@ -578,7 +573,7 @@ def sweep(
         worker_timeout: with Dask, stop (SweepError) when no worker has been connected to the
             scheduler for this many seconds.
         slurm: with ``backend="slurm"``, options for dask-jobqueue's ``SLURMCluster``.
-        ensemble: (path, table) of an accepted ensemble (``sim.ensemble.load_ensemble``):
+        ensemble: (path, table) of an accepted ensemble (``sim.draws.load_ensemble``):
             each replicate's calibrated parameters are drawn from it (``plan``); the folder
             records it in ``ensemble.json`` and holds runs of that ensemble only.
     Returns:
@@ -701,8 +696,6 @@ def _check_ensemble(store: Store, exp: Experiment, ensemble: tuple[Path, Any] | 
     mine = None
     if ensemble is not None:
         path, table = ensemble
-        from sim.ensemble import draws
-
         cols = sorted(c for c in table.columns if c.startswith("param:"))
         digest = hashlib.sha256(table[cols].to_csv(index=False).encode()).hexdigest()[:16]
         sets = [d["ensemble.set"] for d in draws(table, exp.replications, exp.seed)]
@@ -759,103 +752,12 @@ def _signals_raise() -> Iterator[None]:
 
 def _run_local(chunks: list[list[RunSpec]], workers: int, commit) -> None:
     """Run the chunks here (one worker) or on a process pool; commit(j, results) each."""
-    if workers <= 1 or len(chunks) <= 1:
-        for j, chunk in enumerate(chunks):
-            commit(j, execute_chunk(chunk))
-        return
-    from concurrent.futures import as_completed
-    from concurrent.futures.process import BrokenProcessPool
-
-    pool = _new_pool(min(workers, len(chunks)))
-    futures: dict = {}
-    committed: set[int] = set()
     try:
-        futures = {pool.submit(execute_chunk, c): j for j, c in enumerate(chunks)}
-        for fut in as_completed(futures):
-            try:
-                results = fut.result()
-            except BrokenProcessPool:
-                raise SweepError(
-                    "a worker process was killed (by a signal, or the system out of memory); "
-                    "the finished runs are kept: rerun the same command to resume"
-                ) from None
-            commit(futures[fut], results)
-            committed.add(futures[fut])
-    except BaseException as exc:
-        _kill_pool(pool)
-        if isinstance(exc, _Interrupt):  # keep the chunks that finished before the signal
-            for fut, j in futures.items():
-                finished = fut.done() and not fut.cancelled() and fut.exception() is None
-                if j not in committed and finished:
-                    commit(j, fut.result())
-        raise
-    pool.shutdown()
-
-
-@contextmanager
-def process_pool(workers: int) -> Iterator[Any]:
-    """A process pool whose workers leave Ctrl-C to this process and end by themselves when
-    it is gone (however it ended); leaving the block by an exception kills them at once."""
-    pool = _new_pool(workers)
-    try:
-        yield pool
-    except BaseException:
-        _kill_pool(pool)
-        raise
-    pool.shutdown()
-
-
-def _new_pool(workers: int):
-    from concurrent.futures import ProcessPoolExecutor
-
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=POOL_CONTEXT,
-        initializer=_worker_init,
-        initargs=(os.getpid(),),
-    )
-
-
-def _kill_pool(pool) -> None:
-    """Stop a process pool's workers now (shutdown() would wait for their chunks)."""
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    for proc in procs:
-        with suppress(OSError, ValueError):
-            proc.kill()
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in procs:
-        proc.join(10)
-
-
-def _worker_init(main_pid: int) -> None:
-    """In each pool worker: leave Ctrl-C to the main process (which stops the workers), and
-    end when the main process is gone, however it ended."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    threading.Thread(
-        target=_watch_main, args=(main_pid, os.getppid()), daemon=True, name="watch-main"
-    ).start()
-
-
-def _watch_main(main_pid: int, parent: int, every: float = 0.2) -> None:
-    # The worker's parent is the forkserver, which ends when the main process does: either
-    # the main process gone (or a zombie) or a new parent means this worker is orphaned.
-    while os.getppid() == parent and _alive(main_pid):
-        time.sleep(every)
-    os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
-    except (OSError, IndexError):
-        return True
+        run_tasks(execute_chunk, [(c,) for c in chunks], workers, commit)
+    except WorkerDied as exc:
+        raise SweepError(
+            f"{exc}; the finished runs are kept: rerun the same command to resume"
+        ) from None
 
 
 def _run_dask(

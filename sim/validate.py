@@ -36,9 +36,23 @@ from pathlib import Path
 import numpy as np
 from scipy import stats
 
+from sim.adoption import bass_curve
+from sim.cameras import initial_cameras
 from sim.checks import Check
-from sim.replicate import derive_seed, mean_ci, run_replications
+from sim.model import NeighbourhoodModel
+from sim.movement import PassTable, Viewers, Walks
+from sim.outputs import atomic_write, clean_number, code_version
+from sim.patterns import pattern_checks
+from sim.plots import OKABE_ITO, new_figure, save_named
+from sim.police import PoliceAgency, urn_share
+from sim.pool import map_tasks
+from sim.replicate import mean_ci, run_replications
+from sim.requests import VOLUNTARY
+from sim.rng import Streams, derive_seed, poisson_from_uniform
+from sim.routes import RouteTable
 from sim.scenario import Scenario
+from sim.submodel import Zones
+from sim.world import network_from_graph, place_homes
 
 SIZES = ("quick", "full")
 DECISION_LEVEL = 0.999  # family-wise level of the interval a check passes or fails on
@@ -62,16 +76,6 @@ def _by_size(size: str, quick, full):
     if size not in SIZES:
         raise ValueError(f"size {size!r}: must be one of {', '.join(SIZES)}")
     return quick if size == "quick" else full
-
-
-def _map(fn: Callable, tasks: list[tuple], workers: int) -> list:
-    """fn(*task) for every task, in order; on a process pool when workers > 1."""
-    if workers <= 1 or len(tasks) <= 1:
-        return [fn(*t) for t in tasks]
-    from sim.sweep import process_pool
-
-    with process_pool(min(workers, len(tasks))) as ex:
-        return list(ex.map(fn, *zip(*tasks, strict=True)))
 
 
 def _interval(values: Iterable[float], level: float) -> tuple[float | None, float | None]:
@@ -102,24 +106,6 @@ def _pct(x: float) -> str:
     return f"{100 * x:.4g} %"
 
 
-def _save(fig, out: Path | None, name: str) -> str | None:
-    """Write a figure next to the report (atomically); return its file name."""
-    if out is None:
-        return None
-    from sim.outputs import save_figure
-
-    filename = name.replace(".", "_") + ".png"
-    fig.tight_layout()
-    save_figure(fig, Path(out) / filename, dpi=110)
-    return filename
-
-
-def _figure(width: float = 6.4, height: float = 4.2):
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height))
-
-
 # =========================================================================== coverage
 
 
@@ -137,8 +123,6 @@ def _street(n_per_side: int, spacing: float, corner: float):
     """One straight street with n homes on each side (no corners, no other streets)."""
     import networkx as nx
 
-    from sim.world import network_from_graph, place_homes
-
     g = nx.Graph()
     length = 2 * corner + n_per_side * spacing
     g.add_node(0, x=0.0, y=0.0)
@@ -151,8 +135,6 @@ def _street(n_per_side: int, spacing: float, corner: float):
 
 
 def _whole_street_route(net):
-    from sim.routes import RouteTable
-
     L = net.edge_length[0]
     return RouteTable(
         np.array([0, 1]),
@@ -167,10 +149,6 @@ def _whole_street_route(net):
 def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
     """For each seed, place cameras anew on the street, walk many people past them, and
     return the share of walkers recorded at least once."""
-    from sim.cameras import initial_cameras
-    from sim.movement import PassTable, Viewers, Walks
-    from sim.rng import Streams
-
     net, homes = _street(COVERAGE_SIDE, spacing=20.0, corner=10.0)
     routes = _whole_street_route(net)
     params = Scenario().replace(
@@ -204,6 +182,47 @@ def _coverage_shares(a: float, seeds: list[int]) -> list[float]:
     return shares
 
 
+def coverage_formula_result(
+    size: str = "quick",
+    workers: int = 1,
+    expected_fn: Callable[[float, float, int], float] = coverage_formula_expected,
+) -> dict:
+    """The numbers of ``coverage_formula``: its runs and statistics, no figure, no prose."""
+    adoptions = _by_size(size, (0.15, 0.3, 0.6), (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8))
+    placements = _by_size(size, 200, 1000)
+    n, v = 2 * COVERAGE_SIDE, COVERAGE_V
+
+    def compute():
+        tasks = [
+            (a, [derive_seed(1000 + i, r) for r in range(placements)])
+            for i, a in enumerate(adoptions)
+        ]
+        return dict(zip(adoptions, map_tasks(_coverage_shares, tasks, workers), strict=True))
+
+    shares = _cached(("coverage", size), compute)
+    level = 1 - (1 - DECISION_LEVEL) / len(adoptions)
+    rows, covered, power = [], True, False
+    for a in adoptions:
+        lo, hi = _interval(shares[a], level)
+        expected = expected_fn(a, v, n)
+        wrong = 1 - (1 - a) ** n
+        covered &= _covers(lo, hi, expected)
+        power |= not _covers(lo, hi, wrong)
+        m95, ci95 = _ci95(shares[a])
+        rows.append((a, m95, ci95, expected, wrong, lo, hi))
+    head = next(r for r in rows if r[0] == COVERAGE_HEADLINE)
+    return {
+        "adoptions": adoptions,
+        "covered": covered,
+        "head": head,
+        "n": n,
+        "placements": placements,
+        "power": power,
+        "rows": rows,
+        "v": v,
+    }
+
+
 def coverage_formula(
     size: str = "quick",
     out: Path | None = None,
@@ -219,32 +238,20 @@ def coverage_formula(
     every adoption level; the check must also reject 1 - (1 - a)^n (the formula without the
     detection probability) at some level, or it has no power.
     """
-    adoptions = _by_size(size, (0.15, 0.3, 0.6), (0.05, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8))
-    placements = _by_size(size, 200, 1000)
-    n, v = 2 * COVERAGE_SIDE, COVERAGE_V
-
-    def compute():
-        tasks = [
-            (a, [derive_seed(1000 + i, r) for r in range(placements)])
-            for i, a in enumerate(adoptions)
-        ]
-        return dict(zip(adoptions, _map(_coverage_shares, tasks, workers), strict=True))
-
-    shares = _cached(("coverage", size), compute)
-    level = 1 - (1 - DECISION_LEVEL) / len(adoptions)
-    rows, covered, power = [], True, False
-    for a in adoptions:
-        lo, hi = _interval(shares[a], level)
-        expected = expected_fn(a, v, n)
-        wrong = 1 - (1 - a) ** n
-        covered &= _covers(lo, hi, expected)
-        power |= not _covers(lo, hi, wrong)
-        m95, ci95 = _ci95(shares[a])
-        rows.append((a, m95, ci95, expected, wrong, lo, hi))
-    head = next(r for r in rows if r[0] == COVERAGE_HEADLINE)
+    res = coverage_formula_result(size, workers, expected_fn)
+    adoptions, covered, head, n, placements, power, rows, v = (
+        res["adoptions"],
+        res["covered"],
+        res["head"],
+        res["n"],
+        res["placements"],
+        res["power"],
+        res["rows"],
+        res["v"],
+    )
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         grid = np.linspace(0, 1, 101)
         ax.plot(
@@ -263,7 +270,7 @@ def coverage_formula(
         ax.set(xlabel="camera adoption a", ylabel="share of trips recorded", ylim=(0, 1.02))
         ax.set_title(f"Coverage: {n} homes passed, detection v = {v}")
         ax.legend(loc="lower right", fontsize=8)
-        figure = _save(fig, out, "coverage.formula")
+        figure = save_named(fig, out, "coverage.formula")
     lines = [
         f"a = {a:g}: simulated {m:.4f} [{c[0]:.4f}, {c[1]:.4f}], formula {e:.4f}, "
         f"without detection {w:.4f}"
@@ -354,6 +361,27 @@ def _minority_population_share() -> float:
     return float(sum(list(groups.values())[1:]))
 
 
+def bias_ratio_result(
+    size: str = "quick",
+    workers: int = 1,
+    expected_fn: Callable[[float], float] = float,
+) -> dict:
+    """The numbers of ``bias_ratio``: its runs and statistics, no figure, no prose."""
+    runs = _bias_runs(size, workers)
+    level = 1 - (1 - DECISION_LEVEL) / len(runs)
+    rows, covered, power = [], True, True
+    for k, ms in runs.items():
+        values = [m["reports.rate_ratio.minority"] for m in ms]
+        lo, hi = _interval(values, level)
+        expected = expected_fn(k)
+        covered &= _covers(lo, hi, expected)
+        power &= lo is not None and (hi - lo) / 2 < BIAS_MAX_RELATIVE_HALF_WIDTH * k
+        m95, ci95 = _ci95(values)
+        rows.append((k, m95, ci95, expected))
+    head = next(r for r in rows if r[0] == BIAS_HEADLINE)
+    return {"covered": covered, "head": head, "power": power, "rows": rows, "runs": runs}
+
+
 def bias_ratio(
     size: str = "quick",
     out: Path | None = None,
@@ -368,21 +396,17 @@ def bias_ratio(
     every household: the ratio's interval must cover k, and be narrow enough (half-width
     under a quarter of k) to tell k from 0.75 k.
     """
-    runs = _bias_runs(size, workers)
-    level = 1 - (1 - DECISION_LEVEL) / len(runs)
-    rows, covered, power = [], True, True
-    for k, ms in runs.items():
-        values = [m["reports.rate_ratio.minority"] for m in ms]
-        lo, hi = _interval(values, level)
-        expected = expected_fn(k)
-        covered &= _covers(lo, hi, expected)
-        power &= lo is not None and (hi - lo) / 2 < BIAS_MAX_RELATIVE_HALF_WIDTH * k
-        m95, ci95 = _ci95(values)
-        rows.append((k, m95, ci95, expected))
-    head = next(r for r in rows if r[0] == BIAS_HEADLINE)
+    res = bias_ratio_result(size, workers, expected_fn)
+    covered, head, power, rows, runs = (
+        res["covered"],
+        res["head"],
+        res["power"],
+        res["rows"],
+        res["runs"],
+    )
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         grid = np.linspace(1, max(runs), 50)
         ax.plot(grid, [expected_fn(k) for k in grid], color="#1f77b4", label="expected: k")
@@ -390,7 +414,7 @@ def bias_ratio(
         ax.set(xlabel="reporting bias k", ylabel="posts per recording, minority / majority")
         ax.set_title("Reporting bias: rate ratio against k")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "reporting.bias_ratio")
+        figure = save_named(fig, out, "reporting.bias_ratio")
     return Check(
         name="reporting.bias_ratio",
         kind="analytic",
@@ -436,18 +460,12 @@ def _errorbars(ax, rows, label: str) -> None:
     ax.errorbar(ks, means, yerr=err, fmt="o", color="#d62728", capsize=3, label=label)
 
 
-def minority_share(
+def minority_share_result(
     size: str = "quick",
-    out: Path | None = None,
     workers: int = 1,
     expected_fn: Callable[[float, float], float] = minority_share_expected,
-) -> Check:
-    """With equal exposure, the minority's share of posts is k p / (k p + 1 - p).
-
-    Why: this is pattern 7's mechanism (a modest bias makes most people labelled suspicious
-    minority members) in its simplest form; the share must match the formula, and where
-    k > 1 exclude p, the share an unbiased neighbourhood would give.
-    """
+) -> dict:
+    """The numbers of ``minority_share``: its runs and statistics, no figure, no prose."""
     runs = _bias_runs(size, workers)
     p = _minority_population_share()
     level = 1 - (1 - DECISION_LEVEL) / len(runs)
@@ -462,9 +480,33 @@ def minority_share(
         m95, ci95 = _ci95(values)
         rows.append((k, m95, ci95, expected))
     head = next(r for r in rows if r[0] == BIAS_HEADLINE)
+    return {"covered": covered, "head": head, "p": p, "power": power, "rows": rows, "runs": runs}
+
+
+def minority_share(
+    size: str = "quick",
+    out: Path | None = None,
+    workers: int = 1,
+    expected_fn: Callable[[float, float], float] = minority_share_expected,
+) -> Check:
+    """With equal exposure, the minority's share of posts is k p / (k p + 1 - p).
+
+    Why: this is pattern 7's mechanism (a modest bias makes most people labelled suspicious
+    minority members) in its simplest form; the share must match the formula, and where
+    k > 1 exclude p, the share an unbiased neighbourhood would give.
+    """
+    res = minority_share_result(size, workers, expected_fn)
+    covered, head, p, power, rows, runs = (
+        res["covered"],
+        res["head"],
+        res["p"],
+        res["power"],
+        res["rows"],
+        res["runs"],
+    )
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         grid = np.linspace(1, max(runs), 50)
         ax.plot(
@@ -475,7 +517,7 @@ def minority_share(
         ax.set(xlabel="reporting bias k", ylabel="minority share of posts", ylim=(0, 1))
         ax.set_title("Reporting bias: who is posted")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "reporting.minority_share")
+        figure = save_named(fig, out, "reporting.minority_share")
     return Check(
         name="reporting.minority_share",
         kind="analytic",
@@ -519,14 +561,10 @@ BASS_SCENARIO = {
 
 def bass_expected(t_years: np.ndarray, p: float, q: float) -> np.ndarray:
     """The Bass model's share of adopters at time t (years)."""
-    from sim.adoption import bass_curve
-
     return bass_curve(t_years, p, q)
 
 
 def _bass_run(seed: int) -> tuple[list[int], list[float]]:
-    from sim.model import NeighbourhoodModel
-
     model = NeighbourhoodModel(Scenario().replace(BASS_SCENARIO), rng=seed)
     model.run()
     ts = model.recorder.timeseries()
@@ -545,25 +583,16 @@ def _half_time(minutes: np.ndarray, share: np.ndarray) -> float | None:
     return float(t0 + (0.5 - s0) / (s1 - s0) * (t1 - t0)) / 1440
 
 
-def bass_curve_check(
+def bass_curve_check_result(
     size: str = "quick",
-    out: Path | None = None,
     workers: int = 1,
     expected_fn: Callable[[np.ndarray, float, float], np.ndarray] = bass_expected,
-) -> Check:
-    """Well-mixed adoption with constant p and q follows the Bass curve.
-
-    Why: adoption drives coverage over time and carries the promotion experiments; its
-    hourly purchase hazard must integrate to the Bass model's F(t). Every household tied to
-    every other, no fear, no promotion, no churn. Two statistics per replicate, each with a
-    99.95 % interval: the day adoption reaches one half (against the curve's), and the mean
-    gap between the simulated and the analytic curve over the run (against 0). The half-way
-    day must also exclude the curve with half the word of mouth.
-    """
+) -> dict:
+    """The numbers of ``bass_curve_check``: its runs and statistics, no figure, no prose."""
     replications = _by_size(size, 4, 20)
     runs = _cached(
         ("bass", size),
-        lambda: _map(_bass_run, [(derive_seed(11, r),) for r in range(replications)], workers),
+        lambda: map_tasks(_bass_run, [(derive_seed(11, r),) for r in range(replications)], workers),
     )
     minutes = np.array(runs[0][0], float)
     shares = np.array([s for _, s in runs])  # (replicates, samples)
@@ -583,9 +612,74 @@ def bass_curve_check(
     power = lo is not None and not _covers(lo, hi, wrong_half)
     observed, ci = _ci95(halves)
     g_mean, g_ci = _ci95(gaps)
+    return {
+        "ci": ci,
+        "covered": covered,
+        "expected_half": expected_half,
+        "fine": fine,
+        "g_ci": g_ci,
+        "g_mean": g_mean,
+        "gap_ok": gap_ok,
+        "level": level,
+        "minutes": minutes,
+        "observed": observed,
+        "power": power,
+        "replications": replications,
+        "shares": shares,
+        "wrong_half": wrong_half,
+    }
+
+
+def bass_curve_check(
+    size: str = "quick",
+    out: Path | None = None,
+    workers: int = 1,
+    expected_fn: Callable[[np.ndarray, float, float], np.ndarray] = bass_expected,
+) -> Check:
+    """Well-mixed adoption with constant p and q follows the Bass curve.
+
+    Why: adoption drives coverage over time and carries the promotion experiments; its
+    hourly purchase hazard must integrate to the Bass model's F(t). Every household tied to
+    every other, no fear, no promotion, no churn. Two statistics per replicate, each with a
+    99.95 % interval: the day adoption reaches one half (against the curve's), and the mean
+    gap between the simulated and the analytic curve over the run (against 0). The half-way
+    day must also exclude the curve with half the word of mouth.
+    """
+    res = bass_curve_check_result(size, workers, expected_fn)
+    (
+        ci,
+        covered,
+        expected_half,
+        fine,
+        g_ci,
+        g_mean,
+        gap_ok,
+        level,
+        minutes,
+        observed,
+        power,
+        replications,
+        shares,
+        wrong_half,
+    ) = (
+        res["ci"],
+        res["covered"],
+        res["expected_half"],
+        res["fine"],
+        res["g_ci"],
+        res["g_mean"],
+        res["gap_ok"],
+        res["level"],
+        res["minutes"],
+        res["observed"],
+        res["power"],
+        res["replications"],
+        res["shares"],
+        res["wrong_half"],
+    )
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         days = minutes / 1440
         fine_days = fine[fine <= BASS_DAYS * 1440] / 1440
@@ -620,7 +714,7 @@ def bass_curve_check(
         ax.set(xlabel="day", ylabel="share of homes that bought a camera", ylim=(0, 1))
         ax.set_title("Adoption in a well-mixed neighbourhood")
         ax.legend(fontsize=8, loc="upper left")
-        figure = _save(fig, out, "adoption.bass_curve")
+        figure = save_named(fig, out, "adoption.bass_curve")
     return Check(
         name="adoption.bass_curve",
         kind="analytic",
@@ -678,8 +772,6 @@ REWARDS_SCENARIO = {
 
 
 def _reward_run(seed: int) -> dict:
-    from sim.model import NeighbourhoodModel
-
     params = Scenario().replace(REWARDS_SCENARIO)
     model = NeighbourhoodModel(params, rng=seed)
     m = model.run()
@@ -692,6 +784,44 @@ def _reward_run(seed: int) -> dict:
         "code_uses": m["promotion.code_uses"],
         "devices_to_officers": m["promotion.devices_to_officers"],
         "initial_devices": params["promotion.devices_to_officers"],
+    }
+
+
+def reward_thresholds_result(
+    size: str = "quick",
+    workers: int = 1,
+    expected_fn: Callable[[int, int], int] = lambda uses, n: uses // n,
+) -> dict:
+    """The numbers of ``reward_thresholds``: its runs and statistics, no figure, no prose."""
+    seeds = _by_size(size, 1, 6)
+    runs = _cached(
+        ("rewards", size),
+        lambda: map_tasks(_reward_run, [(derive_seed(21, r),) for r in range(seeds)], workers),
+    )
+    officers = [o for run in runs for o in run["officers"]]
+    n = runs[0]["per_device"]
+    wrong = [o for o in officers if o[1] != expected_fn(o[0], n)]
+    overdrawn = [o for o in officers if o[3] > o[2] + o[1]]
+    totals_ok = all(
+        run["code_uses"] == sum(o[0] for o in run["officers"])
+        and run["devices_to_officers"]
+        == run["initial_devices"] + sum(o[1] for o in run["officers"])
+        for run in runs
+    )
+    exercised = any(o[0] >= n for o in officers)
+    gave = any(o[3] > 0 for o in officers)
+    share, ci = _proportion(len(officers) - len(wrong), len(officers))
+    return {
+        "ci": ci,
+        "exercised": exercised,
+        "gave": gave,
+        "n": n,
+        "officers": officers,
+        "overdrawn": overdrawn,
+        "runs": runs,
+        "share": share,
+        "totals_ok": totals_ok,
+        "wrong": wrong,
     }
 
 
@@ -709,27 +839,22 @@ def reward_thresholds(
     up, and no officer may give away more devices than received and earned. The check fails
     if nobody reached the threshold or gave a device away (nothing would have been tested).
     """
-    seeds = _by_size(size, 1, 6)
-    runs = _cached(
-        ("rewards", size),
-        lambda: _map(_reward_run, [(derive_seed(21, r),) for r in range(seeds)], workers),
+    res = reward_thresholds_result(size, workers, expected_fn)
+    ci, exercised, gave, n, officers, overdrawn, runs, share, totals_ok, wrong = (
+        res["ci"],
+        res["exercised"],
+        res["gave"],
+        res["n"],
+        res["officers"],
+        res["overdrawn"],
+        res["runs"],
+        res["share"],
+        res["totals_ok"],
+        res["wrong"],
     )
-    officers = [o for run in runs for o in run["officers"]]
-    n = runs[0]["per_device"]
-    wrong = [o for o in officers if o[1] != expected_fn(o[0], n)]
-    overdrawn = [o for o in officers if o[3] > o[2] + o[1]]
-    totals_ok = all(
-        run["code_uses"] == sum(o[0] for o in run["officers"])
-        and run["devices_to_officers"]
-        == run["initial_devices"] + sum(o[1] for o in run["officers"])
-        for run in runs
-    )
-    exercised = any(o[0] >= n for o in officers)
-    gave = any(o[3] > 0 for o in officers)
-    share, ci = _proportion(len(officers) - len(wrong), len(officers))
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         top = max([o[0] for o in officers] + [n])
         u = np.arange(0, top + 1)
@@ -752,7 +877,7 @@ def reward_thresholds(
         ax.set(xlabel="uses of the officer's code u", ylabel="free devices earned")
         ax.set_title("Promotion: rewards for code uses")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "promotion.reward_thresholds")
+        figure = save_named(fig, out, "promotion.reward_thresholds")
     return Check(
         name="promotion.reward_thresholds",
         kind="analytic",
@@ -809,9 +934,6 @@ SIZE_REASONS = ("window too long", "window too short", "area too large", "area t
 
 def _request_facts(overrides: tuple, seed: int) -> dict:
     """Run the busy scenario and keep what the request checks look at (small and picklable)."""
-    from sim.model import NeighbourhoodModel
-    from sim.requests import VOLUNTARY
-
     model = NeighbourhoodModel(
         Scenario().replace({**REQUEST_SCENARIO, **dict(overrides)}), rng=seed
     )
@@ -877,7 +999,7 @@ def _request_runs(size: str, variants: list[dict], workers: int) -> list[list[di
         for v in variants
     ]
     todo = [(k, s) for k in keys for s in seeds if ("request", k, s) not in _CACHE]
-    for (k, s), facts in zip(todo, _map(_request_facts, todo, workers), strict=True):
+    for (k, s), facts in zip(todo, map_tasks(_request_facts, todo, workers), strict=True):
         _CACHE[("request", k, s)] = facts
     return [[_CACHE[("request", k, s)] for s in seeds] for k in keys]
 
@@ -901,17 +1023,8 @@ def rule_breaks(
     return broken
 
 
-def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """No issued request breaks its regime's rules; handovers stay inside window and area.
-
-    Why: the regimes (private portal, public Requests for Assistance) are what the model
-    compares; a request that slipped past a window or area cap, a third request about one
-    incident, or a protest request under RFA would make the comparison meaningless. Every
-    issued voluntary request is checked against the regime's window, area, per-incident cap
-    and protest rule; every handover's sightings against the request's window and disc (and
-    none from the future); public requests are counted as public posts only where the regime
-    makes them public. Fails if no request was refused (the rules were never exercised).
-    """
+def request_rules_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``request_rules``: its runs and statistics, no figure, no prose."""
     regimes = _by_size(size, ("rfa",), ("portal", "rfa"))
     runs = _request_runs(size, [{"requests.regime": r} for r in regimes], workers)
     items = breaks = 0
@@ -934,9 +1047,45 @@ def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1
             refused += sum(f["refused"].values())
     share, ci = _proportion(breaks, items)
     issued = sum(len(f["voluntary"]) for rr in runs for f in rr)
+    return {
+        "breaks": breaks,
+        "by_reason": by_reason,
+        "ci": ci,
+        "issued": issued,
+        "items": items,
+        "refused": refused,
+        "regimes": regimes,
+        "runs": runs,
+        "share": share,
+    }
+
+
+def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """No issued request breaks its regime's rules; handovers stay inside window and area.
+
+    Why: the regimes (private portal, public Requests for Assistance) are what the model
+    compares; a request that slipped past a window or area cap, a third request about one
+    incident, or a protest request under RFA would make the comparison meaningless. Every
+    issued voluntary request is checked against the regime's window, area, per-incident cap
+    and protest rule; every handover's sightings against the request's window and disc (and
+    none from the future); public requests are counted as public posts only where the regime
+    makes them public. Fails if no request was refused (the rules were never exercised).
+    """
+    res = request_rules_result(size, workers)
+    breaks, by_reason, ci, issued, items, refused, regimes, runs, share = (
+        res["breaks"],
+        res["by_reason"],
+        res["ci"],
+        res["issued"],
+        res["items"],
+        res["refused"],
+        res["regimes"],
+        res["runs"],
+        res["share"],
+    )
     figure = None
     if out is not None:
-        fig = _figure(4.2 * len(regimes), 4.0)
+        fig = new_figure(4.2 * len(regimes), 4.0)
         axes = np.atleast_1d(fig.subplots(1, len(regimes)))
         for ax, regime, regime_runs in zip(axes, regimes, runs, strict=True):
             rules = regime_runs[0]["rules"]
@@ -955,7 +1104,7 @@ def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1
             ax.set(xscale="log", yscale="log", xlabel="window (hours)", ylabel="area (sq mi)")
             ax.set_title(f"{regime}: requests inside the rules")
             ax.legend(fontsize=8, loc="lower left")
-        figure = _save(fig, out, "requests.rules")
+        figure = save_named(fig, out, "requests.rules")
     return Check(
         name="requests.rules",
         kind="analytic",
@@ -999,16 +1148,8 @@ def _rule_box(rules):
     )
 
 
-def request_refusals(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """A refused request is counted, and (with re-issue) comes back within the rules.
-
-    Why: the RFA rules do not clip a request silently: police must ask again within the
-    limits, or not at all. Under RFA, with and without ``police.reissue`` (same seeds): the
-    metric equals the refusals counted; both runs plan the same requests; without re-issue,
-    issued + refused = planned; with it, every refusal for size (window or area) comes back
-    as exactly one issued request that keeps the rules (issued + refused = planned + size
-    refusals), and caps and protests never come back. Fails if nothing was refused for size.
-    """
+def request_refusals_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``request_refusals``: its runs and statistics, no figure, no prose."""
     on, off = _request_runs(size, [{}, {"police.reissue": False}], workers)
     resized = reissued = 0
     faults: list[str] = []
@@ -1032,9 +1173,40 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
         if any(rule_breaks(a["rules"], *v) for v in a["voluntary"]):
             faults.append("an issued request breaks the rules")
     share, ci = _proportion(max(reissued, 0), resized)
+    return {
+        "ci": ci,
+        "faults": faults,
+        "off": off,
+        "on": on,
+        "reissued": reissued,
+        "resized": resized,
+        "share": share,
+    }
+
+
+def request_refusals(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """A refused request is counted, and (with re-issue) comes back within the rules.
+
+    Why: the RFA rules do not clip a request silently: police must ask again within the
+    limits, or not at all. Under RFA, with and without ``police.reissue`` (same seeds): the
+    metric equals the refusals counted; both runs plan the same requests; without re-issue,
+    issued + refused = planned; with it, every refusal for size (window or area) comes back
+    as exactly one issued request that keeps the rules (issued + refused = planned + size
+    refusals), and caps and protests never come back. Fails if nothing was refused for size.
+    """
+    res = request_refusals_result(size, workers)
+    ci, faults, off, on, reissued, resized, share = (
+        res["ci"],
+        res["faults"],
+        res["off"],
+        res["on"],
+        res["reissued"],
+        res["resized"],
+        res["share"],
+    )
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         labels = ["planned", "refused", "of which for size", "issued"]
         with_ = [
@@ -1056,7 +1228,7 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
         ax.set(ylabel="voluntary requests (all runs)")
         ax.set_title("RFA: refusals and re-issued requests")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "requests.refusals")
+        figure = save_named(fig, out, "requests.refusals")
     return Check(
         name="requests.refusals",
         kind="analytic",
@@ -1084,15 +1256,8 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
     )
 
 
-def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """Opting out stops voluntary footage and leaves every legal demand's outcome unchanged.
-
-    Why: owners can opt out of police requests but not of warrants (docs/sources.md, pattern 4:
-    "opting out does not change that"). The same seeds with nobody and everybody opted out:
-    each legal demand (keyed by its incident) must get the same answer and the same clips,
-    while voluntary requests reach no one. Fails if the demands produced no footage at all
-    (there would be nothing to compare) or if voluntary footage was never shared.
-    """
+def opt_out_legal_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``opt_out_legal``: its runs and statistics, no figure, no prose."""
     base, opted = _request_runs(size, [{}, {"requests.opt_out": 1.0}], workers)
     same = total = 0
     reached = 0
@@ -1106,9 +1271,45 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
     legal_content = sum(max(x, 0) for x, _ in pairs)
     shared = sum(f["metrics"]["footage.clips_shared"] for f in base)
     share, ci = _proportion(same, total)
+    return {
+        "base": base,
+        "ci": ci,
+        "legal_content": legal_content,
+        "opted": opted,
+        "pairs": pairs,
+        "reached": reached,
+        "same": same,
+        "share": share,
+        "shared": shared,
+        "total": total,
+    }
+
+
+def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """Opting out stops voluntary footage and leaves every legal demand's outcome unchanged.
+
+    Why: owners can opt out of police requests but not of warrants (docs/sources.md, pattern 4:
+    "opting out does not change that"). The same seeds with nobody and everybody opted out:
+    each legal demand (keyed by its incident) must get the same answer and the same clips,
+    while voluntary requests reach no one. Fails if the demands produced no footage at all
+    (there would be nothing to compare) or if voluntary footage was never shared.
+    """
+    res = opt_out_legal_result(size, workers)
+    base, ci, legal_content, opted, pairs, reached, same, share, shared, total = (
+        res["base"],
+        res["ci"],
+        res["legal_content"],
+        res["opted"],
+        res["pairs"],
+        res["reached"],
+        res["same"],
+        res["share"],
+        res["shared"],
+        res["total"],
+    )
     figure = None
     if out is not None:
-        fig = _figure(5.0, 4.6)
+        fig = new_figure(5.0, 4.6)
         ax = fig.subplots()
         arr = np.array(pairs, float).reshape(-1, 2)
         top = max(arr.max() if len(arr) else 1, 1) + 1
@@ -1117,7 +1318,7 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
         ax.set(xlabel="clips, nobody opted out (-1: declined)", ylabel="clips, everybody opted out")
         ax.set_title("Legal demands ignore opt-out")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "requests.opt_out_legal")
+        figure = save_named(fig, out, "requests.opt_out_legal")
     return Check(
         name="requests.opt_out_legal",
         kind="analytic",
@@ -1142,14 +1343,8 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
     )
 
 
-def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """End-to-end encryption for everyone means no content for any demand or request.
-
-    Why: encryption is the one owner setting that defeats legal demands (docs/sources.md, pattern
-    4: "encryption does"). The same seeds without and with encryption for every owner: with
-    it, no legal demand and no voluntary request may hand over a clip. Fails if the same
-    demands without encryption produced no content (the check would show nothing).
-    """
+def e2ee_content_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``e2ee_content``: its runs and statistics, no figure, no prose."""
     base, encrypted = _request_runs(size, [{}, {"privacy.e2ee": 1.0}], workers)
     answered = [c for f in encrypted for c in f["legal"].values() if c >= 0] + [
         c for f in encrypted for c in f["voluntary_clips"]
@@ -1158,9 +1353,40 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
     legal = sum(len(f["legal"]) for f in encrypted)
     base_content = sum(c > 0 for f in base for c in f["legal"].values())
     share, ci = _proportion(content, len(answered))
+    return {
+        "answered": answered,
+        "base": base,
+        "base_content": base_content,
+        "ci": ci,
+        "content": content,
+        "encrypted": encrypted,
+        "legal": legal,
+        "share": share,
+    }
+
+
+def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """End-to-end encryption for everyone means no content for any demand or request.
+
+    Why: encryption is the one owner setting that defeats legal demands (docs/sources.md, pattern
+    4: "encryption does"). The same seeds without and with encryption for every owner: with
+    it, no legal demand and no voluntary request may hand over a clip. Fails if the same
+    demands without encryption produced no content (the check would show nothing).
+    """
+    res = e2ee_content_result(size, workers)
+    answered, base, base_content, ci, content, encrypted, legal, share = (
+        res["answered"],
+        res["base"],
+        res["base_content"],
+        res["ci"],
+        res["content"],
+        res["encrypted"],
+        res["legal"],
+        res["share"],
+    )
     figure = None
     if out is not None:
-        fig = _figure()
+        fig = new_figure()
         ax = fig.subplots()
         labels = ["legal demands\nwith content", "voluntary requests\nwith clips"]
         plain = [base_content, sum(c > 0 for f in base for c in f["voluntary_clips"])]
@@ -1175,7 +1401,7 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
         ax.set(ylabel="count (all runs)")
         ax.set_title("End-to-end encryption and content")
         ax.legend(fontsize=8)
-        figure = _save(fig, out, "requests.e2ee_content")
+        figure = save_named(fig, out, "requests.e2ee_content")
     return Check(
         name="requests.e2ee_content",
         kind="analytic",
@@ -1235,8 +1461,6 @@ URN_RUNAWAY_SHARE = 0.95  # "runs away": at least this share of the attention in
 
 def urn_expected(params: Scenario, rates: tuple[float, float] = URN_RATES) -> float:
     """The urn's fixed point at a scenario's settings and these rates (``urn_share``)."""
-    from sim.police import urn_share
-
     return urn_share(
         rates,
         params["incidents.victim_reporting"],
@@ -1262,9 +1486,6 @@ def _urn_city(seed: int):
 
 def _urn_run(variant: str, seed: int, days: int) -> list[float]:
     """One run of the agency on the two-zone stream: zone A's attention share, day by day."""
-    from sim.police import PoliceAgency, Zones
-    from sim.rng import Streams, poisson_from_uniform
-
     params = _urn_params(variant)
     streams = Streams(seed)
     zones = Zones(np.array([[0.0, 0.0], [1.0, 0.0]]), 2, 1)
@@ -1290,7 +1511,7 @@ def _urn_runs(size: str, workers: int) -> dict[str, np.ndarray]:
 
     def compute():
         tasks = [(v, derive_seed(61, r), days) for v in URN_VARIANTS for r in range(replications)]
-        runs = _map(_urn_run, tasks, workers)
+        runs = map_tasks(_urn_run, tasks, workers)
         return {
             v: np.array(runs[i * replications : (i + 1) * replications])
             for i, v in enumerate(URN_VARIANTS)
@@ -1324,13 +1545,12 @@ def _urn_figure(
     and the true crime share."""
     if out is None:
         return None
-    from sim.plots import OKABE_ITO
 
     lam_a, lam_b = URN_RATES
     truth = lam_a / (lam_a + lam_b)
     p_star = urn_expected(_urn_params("reported"))
     colours = ("reddish purple", "blue", "orange", "bluish green")
-    fig = _figure(7.2, 4.6)
+    fig = new_figure(7.2, 4.6)
     ax = fig.subplots()
     for v, colour in zip(URN_VARIANTS, colours, strict=True):
         if v not in variants:
@@ -1356,7 +1576,26 @@ def _urn_figure(
     ax.set(xlabel="day", ylabel="zone A's share of police attention (0 to 1)", ylim=(-0.02, 1.02))
     ax.set_title(title)
     ax.legend(fontsize=7, loc="lower left")
-    return _save(fig, out, name)
+    return save_named(fig, out, name)
+
+
+def urn_runaway_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``urn_runaway``: its runs and statistics, no figure, no prose."""
+    runs = _urn_runs(size, workers)
+    final = runs["discovered"][:, -1]
+    largest = np.maximum(final, 1 - final).tolist()
+    lo, _ = _interval(largest, DECISION_LEVEL)
+    passed = lo is not None and lo > URN_RUNAWAY_SHARE
+    observed, ci = _ci95(largest)
+    to_a = int((final > 0.5).sum())
+    return {
+        "ci": ci,
+        "final": final,
+        "observed": observed,
+        "passed": passed,
+        "runs": runs,
+        "to_a": to_a,
+    }
 
 
 def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
@@ -1367,13 +1606,15 @@ def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) 
     share of the zone with more attention; passes if the 99.9 % interval of its mean lies above
     0.95 (so it also excludes the true largest share, what an unbiased learner would find).
     """
-    runs = _urn_runs(size, workers)
-    final = runs["discovered"][:, -1]
-    largest = np.maximum(final, 1 - final).tolist()
-    lo, _ = _interval(largest, DECISION_LEVEL)
-    passed = lo is not None and lo > URN_RUNAWAY_SHARE
-    observed, ci = _ci95(largest)
-    to_a = int((final > 0.5).sum())
+    res = urn_runaway_result(size, workers)
+    ci, final, observed, passed, runs, to_a = (
+        res["ci"],
+        res["final"],
+        res["observed"],
+        res["passed"],
+        res["runs"],
+        res["to_a"],
+    )
     figure = _urn_figure(
         runs,
         out,
@@ -1403,6 +1644,37 @@ def urn_runaway(size: str = "quick", out: Path | None = None, workers: int = 1) 
     )
 
 
+def urn_fixed_point_check_result(
+    size: str = "quick",
+    workers: int = 1,
+    expected_fn: Callable[[Scenario], float] = urn_expected,
+) -> dict:
+    """The numbers of ``urn_fixed_point_check``: its runs and statistics, no figure, no prose."""
+    runs = _urn_runs(size, workers)
+    params = _urn_params("reported")
+    p_star = expected_fn(params)
+    lam_a, lam_b = URN_RATES
+    truth = lam_a / (lam_a + lam_b)
+    values = _long_run(runs["reported"])
+    lo, hi = _interval(values, DECISION_LEVEL)
+    covered = _covers(lo, hi, p_star)
+    power = lo is not None and not _covers(lo, hi, truth)
+    observed, ci = _ci95(values)
+    return {
+        "ci": ci,
+        "covered": covered,
+        "hi": hi,
+        "lo": lo,
+        "observed": observed,
+        "p_star": p_star,
+        "params": params,
+        "power": power,
+        "runs": runs,
+        "truth": truth,
+        "values": values,
+    }
+
+
 def urn_fixed_point_check(
     size: str = "quick",
     out: Path | None = None,
@@ -1417,16 +1689,20 @@ def urn_fixed_point_check(
     the true share and all-in-one (0.75 at these rates, true share 0.6). Observed: each run's
     mean share of zone A over its second half; passes if the 99.9 % interval covers the fixed
     point and excludes the true share (power)."""
-    runs = _urn_runs(size, workers)
-    params = _urn_params("reported")
-    p_star = expected_fn(params)
-    lam_a, lam_b = URN_RATES
-    truth = lam_a / (lam_a + lam_b)
-    values = _long_run(runs["reported"])
-    lo, hi = _interval(values, DECISION_LEVEL)
-    covered = _covers(lo, hi, p_star)
-    power = lo is not None and not _covers(lo, hi, truth)
-    observed, ci = _ci95(values)
+    res = urn_fixed_point_check_result(size, workers, expected_fn)
+    ci, covered, hi, lo, observed, p_star, params, power, runs, truth, values = (
+        res["ci"],
+        res["covered"],
+        res["hi"],
+        res["lo"],
+        res["observed"],
+        res["p_star"],
+        res["params"],
+        res["power"],
+        res["runs"],
+        res["truth"],
+        res["values"],
+    )
     figure = _urn_figure(
         runs,
         out,
@@ -1461,14 +1737,8 @@ def urn_fixed_point_check(
     )
 
 
-def urn_correction(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
-    """The paper's correction recovers the true crime share.
-
-    Why: keeping a discovered incident with probability inversely proportional to its zone's
-    attention (police.discovery_correction) makes every zone add incidents in proportion to
-    its crime alone. Observed: each run's mean share of zone A over its second half, without
-    reports and with them; passes if both 99.9 % intervals (Bonferroni over the two) cover the
-    true share, and exclude what the uncorrected urn reaches (1 and the fixed point)."""
+def urn_correction_result(size: str = "quick", workers: int = 1) -> dict:
+    """The numbers of ``urn_correction``: its runs and statistics, no figure, no prose."""
     runs = _urn_runs(size, workers)
     lam_a, lam_b = URN_RATES
     truth = lam_a / (lam_a + lam_b)
@@ -1489,6 +1759,26 @@ def urn_correction(size: str = "quick", out: Path | None = None, workers: int = 
             else f"{URN_VARIANTS[v][1]}: too few runs"
         )
     observed, ci = _ci95(_long_run(runs["corrected"]))
+    return {"ci": ci, "observed": observed, "ok": ok, "parts": parts, "runs": runs, "truth": truth}
+
+
+def urn_correction(size: str = "quick", out: Path | None = None, workers: int = 1) -> Check:
+    """The paper's correction recovers the true crime share.
+
+    Why: keeping a discovered incident with probability inversely proportional to its zone's
+    attention (police.discovery_correction) makes every zone add incidents in proportion to
+    its crime alone. Observed: each run's mean share of zone A over its second half, without
+    reports and with them; passes if both 99.9 % intervals (Bonferroni over the two) cover the
+    true share, and exclude what the uncorrected urn reaches (1 and the fixed point)."""
+    res = urn_correction_result(size, workers)
+    ci, observed, ok, parts, runs, truth = (
+        res["ci"],
+        res["observed"],
+        res["ok"],
+        res["parts"],
+        res["runs"],
+        res["truth"],
+    )
     return Check(
         name="police.urn_correction",
         kind="analytic",
@@ -1536,22 +1826,6 @@ PHASES = ("analytic", "pattern")
 Progress = Callable[[str, str, "int | None", "int | None"], None]
 
 
-def pattern_function() -> Callable[..., list[Check]] | None:
-    """``sim.patterns.pattern_checks`` if that module exists (None if it does not yet).
-
-    Only the module's absence is tolerated: an error inside it is raised, not hidden.
-    """
-    import importlib
-
-    try:
-        patterns = importlib.import_module("sim.patterns")
-    except ModuleNotFoundError as exc:
-        if exc.name == "sim.patterns":
-            return None
-        raise
-    return getattr(patterns, "pattern_checks", None)
-
-
 def _pattern_progress(progress: Progress | None):
     """Adapt what ``pattern_checks`` reports to ``progress(phase, label, done, total)``: a line
     of text before each stage (counted as stages done), or numbers done and total."""
@@ -1572,7 +1846,6 @@ def _pattern_progress(progress: Progress | None):
 
 
 def _run_patterns(
-    pattern_checks: Callable[..., list[Check]],
     size: str,
     workers: int,
     out: Path | None,
@@ -1580,13 +1853,12 @@ def _run_patterns(
 ) -> list[Check]:
     """Call ``pattern_checks``; a crash becomes one failed check, so that the analytic
     results are still reported (with the error) rather than lost."""
-    import inspect
-
-    kwargs = {"size": size, "workers": workers, "progress": _pattern_progress(progress)}
-    if out is not None and "out_dir" in inspect.signature(pattern_checks).parameters:
-        kwargs["out_dir"] = out
     try:
-        return list(pattern_checks(**kwargs))
+        return list(
+            pattern_checks(
+                size=size, workers=workers, progress=_pattern_progress(progress), out_dir=out
+            )
+        )
     except Exception as exc:
         return [
             Check(
@@ -1626,15 +1898,13 @@ def run_checks(
     out: Path | None = None,
     only: str = "all",
     progress: Progress | None = None,
-) -> tuple[list[Check], list[str]]:
+) -> list[Check]:
     """Run the analytic checks and the pattern checks (``only`` picks one kind); write their
-    figures into ``out``. Returns the checks and notes for the report (e.g. pattern checks
-    not available)."""
+    figures into ``out``."""
     _by_size(size, None, None)
     if only not in ("analytic", "pattern", "all"):
         raise ValueError(f"only {only!r}: must be analytic, pattern or all")
     checks: list[Check] = []
-    notes: list[str] = []
     if only in ("analytic", "all"):
         for i, (name, fn) in enumerate(ANALYTIC.items()):
             if progress:
@@ -1643,26 +1913,17 @@ def run_checks(
         if progress:
             progress("analytic", "", len(ANALYTIC), len(ANALYTIC))
     if only in ("pattern", "all"):
-        pattern_checks = pattern_function()
-        if pattern_checks is None:
-            notes.append(
-                "Pattern checks were not run: sim.patterns (with pattern_checks) is not "
-                "available in this version of the code."
-            )
-        else:
-            found = _run_patterns(pattern_checks, size, workers, out, progress)
-            for check in found:
-                _place_figure(check, out)
-            checks.extend(found)
-    return checks, notes
+        found = _run_patterns(size, workers, out, progress)
+        for check in found:
+            _place_figure(check, out)
+        checks.extend(found)
+    return checks
 
 
 # =========================================================================== the report
 
 
 def _jsonable(value):
-    from sim.outputs import clean_number
-
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
@@ -1739,10 +2000,8 @@ def pattern_summary(checks: list[Check]) -> list[str]:
     ]
 
 
-def report_markdown(checks: list[Check], notes: list[str], size: str, seconds: float) -> str:
+def report_markdown(checks: list[Check], size: str, seconds: float) -> str:
     """The validation report: a summary table, then one section per check."""
-    from sim.outputs import code_version
-
     passed = sum(c.passed for c in checks)
     unmeasured = [c.name for c in checks if not c.measured]
     lines = [
@@ -1769,9 +2028,6 @@ def report_markdown(checks: list[Check], notes: list[str], size: str, seconds: f
         'passed (docs/calibration.md, "Confirmation").',
         "",
     ]
-    lines += [f"> {note}" for note in notes]
-    if notes:
-        lines.append("")
     lines += [
         "| check | kind | expected | observed [95 % CI] | events (needed) | result |",
         "|---|---|---|---|---|---|",
@@ -1810,18 +2066,14 @@ def report_markdown(checks: list[Check], notes: list[str], size: str, seconds: f
     return "\n".join(lines) + "\n"
 
 
-def write_report(
-    checks: list[Check], notes: list[str], out: Path, size: str, seconds: float
-) -> Path:
+def write_report(checks: list[Check], out: Path, size: str, seconds: float) -> Path:
     """Write ``report.md`` and ``checks.json`` (the checks as dicts) into ``out``."""
-    from sim.outputs import atomic_write
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = [_jsonable(c.to_dict()) for c in checks]
     atomic_write(out / "checks.json", json.dumps(data, indent=2) + "\n")
     path = out / "report.md"
-    atomic_write(path, report_markdown(checks, notes, size, seconds))
+    atomic_write(path, report_markdown(checks, size, seconds))
     return path
 
 
@@ -1831,11 +2083,11 @@ def validate(
     out: Path = Path("results/validation"),
     only: str = "all",
     progress: Progress | None = None,
-) -> tuple[Path, list[Check], list[str]]:
-    """Run the checks and write the report; return its path, the checks and the notes."""
+) -> tuple[Path, list[Check]]:
+    """Run the checks and write the report; return its path and the checks."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    checks, notes = run_checks(size, workers, out, only, progress)
-    path = write_report(checks, notes, out, size, time.perf_counter() - started)
-    return path, checks, notes
+    checks = run_checks(size, workers, out, only, progress)
+    path = write_report(checks, out, size, time.perf_counter() - started)
+    return path, checks

@@ -18,6 +18,8 @@ from scipy import sparse
 from scipy.sparse import csgraph
 from scipy.spatial import ConvexHull, QhullError
 
+from sim import osm
+from sim.osm import EARTH_RADIUS_M, lonlat_to_metres
 from sim.scenario import Scenario, ScenarioError, check_file, printable, shown_path
 from sim.schema import SRC_RUN, choice, integer, number, path, share
 from sim.submodel import AMOUNT, COUNT, Submodel, metric
@@ -69,7 +71,6 @@ PARAMS = (
 )
 # fmt: on
 
-EARTH_RADIUS_M = 6_371_008.8
 # Limits on a GraphML street graph, checked as it is read: an area and a street longer than
 # any town's (the city benchmark's grid is 19 by 9 km) would give absurd numbers of homes;
 # the file and graph sizes bound what reading it costs (networkx holds the whole document).
@@ -224,14 +225,6 @@ def generate_grid(
     for a, b in edges:
         g.add_edge(int(a), int(b), length=float(np.hypot(*(xy[a] - xy[b]))))
     return g
-
-
-def lonlat_to_metres(lon: np.ndarray, lat: np.ndarray, origin: tuple[float, float]):
-    """Longitude and latitude to metres east and north of ``origin`` (an equirectangular
-    projection: exact enough over a neighbourhood or a town)."""
-    lon0, lat0 = origin
-    x = np.radians(lon - lon0) * EARTH_RADIUS_M * math.cos(math.radians(lat0))
-    return x, np.radians(lat - lat0) * EARTH_RADIUS_M
 
 
 def load_graphml(path: Path) -> nx.Graph:
@@ -504,8 +497,6 @@ def random_amenities(net: StreetNetwork, homes: int, params: Scenario, rng) -> n
 def build_osm_world(params: Scenario, rng: np.random.Generator) -> World:
     """A world from an OpenStreetMap extract (sim/osm.py): its streets, a home per household
     of each residential building at the building's front, its shops and amenities."""
-    from sim import osm
-
     if not params["world.osm"]:
         raise ScenarioError("world.osm: an extract file is required when world.kind = 'osm'")
     place = osm.load_osm(

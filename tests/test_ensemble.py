@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim import ensemble, patterns
+from sim import draws, ensemble, patterns
 from sim.scenario import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -205,14 +205,14 @@ def tiny_ensemble(tmp_path_factory):
 
 
 def test_draws_cycle_through_the_sets_and_skip_given_keys(tiny_ensemble):
-    table = ensemble.load_ensemble(tiny_ensemble)
-    d = ensemble.draws(table, 6, seed=3, skip=["requests.opt_out"])
+    table = draws.load_ensemble(tiny_ensemble)
+    d = draws.draws(table, 6, seed=3, skip=["requests.opt_out"])
     sets = [x["ensemble.set"] for x in d]
     assert sorted(sets[:3]) == [0, 1, 2] and sets[3:] == sets[:3]
     assert all("requests.opt_out" not in x for x in d)
     for x in d:
         assert x["reporting.bias"] == pytest.approx([1.3, 2.0, 2.4][x["ensemble.set"]])
-    assert sets == [x["ensemble.set"] for x in ensemble.draws(table, 6, seed=3)]  # keyed
+    assert sets == [x["ensemble.set"] for x in draws.draws(table, 6, seed=3)]  # keyed
 
 
 def test_compare_with_an_ensemble_end_to_end(tiny_ensemble, tmp_path):
@@ -258,7 +258,7 @@ def test_sweep_with_an_ensemble_end_to_end(tiny_ensemble, tmp_path):
     from sim.sweep import plan
 
     e = load_experiment(exp)
-    specs = plan(e, ensemble.load_ensemble(tiny_ensemble))
+    specs = plan(e, draws.load_ensemble(tiny_ensemble))
     bias = {0: 1.3, 1: 2.0, 2: 2.4}
     for s in specs:
         assert s.scenario["reporting.bias"] == pytest.approx(

@@ -712,3 +712,22 @@ def test_calibrate_runs_both_stages_and_writes_report_and_preset(tmp_path, monke
     # stage 1 is cached: a second call does not recompute it
     monkeypatch.setattr(pt, "adoption_scores", lambda *a, **k: pytest.fail("recomputed"))
     pt.calibrate(out, workers=1)
+
+
+def test_pattern_results_compute_without_drawing_and_render_the_same_numbers(monkeypatch, tmp_path):
+    """pt.pattern_results gives each part's numbers with no figure; render_checks
+    writes the checks (and pattern 1's figure) from those numbers alone."""
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("compute drew a figure")
+
+    with monkeypatch.context() as m:
+        m.setattr(pt, "new_figure", no_drawing)
+        results = pt.pattern_results("quick", workers=1, seed_sets=2, only=["1"])
+    part = results.parts["1"]
+    assert len(part.outcomes) == 2 and part.verdict in ("pass", "fail", "not measured")
+    assert 0 <= part.observed[0] <= 1
+    (check,) = pt.render_checks(results, tmp_path)
+    assert check.name == pt.PART["1"].name and check.observed == pytest.approx(part.observed[0])
+    assert check.passed == (part.verdict == "pass") and (tmp_path / check.figure).is_file()
+    assert [c.figure for c in pt.render_checks(results)] == [None]

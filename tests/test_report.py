@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from sim import report
-from sim.replicate import derive_seed
 from sim.report import ReportError, write_report
+from sim.rng import derive_seed
 from sim.stats import metric_interval, paired_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

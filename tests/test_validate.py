@@ -10,8 +10,6 @@ them at size full.
 from __future__ import annotations
 
 import json
-import sys
-import types
 
 import pytest
 
@@ -105,13 +103,13 @@ def test_unknown_size_is_refused(capsys):
     assert "invalid choice: 'huge'" in capsys.readouterr().err
 
 
-def _fake_patterns(monkeypatch, module: types.ModuleType | None) -> None:
-    monkeypatch.setitem(sys.modules, "sim.patterns", module)
+def _fake_patterns(monkeypatch, pattern_checks) -> None:
+    monkeypatch.setattr(validate, "pattern_checks", pattern_checks)
 
 
 def test_pattern_checks_join_the_report_with_their_figures(tmp_path, monkeypatch):
-    """When sim.patterns has pattern_checks, validate calls it (size, workers, progress,
-    and out_dir when it takes one); a figure written elsewhere is copied next to the report."""
+    """validate calls sim.patterns.pattern_checks (size, workers, progress, out_dir); a
+    figure written elsewhere is copied next to the report."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "p1.png").write_bytes(PNG_SIGNATURE)
@@ -126,14 +124,12 @@ def test_pattern_checks_join_the_report_with_their_figures(tmp_path, monkeypatch
             _check("pattern.2", False, "pattern"),
         ]
 
-    module = types.ModuleType("sim.patterns")
-    module.pattern_checks = pattern_checks
-    _fake_patterns(monkeypatch, module)
+    _fake_patterns(monkeypatch, pattern_checks)
     seen = []
     out = tmp_path / "v"
-    path, checks, notes = validate.validate("quick", 2, out, "pattern", lambda *a: seen.append(a))
+    path, checks = validate.validate("quick", 2, out, "pattern", lambda *a: seen.append(a))
     assert calls == {"size": "quick", "workers": 2, "out_dir": out}
-    assert [c.name for c in checks] == ["pattern.1", "pattern.2"] and notes == []
+    assert [c.name for c in checks] == ["pattern.1", "pattern.2"]
     assert checks[0].figure == "p1.png" and (out / "p1.png").is_file()
     assert seen == [
         ("pattern", "patterns: stage one", 0, None),
@@ -153,16 +149,14 @@ def test_pattern_labels_events_and_unmeasured_parts_are_reported(tmp_path, capsy
         c.label, c.events, c.min_events, c.measured = label, events, 100, measured
         return c
 
-    def pattern_checks(size="full", workers=None, progress=None):
+    def pattern_checks(size="full", workers=None, progress=None, out_dir=None):
         return [
             part("pattern.1", "input", True, 2000),
             part("pattern.6b", "emergent", False, 40, measured=False),
             part("pattern.7", "fitted", True, 300),
         ]
 
-    module = types.ModuleType("sim.patterns")
-    module.pattern_checks = pattern_checks
-    _fake_patterns(monkeypatch, module)
+    _fake_patterns(monkeypatch, pattern_checks)
     out = tmp_path / "v"
     assert cli.main(["validate", "--only", "pattern", "--out", str(out), "--quiet"]) == 1
     printed = capsys.readouterr().out
@@ -186,18 +180,12 @@ def test_pattern_labels_events_and_unmeasured_parts_are_reported(tmp_path, capsy
     Check(**data[1])
 
 
-def test_missing_pattern_module_is_noted_and_a_crash_is_a_failed_check(tmp_path, monkeypatch):
-    _fake_patterns(monkeypatch, None)  # as if sim/patterns.py did not exist
-    checks, notes = validate.run_checks("quick", 1, tmp_path, "pattern")
-    assert checks == [] and "not run" in notes[0]
-
-    def crashes(size="full", workers=None, progress=None):
+def test_a_crash_of_the_pattern_checks_is_a_failed_check(tmp_path, monkeypatch):
+    def crashes(size="full", workers=None, progress=None, out_dir=None):
         raise RuntimeError("no calibrated scenario")
 
-    module = types.ModuleType("sim.patterns")
-    module.pattern_checks = crashes
-    _fake_patterns(monkeypatch, module)
-    checks, notes = validate.run_checks("quick", 1, tmp_path, "pattern")
+    _fake_patterns(monkeypatch, crashes)
+    checks = validate.run_checks("quick", 1, tmp_path, "pattern")
     assert [c.name for c in checks] == ["pattern.error"] and not checks[0].passed
     assert "RuntimeError: no calibrated scenario" in checks[0].detail
 
@@ -211,3 +199,24 @@ def test_exact_interval_of_a_share():
     share, ci = validate._proportion(0, 30)
     assert share == 0 and ci[0] == 0 and ci[1] == pytest.approx(1 - 0.025 ** (1 / 30))
     assert validate._proportion(0, 0) == (None, None)
+
+
+def test_a_checks_numbers_are_computed_without_drawing(monkeypatch, tmp_path):
+    """Compute (``<check>_result``: runs and statistics) draws nothing; render (the check
+    itself) turns the same numbers into the verdict, prose and figure."""
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("compute drew a figure")
+
+    validate.clear_cache()
+    with monkeypatch.context() as m:
+        m.setattr(validate, "new_figure", no_drawing)
+        res = validate.coverage_formula_result("quick")
+    assert res["covered"] and res["power"]
+    a, mean, ci, expected = res["head"][:4]
+    assert a == validate.COVERAGE_HEADLINE and ci[0] <= expected <= ci[1]
+    assert mean == pytest.approx(expected, abs=0.05)
+    check = validate.coverage_formula("quick", out=tmp_path)  # the cached runs, drawn
+    assert check.passed and check.observed == pytest.approx(mean)
+    assert check.figure and (tmp_path / check.figure).is_file()
+    assert f"{mean:.4f}" in check.detail
