@@ -174,14 +174,8 @@ class NeighbourhoodModel(mesa.Model):
         (``_busy_after``) visits only such minutes, and those that walk or plan."""
         engine = self.engine
         now = engine.minute
-        # 1-4: walked ahead (or again, if the cameras changed); settled when read. Most
-        # minutes are walked already, with the same cameras, and their posting decisions
-        # planned: checked here without a call, which at a minute's scale counts
-        if (
-            now >= engine.walked_stop
-            or now >= self._plan_stop
-            or self.cameras.version != engine.camera_version
-        ) and (engine.walk(now) or now >= self._plan_stop):
+        # 1-4: walked ahead (or again, if the cameras changed); settled when read
+        if engine.walk(now) or now >= self._plan_stop:
             self._plan_posts(now)  # the hour's posting decisions, from now
         if now in self._attempt_minutes or now in self._post_minutes:
             engine.settle(now + 1, eager_only=True)  # the walks started, packages left
