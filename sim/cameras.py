@@ -11,6 +11,7 @@ adoption). The view intervals are computed once per camera, so a step never sear
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,6 +86,7 @@ class Cameras(Submodel):
         self.active = np.zeros(0, bool)
         self.home_camera = np.full(homes.count, -1, np.int32)
         self.version = 0  # bumped on every change, so derived tables know to rebuild
+        self._watchers: list[Callable[[], None]] = []
         self._owners = (-1, self.home_camera >= 0)  # (version, mask)
         self._fraction = (-1, 0.0)  # (version, street fraction)
 
@@ -95,6 +97,16 @@ class Cameras(Submodel):
             mask.flags.writeable = False
             self._owners = (self.version, mask)
         return self._owners[1]
+
+    def on_change(self, fn: Callable[[], None]) -> None:
+        """Call ``fn()`` after every change (the model's clock simulates the minute it falls
+        in: a change may happen between the minutes it visits)."""
+        self._watchers.append(fn)
+
+    def _changed(self) -> None:
+        self.version += 1
+        for fn in self._watchers:
+            fn()
 
     @property
     def count(self) -> int:
@@ -120,7 +132,7 @@ class Cameras(Submodel):
         self.view_hi = np.concatenate([self.view_hi, hi])
         self.active = np.concatenate([self.active, np.ones(len(homes), bool)])
         self.home_camera[homes] = ids
-        self.version += 1
+        self._changed()
         return ids
 
     def retire(self, ids: np.ndarray) -> None:
@@ -130,7 +142,7 @@ class Cameras(Submodel):
             raise ValueError("only active cameras can be retired")
         self.active[ids] = False
         self.home_camera[self.home[ids]] = -1
-        self.version += 1
+        self._changed()
 
     def draw_kinds(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Camera types for ``n`` new cameras, from the configured mix."""

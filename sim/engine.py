@@ -20,7 +20,9 @@ Invariants, checked rather than assumed:
 - cameras may change at any minute: a change inside the minutes walked ahead walks them
   again from that minute (``walk`` returns True; the model plans that minute's decisions
   again), so a result never depends on how far ahead was walked;
-- the model reads walked state only through accessors that settle first (``settle``).
+- the model reads walked state only through accessors that settle first (``settle``);
+- the model's clock begins only the minutes with work of their own; the others pass
+  (``pass_to``), never beyond the minutes walked.
 
 With ``ahead=False`` (scenario key ``time.walk_ahead = false``) nothing is done ahead: each
 minute is planned, walked and settled in its turn, with no planning shortcut. It is slow and
@@ -125,6 +127,18 @@ class Engine:
             return True
         self._walk_ahead(now)
         return True
+
+    def pass_to(self, minute: int) -> None:
+        """The minutes from ``self.minute`` to ``minute - 1`` had no work of their own (the
+        model's clock visits only the minutes that have): they pass. They cannot lie beyond
+        the minutes walked (so, minute by minute, none passes unvisited)."""
+        if minute > self.minute:
+            if minute > self.walked_stop:
+                raise RuntimeError(
+                    f"minutes {self.minute} to {minute - 1} passed unvisited, but minutes from "
+                    f"{self.walked_stop} are not walked yet"
+                )
+            self.minute = minute
 
     def end_minute(self) -> None:
         """Minute ``minute`` is done (its settling waits for a reader, unless minute by

@@ -8,7 +8,9 @@ minute, in the order its users are registered in ``_register_walking``, before a
 reads it: the model's parts that walking changes are read through properties that settle
 first. ``time.walk_ahead = false`` runs every minute in its turn instead (same results).
 
-``model.time`` counts minutes elapsed; the step executed at time t simulates minute t - 1.
+``model.time`` counts minutes elapsed: the hour's and the day's events fall due at whole
+minutes, and minute m is simulated between them, at time m + 1/2, if it has work of its own
+(the clock, at the end of the class: most minutes have none, and pass).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import math
 
 import mesa
 import numpy as np
-from mesa.time import Schedule
+from mesa.time import Event, Schedule
 
 from sim import ledger as privacy_ledger
 from sim.adoption import Adoption, partnership_minute
@@ -166,6 +168,7 @@ class NeighbourhoodModel(mesa.Model):
         )
         self.schedule_recurring(self._hourly, Schedule(interval=60, start=60))
         self.schedule_recurring(self._record, Schedule(interval=every, start=every))
+        self._start_clock()
 
     # ------------------------------------------------------------------ the minute
 
@@ -181,17 +184,12 @@ class NeighbourhoodModel(mesa.Model):
         alone: the engine walks them ahead and settles them, in ``_register_walking``'s
         order, when they are read. The posting decisions of people who cannot be seen
         offending are made when the hour is planned (fear is fixed until it ends). A minute
-        has work of its own only when an attempt falls due or a post may be made."""
+        has work of its own only when an attempt falls due or a post may be made; the clock
+        (``_busy_after``) visits only such minutes, and those that walk or plan."""
         engine = self.engine
         now = engine.minute
-        # 1-4: walked ahead (or again, if the cameras changed); settled when read. Most
-        # minutes are walked already, with the same cameras, and their posting decisions
-        # planned: checked here without a call, which at a minute's scale counts
-        if (
-            now >= engine.walked_stop
-            or now >= self._plan_stop
-            or self.cameras.version != engine.camera_version
-        ) and (engine.walk(now) or now >= self._plan_stop):
+        # 1-4: walked ahead (or again, if the cameras changed); settled when read
+        if engine.walk(now) or now >= self._plan_stop:
             self._plan_posts(now)  # the hour's posting decisions, from now
         if now in self._attempt_minutes or now in self._post_minutes:
             engine.settle(now + 1, eager_only=True)  # the walks started, packages left
@@ -346,12 +344,13 @@ class NeighbourhoodModel(mesa.Model):
     def _hourly(self) -> None:
         """Fear (only here, on the hour: the posting plans rely on it), purchases, footage
         requests."""
-        if self.engine.minute < self._plan_stop:
+        now = int(self.time)
+        if now < self._plan_stop:
             raise RuntimeError(
-                f"fear updated at minute {self.engine.minute}, inside the minutes whose posting "
+                f"fear updated at minute {now}, inside the minutes whose posting "
                 f"decisions are planned (to {self._plan_stop}): fear changes only on the hour"
             )
-        self.engine.settle(self.engine.minute)
+        self._settle()
         self._reporting.hourly(self.cameras.owners())
         self.adoption.hourly(int(self.time), self._reporting.fear)
         self.police.make_requests(
@@ -365,6 +364,7 @@ class NeighbourhoodModel(mesa.Model):
         expiry, adoption's daily work (installations), takeovers, pet searches, attention."""
         now = int(self.time)
         day = now // MINUTES_PER_DAY
+        self._settle()
         trips = self.engine.waiting(self.population.day_trips(day, self._schedule_rng))
         trips, protest = self.protests.plan(day, trips)
         self.engine.set_trips(trips)
@@ -386,7 +386,7 @@ class NeighbourhoodModel(mesa.Model):
 
     def _record(self) -> None:
         """One time-series row."""
-        self.engine.settle(self.engine.minute)
+        self._settle()
         self._last_record = int(self.time)
         self._recorder.record(
             int(self.time),
@@ -458,42 +458,49 @@ class NeighbourhoodModel(mesa.Model):
     # ------------------------------------------------------------------ reading state
 
     # What walking changes is read through these: each first gives the minutes simulated
-    # their effects (``Engine.settle``), so that nothing reads a state walked ahead of, or
-    # behind, the model's time.
+    # their effects (``_settle``), so that nothing reads a state walked ahead of, or behind,
+    # the model's time.
+
+    def _settle(self) -> None:
+        """The minutes before the model's time: the quiet ones since the last visited pass
+        (``Engine.pass_to``), and all get their effects (``Engine.settle``)."""
+        now = int(self.time)
+        self.engine.pass_to(now)
+        self.engine.settle(now)
 
     @property
     def footage(self) -> FootageStore:
-        self.engine.settle(self.engine.minute)
+        self._settle()
         return self._footage
 
     @property
     def reporting(self) -> Reporting:
-        self.engine.settle(self.engine.minute)
+        self._settle()
         return self._reporting
 
     @property
     def recorder(self) -> Recorder:
-        self.engine.settle(self.engine.minute)
+        self._settle()
         return self._recorder
 
     @property
     def incidents(self) -> Incidents:
-        self.engine.settle(self.engine.minute)
+        self._settle()
         return self._incidents
 
     @property
     def accounts(self) -> AccountSecurity:
-        self.engine.settle(self.engine.minute)
+        self._settle()
         return self._accounts
 
     @property
     def ai(self) -> AIFeatures:
-        self.engine.settle(self.engine.minute)
+        self._settle()
         return self._ai
 
     def walking(self) -> int:
         """People still walking after the last minute simulated."""
-        self.engine.settle(self.engine.minute)
+        self._settle()
         return self.engine.walking
 
     # ------------------------------------------------------------------ running, results
@@ -521,7 +528,7 @@ class NeighbourhoodModel(mesa.Model):
     def walker_positions(self) -> tuple[np.ndarray, np.ndarray]:
         """Map positions and groups of everyone walking (for drawing)."""
         w = self.walks
-        now = self.engine.minute
+        now = int(self.time)
         slot = w.under_way(now - 1)  # after the last minute walked
         xy = self.routes.positions(w.route[slot], w.distance(slot, now), self.world.net)
         return xy, self.population.group[w.person[slot]]
@@ -532,3 +539,62 @@ class NeighbourhoodModel(mesa.Model):
         if self._last_record < int(self.time):
             self._record()
         return gather(self)
+
+    # ------------------------------------------------------------------ the clock
+
+    # Mesa steps a model once a time unit by default: 1,440 times a day here, though a small
+    # world's day has about 30 minutes with work of their own (the hours' first minutes,
+    # attempts, posts). This model's clock visits only those, each as a Mesa event at the
+    # middle of its minute (after the events due at its start, such as the hour's, before
+    # those due at its end, as Mesa's step would run); the minutes between pass, with no
+    # effect but the time (``Engine.pass_to``, when a minute is visited or anything is read).
+    # ``step()``, ``run_for`` and ``run_until`` advance the time as in any Mesa model.
+
+    def _start_clock(self) -> None:
+        self._default_schedule.stop()  # no step every time unit (as Mesa's own DEVS does)
+        self._next_visit: Event | None = None
+        self.cameras.on_change(self._cameras_changed)
+        self._visit_at(0)
+
+    def _visit(self) -> None:
+        """Minute ``int(time)``: the minutes since the last visited pass, and it runs."""
+        self._next_visit = None
+        self.engine.pass_to(int(self.time))
+        self._user_step()  # Mesa's reference to ``step`` (``self.step`` advances the time)
+        now = int(self.time)
+        self._visit_at(self._busy_after(now))
+
+    def _busy_after(self, now: int) -> int:
+        """The first minute after ``now`` with work of its own, by ``step``'s tests: walking
+        or planning due, an attempt due or a post possible (changed cameras: see below)."""
+        later = now.__lt__
+        return min(
+            self.engine.walked_stop,
+            self._plan_stop,
+            min(filter(later, self._attempt_minutes), default=self._plan_stop),
+            min(filter(later, self._post_minutes), default=self._plan_stop),
+        )
+
+    def _visit_at(self, minute: int) -> None:
+        """Minute ``minute`` is visited (unless a visit is due before it)."""
+        due = self._next_visit
+        if due is not None:
+            if due.time <= minute + 0.5:
+                return
+            due.cancel()
+        self._next_visit = self.schedule_event(self._visit, at=minute + 0.5)
+
+    def _cameras_changed(self) -> None:
+        """Cameras changed (by an event, or between calls): the next minute to begin is
+        visited, and walked again from (``Engine.walk``)."""
+        self._visit_at(math.ceil(self.time))
+
+    @property
+    def steps(self) -> int:
+        """Minutes simulated, visited or quiet (Mesa's count of its steps, one a minute)."""
+        return int(self.time)
+
+    @steps.setter
+    def steps(self, value: int) -> None:
+        if value != 0:  # Mesa's Model.__init__ starts its count, which follows the time here
+            raise AttributeError("model.steps counts the minutes simulated: it follows time")

@@ -313,6 +313,9 @@ _TRIP_FIELDS = {
     "rec_metres": np.float64,  # metres of the route walked in view of a recording camera
     "ended_by": np.int64,  # the last minute of this trip or any planned before it
 }
+# the trips' fields walking changes in place (the others are only replaced, by planning or
+# by dropping the trips that ended: a checkpoint holds their arrays as they were)
+_WALKED_FIELDS = ("n_view", "n_rec", "cover_to", "rec_metres")
 
 
 class Walks:
@@ -545,7 +548,7 @@ class Walks:
             start,
             self.passes.camera_live,
             (self.person, self.group),
-            (self.n_view, self.n_rec, self.cover_to, self.rec_metres),
+            tuple(getattr(self, name) for name in _WALKED_FIELDS),
             self._ring,
             self._count,
             done_count,
@@ -618,7 +621,7 @@ class Walks:
         the next minute), copied to ``rewind`` to: the engine walks again from a minute when
         cameras change inside the minutes walked. Planning and ``resync`` are not undone."""
         state = dict(vars(self))
-        for k in (*_TRIP_FIELDS, "_ring", "_count"):  # the arrays walking changes in place
+        for k in (*_WALKED_FIELDS, "_ring", "_count"):  # the arrays walking changes in place
             state[k] = state[k].copy()
         state["_blocks"] = [copy.copy(b) for b in self._blocks]
         return state

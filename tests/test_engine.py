@@ -91,8 +91,9 @@ def test_walking_ahead_equals_every_minute_in_its_turn(path):
         assert len(runs[0][4]) > 100  # sightings
 
 
-def _change_cameras(model: NeighbourhoodModel, at: int, log: dict) -> None:
-    """At minute ``at``, an event installs cameras on 40 homes without one and retires 10."""
+def _change_cameras(model: NeighbourhoodModel, at: int | None, log: dict):
+    """At minute ``at``, an event installs cameras on 40 homes without one and retires 10
+    (no event if ``at`` is None: the change is returned, to be made by hand)."""
 
     def change():
         cams = model.cameras
@@ -102,7 +103,9 @@ def _change_cameras(model: NeighbourhoodModel, at: int, log: dict) -> None:
         cams.retire(log["gone"])
 
     log["change"] = change  # Mesa holds events by weak reference
-    model.schedule_event(change, at=at)
+    if at is not None:
+        model.schedule_event(change, at=at)
+    return change
 
 
 @pytest.mark.parametrize("at", [600, 630])
@@ -129,6 +132,57 @@ def test_cameras_changed_mid_day_record_from_that_minute_however_far_ahead_walke
         assert seen.t_in[np.isin(seen.camera, log["gone"])].max() < at
     assert runs["day"] == runs["minute"]
     assert runs["hour"] == runs["minute"]
+
+
+@pytest.mark.parametrize("by", ["event", "hand"])
+def test_cameras_changed_in_a_quiet_minute_record_from_it(by):
+    """A change of cameras in a minute the clock had no reason to visit (default rates:
+    the minutes around it are quiet), made by an event or by hand between two calls (as a
+    user at the console would), records from that minute: the clock visits it, and the
+    engine walks again from there."""
+    world = {k: v for k, v in BUSY.items() if k.startswith(("world.", "population.ped"))}
+    params = Scenario().replace({**world, "time.days": 0.5})
+    at = 630
+    runs = []
+    for ahead in (True, False):
+        model = NeighbourhoodModel(params.replace({"time.walk_ahead": ahead}), rng=6)
+        log = {}
+        change = _change_cameras(model, at if by == "event" else None, log)
+        model.run_until(at)
+        if by == "hand":
+            change()
+        model.run()
+        runs.append(_outcome(model))
+        seen = model.footage.query(0, int(model.time))
+        new = np.isin(seen.camera, log["new"])
+        assert new.sum() > 20 and at <= seen.t_in[new].min() < at + 5
+    assert runs[0] == runs[1]
+
+
+def test_only_minutes_with_work_are_visited():
+    """Mesa would step the model 1,440 times a day; the clock visits only the minutes with
+    work of their own (every hour's first, and those of attempts and posts), the others
+    pass. ``steps`` and ``time`` still count every minute."""
+    world = {k: v for k, v in BUSY.items() if k.startswith(("world.", "population.ped"))}
+    for kv, most in ((world, 60), (BUSY, 600)):  # default rates; posts every few minutes
+        model = NeighbourhoodModel(Scenario().replace(kv))
+        visited = []
+        step = model._user_step
+
+        def spy(model=model, visited=visited, step=step):
+            visited.append(model.engine.minute)
+            step()
+
+        model._user_step = spy
+        model.run_for(1000)
+        assert model.steps == model.time == 1000
+        assert set(range(0, 1000, 60)) <= set(visited)
+        assert len(visited) < most
+        assert visited == sorted(set(visited))  # each minute once, in order
+    assert len([m for m in visited if m % 60]) > 100  # the busy model's attempts and posts
+    # the quiet minutes pass only within the minutes walked
+    with pytest.raises(RuntimeError, match="not walked yet"):
+        model.engine.pass_to(model.engine.walked_stop + 1)
 
 
 def test_fear_changes_only_on_the_hour():
