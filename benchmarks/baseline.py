@@ -21,8 +21,8 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, Network
 
+from sim.engine import MINUTES_PER_DAY, DayTrips
 from sim.model import NeighbourhoodModel
-from sim.population import MINUTES_PER_DAY, DayTrips
 from sim.reporting import MUTED
 from sim.scenario import Scenario
 

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.footage import MINUTES_PER_DAY, Circle, FootageStore, Sightings
+from sim.engine import MINUTES_PER_DAY
+from sim.footage import Circle, FootageStore, Sightings
 from sim.rng import Streams, poisson_from_uniform
 from sim.scenario import Scenario
 from sim.schema import flag, number, share

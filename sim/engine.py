@@ -32,14 +32,30 @@ gives the same results: tests compare the two for every preset.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.cameras import Cameras
 from sim.movement import Walked, Walks
-from sim.population import MINUTES_PER_DAY, DayTrips
 
+if TYPE_CHECKING:  # the engine reads the cameras' version; the model layer owns them
+    from sim.cameras import Cameras
+
+MINUTES_PER_DAY = 1440
 PLAN_TRIPS = 20_000  # trips walked ahead at once, at most (unless one hour has more)
+
+
+@dataclass
+class DayTrips:
+    """Trips that depart on one day, sorted by departure minute."""
+
+    depart: np.ndarray  # absolute minute
+    person: np.ndarray
+    route: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.depart)
 
 
 class Engine:

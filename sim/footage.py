@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from sim.engine import MINUTES_PER_DAY
 from sim.schema import integer
 from sim.submodel import AMOUNT, COUNT, Submodel, metric
 
@@ -27,7 +28,6 @@ PARAMS = (
 )
 # fmt: on
 
-MINUTES_PER_DAY = 1440
 _DTYPES = (np.int32, np.int32, np.uint16, np.uint16)  # camera, person, minute of day, length
 _MAX_LENGTH = int(np.iinfo(np.uint16).max)  # longest sighting the store can hold, minutes
 

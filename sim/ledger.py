@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from sim.footage import MINUTES_PER_DAY, Sightings
+from sim.engine import MINUTES_PER_DAY
+from sim.footage import Sightings
 from sim.requests import EMERGENCY, LEGAL, VOLUNTARY
 from sim.schema import LEDGER_PATHS as PATHS
 from sim.submodel import COUNT, FRACTION, Metric, Submodel, metric

@@ -25,13 +25,13 @@ from sim import ledger as privacy_ledger
 from sim.adoption import Adoption, partnership_minute
 from sim.ai_features import AIFeatures
 from sim.cameras import initial_cameras
-from sim.engine import Engine
+from sim.engine import MINUTES_PER_DAY, Engine
 from sim.footage import FootageStore, Sightings
 from sim.incidents import Incidents
 from sim.metrics import SUBMODELS, Recorder, gather, outcome_totals
 from sim.movement import PassTable, Viewers, Walks
 from sim.police import PoliceAgency
-from sim.population import DELIVERY, MINUTES_PER_DAY, Population
+from sim.population import DELIVERY, Population
 from sim.privacy import AccountSecurity
 from sim.protests import Protests
 from sim.reporting import Reporting, group_bias

@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numba
 import numpy as np
@@ -29,10 +30,12 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from sim.cameras import Cameras
 from sim.rng import draw3
 from sim.routes import RouteTable, group_by, runs
 from sim.world import Homes
+
+if TYPE_CHECKING:  # the walking reads the cameras' views; the model layer owns them
+    from sim.cameras import Cameras
 
 TIME_UNITS = 1_000_000  # continuous walking time is summed in millionths of a minute: sums of
 # integers are exact, so totals do not depend on how the minutes were walked or settled

@@ -17,11 +17,11 @@ tour starts no earlier than one minute after the previous one ended.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numba
 import numpy as np
 
+from sim.engine import MINUTES_PER_DAY, DayTrips
 from sim.routes import Router, concat, door_legs, reversed_routes
 from sim.scenario import Scenario, ScenarioError
 from sim.schema import PEDESTRIAN_KINDS, integer, number, profile, share, shares
@@ -94,19 +94,6 @@ PARAMS = (
 
 RESIDENT, VISITOR, DELIVERY = range(3)
 MAX_TOURS = {RESIDENT: 8, VISITOR: 4, DELIVERY: 80}
-MINUTES_PER_DAY = 1440
-
-
-@dataclass
-class DayTrips:
-    """Trips that depart on one day, sorted by departure minute."""
-
-    depart: np.ndarray  # absolute minute
-    person: np.ndarray
-    route: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.depart)
 
 
 def pedestrians(params: Scenario, homes: int) -> int:

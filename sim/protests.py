@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.population import DayTrips, Population
+from sim.engine import DayTrips
+from sim.population import Population
 from sim.rng import Streams
 from sim.scenario import Scenario
 from sim.schema import integer, number, share

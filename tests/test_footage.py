@@ -5,7 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.footage import MINUTES_PER_DAY, Circle, FootageStore, Polygon, Sightings
+from sim.engine import MINUTES_PER_DAY
+from sim.footage import Circle, FootageStore, Polygon, Sightings
 
 DAYS = 5
 N_CAMERAS = 60
