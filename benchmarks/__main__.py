@@ -191,7 +191,7 @@ def plot(rows: list[dict], path: Path) -> None:
 # render interval of 15 steps, as the page does) and seconds until the page is usable.
 _APP_CHILD = r"""
 import io, json, time
-from sim import app
+from sim.ui import app
 model = app.ClassroomModel(seed=1)
 model.run_until(8 * 60)  # morning: people walking
 steps, t0 = 0, time.perf_counter()

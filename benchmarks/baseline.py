@@ -21,10 +21,10 @@ import mesa
 import numpy as np
 from mesa.discrete_space import CellAgent, Network
 
-from sim.engine import MINUTES_PER_DAY, DayTrips
-from sim.model import NeighbourhoodModel
-from sim.reporting import MUTED
-from sim.scenario import Scenario
+from sim.engine.engine import MINUTES_PER_DAY, DayTrips
+from sim.model.model import NeighbourhoodModel
+from sim.model.reporting import MUTED
+from sim.scenario.scenario import Scenario
 
 
 class Pedestrian(CellAgent):

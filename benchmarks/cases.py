@@ -37,7 +37,7 @@ import time
 T_START = time.perf_counter()
 
 from benchmarks.semantics import CORE  # noqa: E402
-from sim.scenario import Scenario, load  # noqa: E402  (import sim + scenario loading is timed)
+from sim.scenario.scenario import Scenario, load  # noqa: E402  (import sim + scenario loading is timed)
 
 # World and population of each size (homes are about 15.6 per block of the default grid).
 SIZES: dict[str, dict] = {
@@ -56,7 +56,7 @@ def scenario(implementation: str, size: str, minutes: int) -> Scenario:
 
 def warm_up() -> float:
     """Run a small model for two days (every compiled loop loaded); returns the seconds."""
-    from sim.model import NeighbourhoodModel
+    from sim.model.model import NeighbourhoodModel
 
     t = time.perf_counter()
     small = {
@@ -120,7 +120,7 @@ def _numpy_walk(model, minutes: int) -> int:
 def measure(implementation: str, size: str, minutes: int, warm: bool = True) -> dict:
     params = scenario(implementation, size, minutes)
     t_scenario = time.perf_counter()  # import sim + load a scenario
-    from sim.model import NeighbourhoodModel
+    from sim.model.model import NeighbourhoodModel
 
     t_loaded = time.perf_counter()  # + import the model (Mesa, scipy, networkx, pandas)
     warm_s = warm_up() if warm else 0.0

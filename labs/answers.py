@@ -121,9 +121,9 @@ CAMERA_TYPES = ("doorbell", "stickup", "floodlight", "indoor")
 
 
 def lab1_views() -> str:
-    """Part A3's street-in-view reasoning from the schema's defaults and sim/cameras.py."""
-    from sim.cameras import view_half_width
-    from sim.scenario import Scenario
+    """Part A3's street-in-view reasoning from the schema's defaults and sim/model/cameras.py."""
+    from sim.model.cameras import view_half_width
+    from sim.scenario.scenario import Scenario
 
     s = Scenario()
     setback, spacing = s["world.setback_m"], s["world.home_spacing_m"]
@@ -146,7 +146,7 @@ def lab1_views() -> str:
             "- **Street in view.** From the Background, the average camera sees about "
             + " + ".join(f"{mix[t]:.2f} × {round(seen[t])}" for t in CAMERA_TYPES)
             + f" ≈ {rounded:.1f} m ({exact:.1f} m with the exact view lengths in "
-            "`sim/cameras.py`: "
+            "`sim/model/cameras.py`: "
             + ", ".join(f"{seen[t]:.1f}" for t in CAMERA_TYPES[:3])
             + f" m). With {per_home:g} m of street per home and no overlaps, the street share "
             f"would be about {exact / per_home:.2f} a ≈ {100 * exact / per_home * a:.0f} % at "
@@ -245,7 +245,7 @@ def app_model(scenario: str | None = None, **controls):
         os.environ["RINGSIM_SCENARIO"] = str(ROOT / scenario)
     else:
         os.environ.pop("RINGSIM_SCENARIO", None)
-    from sim.app import ClassroomModel
+    from sim.ui.app import ClassroomModel
 
     return ClassroomModel(**controls)
 
@@ -315,7 +315,7 @@ def lab2_formula() -> str:
     def effective(k: float, p: float) -> float:  # gatekeeping 1 at local majority share 1 - p
         return 1 + (k - 1) * (1.5 - p)
 
-    from sim.app import MODEL_PARAMS
+    from sim.ui.app import MODEL_PARAMS
 
     slider = MODEL_PARAMS["bias"]
     lo, hi, step = slider["min"], slider["max"], slider["step"]
@@ -441,7 +441,7 @@ def lab2_app() -> str:
         "| disparity ratio (title) |",
         "|---|---|---|---|---|---|---|",
     ]
-    from sim.metrics import reporting_metrics
+    from sim.model.metrics import reporting_metrics
 
     for p, k in [(0.3, 1), (0.3, 2), (0.3, 3), (0.3, 5), (0.1, 3), (0.5, 3)]:
         m = app_model("labs/lab2_posts.toml", minority_share=p, bias=k, seed=1)
@@ -516,9 +516,9 @@ def lab3_model() -> str:
     the regimes' rules and labs/lab3_rates.toml."""
     from scipy.stats import norm, poisson
 
-    from sim.app import CLASSROOM
-    from sim.requests import SQ_M_PER_SQ_MI, Rules
-    from sim.scenario import Scenario, load
+    from sim.model.requests import SQ_M_PER_SQ_MI, Rules
+    from sim.scenario.scenario import Scenario, load
+    from sim.ui.app import CLASSROOM
 
     s, lab = Scenario(), load(LABS / "lab3_rates.toml")
     portal = Rules.of(s.replace({"requests.regime": "portal"}))
@@ -615,7 +615,7 @@ LAB3_CHANGES = (
 
 def lab3_sweep():
     """Lab 3 Part C's sweep, as the lab runs it; its runs table (ok runs)."""
-    from sim.sweep import Store
+    from sim.runs.sweep import Store
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "lab3"
@@ -650,8 +650,8 @@ def lab3_optional(*extra: str) -> dict:
 
 
 def lab3_cli() -> str:
-    from sim.metrics import ratio
-    from sim.stats import metric_interval, paired_interval
+    from sim.model.metrics import ratio
+    from sim.runs.stats import metric_interval, paired_interval
 
     df = lab3_sweep()
     factors = ["requests.regime", "requests.opt_out", "privacy.e2ee"]

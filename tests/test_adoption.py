@@ -4,24 +4,24 @@ the partnership curve."""
 import numpy as np
 import pytest
 
-from sim import validate
-from sim.adoption import (
+from sim.engine.rng import Streams
+from sim.model.adoption import (
     HOURS_PER_YEAR,
     _purchases,
     bass_curve,
     partner_agencies,
     partnership_minute,
 )
-from sim.model import NeighbourhoodModel
-from sim.rng import Streams
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
+from sim.validation import validate
 
 NO_WALKERS = {"population.pedestrians": 0, "world.blocks_x": 12, "world.blocks_y": 8}
 
 
 def test_well_mixed_adoption_follows_the_bass_curve():
     """Every household tied to every other, no fear, no promotion, constant p and q: the share
-    of adopters over time is the Bass curve (sim.validate.bass_curve_check, also in the
+    of adopters over time is the Bass curve (sim.validation.validate.bass_curve_check, also in the
     validation report). The check has power: it rejects the curve with half the word of
     mouth."""
     check = validate.bass_curve_check("quick")
@@ -47,7 +47,7 @@ PROMO = {
 
 def test_code_rewards_are_exact():
     """floor(u / 10) free devices for u code uses, officer by officer, and the totals add up
-    (sim.validate.reward_thresholds); a threshold of 11 uses is caught."""
+    (sim.validation.validate.reward_thresholds); a threshold of 11 uses is caught."""
     check = validate.reward_thresholds("quick")
     assert check.passed, check.detail
     wrong = validate.reward_thresholds("quick", expected_fn=lambda uses, n: uses // (n + 1))

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import solara
 
-app = pytest.importorskip("sim.app", reason="pip install -e '.[app]'")
+app = pytest.importorskip("sim.ui.app", reason="pip install -e '.[app]'")
 
 CLASSROOM = Path(__file__).resolve().parents[1] / "scenarios" / "classroom.toml"
 MONITOR_LABEL = "font-size:0.8em;color:#555;"
@@ -238,7 +238,7 @@ def test_viz_starts_solara_with_no_outbound_traffic(monkeypatch):
     """`run.py viz` becomes the Solara server with telemetry and the version check off."""
     import os
 
-    from sim import cli
+    from sim.ui import cli
 
     seen = {}
 

@@ -1,4 +1,4 @@
-"""Avoidance (sim/avoidance.py), the worked example of docs/extending.md: the least-watched
+"""Avoidance (sim/model/avoidance.py), the worked example of docs/extending.md: the least-watched
 destination against a brute-force count of every camera's view of every route, the keyed draws
 that leave everyone else's walks alone, and the effect on exposure by group."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario, ScenarioError
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario, ScenarioError
 
 SMALL = {"time.days": 1, "population.pedestrians": 800, "world.blocks_x": 5, "world.blocks_y": 4}
 

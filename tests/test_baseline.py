@@ -6,8 +6,8 @@ from scipy import stats
 
 from benchmarks.baseline import MesaBaseline
 from benchmarks.semantics import CORE as CORE_SEMANTICS
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
 
 # the core both implement, at a small size with enough posts to compare
 CORE = {

@@ -229,7 +229,7 @@ def test_play_pause_and_reset_respond_within_a_second_with_the_cpu_busy():
 def test_closed_tabs_stop_their_models():
     """Three tabs play; two are closed mid-play and the third paused: once the sessions of
     the closed tabs time out, the server is idle."""
-    from sim.cli import SESSION_TIMEOUT
+    from sim.ui.cli import SESSION_TIMEOUT
 
     timeout = float(SESSION_TIMEOUT.rstrip("s"))
     proc, url = _serve()

@@ -5,10 +5,10 @@ import math
 import numpy as np
 import pytest
 
-from sim.cameras import Cameras, initial_cameras, view_half_width
-from sim.scenario import Scenario
-from sim.schema import CAMERA_TYPES
-from sim.world import build_world
+from sim.model.cameras import Cameras, initial_cameras, view_half_width
+from sim.scenario.scenario import Scenario
+from sim.scenario.schema import CAMERA_TYPES
+from sim.world.world import build_world
 
 SETBACK = 8.0
 SPACING = 18.0

@@ -332,7 +332,8 @@ def test_a_run_stopped_while_writing_leaves_a_folder_a_rerun_accepts(tmp_path, m
     """A run's files are staged in a hidden folder and renamed onto --out at the end: a full
     disk while writing (here: the map) is one line, leaves --out empty, and the same command
     then succeeds."""
-    from sim import cli, plots
+    from sim.runs import plots
+    from sim.ui import cli
 
     out = tmp_path / "out"
     args = ["run", str(DEFAULT_TOML), *SMALL, "--out", str(out), "--quiet"]

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim import sweep as sweep_module
-from sim.cli import main
-from sim.experiment import load_experiment
-from sim.sweep import Store, sweep
+from sim.runs import sweep as sweep_module
+from sim.runs.experiment import load_experiment
+from sim.runs.sweep import Store, sweep
+from sim.ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ARRAY_SCRIPT = ROOT / "experiments" / "slurm_array.sh"

@@ -3,16 +3,17 @@ per-minute simulation, and the limits of zero and full adoption."""
 
 import numpy as np
 
-from sim import validate
-from sim.cameras import Cameras
-from sim.model import NeighbourhoodModel
-from sim.movement import Walks
-from sim.scenario import Scenario
+from sim.engine.movement import Walks
+from sim.model.cameras import Cameras
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
+from sim.validation import validate
 
 
 def test_share_of_trips_recorded_matches_independent_camera_formula():
     """P(recorded) = 1 - (1 - a v)^n for n homes passed, each with a camera with probability a
-    that records with probability v: sim.validate.coverage_formula (one implementation, also
+    that records with probability v: sim.validation.validate.coverage_formula (one implementation,
+    also
     in the validation report). The check has power: it rejects the formula without the
     detection probability."""
     check = validate.coverage_formula("quick")

@@ -3,9 +3,9 @@
 import re
 from pathlib import Path
 
-from sim.cli import default_toml, odd_tables, parameters_markdown
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
+from sim.ui.cli import default_toml, odd_tables, parameters_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -44,7 +44,7 @@ def test_the_default_scenario_is_generated_from_the_schema():
 
 def test_the_odds_parameter_tables_are_generated_from_the_declarations():
     """Section 7 of the ODD has one table per module that declares parameters, each current."""
-    from sim.schema import OWNERS
+    from sim.scenario.schema import OWNERS
 
     text = (DOCS / "ODD.md").read_text()
     tables = re.findall(r"^<!-- params: (\S+) -->$", text, flags=re.M)
@@ -55,8 +55,8 @@ def test_the_odds_parameter_tables_are_generated_from_the_declarations():
 
 
 def test_every_metric_has_a_kind_and_the_kinds_table_is_current():
-    from sim.stats import METRICS, kinds_markdown
-    from sim.submodel import KINDS
+    from sim.runs.stats import METRICS, kinds_markdown
+    from sim.scenario.submodel import KINDS
 
     text = (DOCS / "metrics.md").read_text()
     assert kinds_markdown() in text, "docs/metrics.md: regenerate the kinds table"

@@ -5,7 +5,7 @@ import pytest
 
 ew = pytest.importorskip("ema_workbench", reason="pip install -e '.[ema]'")
 
-from sim.ema import dotted, ema_model, ema_name  # noqa: E402
+from sim.runs.ema import dotted, ema_model, ema_name  # noqa: E402
 
 
 def test_ema_workbench_runs_the_model_and_maps_uncertainties():

@@ -1,4 +1,4 @@
-"""The engine (sim/engine.py): walking ahead gives what running every minute in its turn
+"""The engine (sim/engine/engine.py): walking ahead gives what running every minute in its turn
 gives, for every preset; its invariants are enforced (cameras changed mid-day, fear changed
 only on the hour, state read only once settled)."""
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import engine as engine_module
-from sim.model import NeighbourhoodModel
-from sim.outputs import metrics_json
-from sim.scenario import Scenario, load
+from sim.engine import engine as engine_module
+from sim.model.model import NeighbourhoodModel
+from sim.runs.outputs import metrics_json
+from sim.scenario.scenario import Scenario, load
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = sorted((ROOT / "scenarios").glob("*.toml"))

@@ -1,4 +1,5 @@
-"""The calibration ensemble (sim/ensemble.py): rejection ABC that keeps every acceptable set,
+"""The calibration ensemble (sim/validation/ensemble.py): rejection ABC that keeps every acceptable
+set,
 and policy results over the ensemble (``compare`` and ``sweep`` with ``--ensemble``)."""
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim import draws, ensemble, patterns
-from sim.scenario import load
+from sim.runs import draws
+from sim.scenario.scenario import load
+from sim.validation import ensemble, patterns
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TOML = ROOT / "scenarios" / "default.toml"
@@ -254,8 +256,8 @@ def test_sweep_with_an_ensemble_end_to_end(tiny_ensemble, tmp_path):
     assert proc.returncode == 0, proc.stderr + proc.stdout
     record = json.loads((out / "ensemble.json").read_text())
     assert len(record["sets_by_replicate"]) == 2
-    from sim.experiment import load_experiment
-    from sim.sweep import plan
+    from sim.runs.experiment import load_experiment
+    from sim.runs.sweep import plan
 
     e = load_experiment(exp)
     specs = plan(e, draws.load_ensemble(tiny_ensemble))
@@ -287,7 +289,7 @@ def test_sweep_with_an_ensemble_end_to_end(tiny_ensemble, tmp_path):
 )
 @pytest.mark.parametrize("command", ["compare", "sweep"])
 def test_bad_ensemble_is_one_line_and_exit_2(tmp_path, make, says, command, capsys):
-    from sim.cli import main
+    from sim.ui.cli import main
 
     path = make(tmp_path)
     if command == "compare":

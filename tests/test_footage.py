@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.engine import MINUTES_PER_DAY
-from sim.footage import Circle, FootageStore, Polygon, Sightings
+from sim.engine.engine import MINUTES_PER_DAY
+from sim.model.footage import Circle, FootageStore, Polygon, Sightings
 
 DAYS = 5
 N_CAMERAS = 60

@@ -1,5 +1,5 @@
 """Bad or huge input is refused before it costs anything: status 2, one line naming the key or
-file and what is allowed (issue 25, parts 5 and 6). Most cases go through ``sim.cli.main`` in
+file and what is allowed (issue 25, parts 5 and 6). Most cases go through ``sim.ui.cli.main`` in
 this process; a few through the real command line."""
 
 from __future__ import annotations
@@ -14,9 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim import cli, limits, world
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario, ScenarioError, load
+from sim.model.model import NeighbourhoodModel
+from sim.runs import limits
+from sim.scenario.scenario import Scenario, ScenarioError, load
+from sim.ui import cli
+from sim.world import world
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.toml"
@@ -662,8 +664,8 @@ def test_design_size_is_counted_exactly_before_the_design_is_made(tmp_path, kind
     """The size refused before planning is the size planning would make."""
     if kind == "morris":
         pytest.importorskip("SALib")
-    from sim.experiment import design_size, load_experiment
-    from sim.scenario import toml_value
+    from sim.runs.experiment import design_size, load_experiment
+    from sim.scenario.scenario import toml_value
 
     lines = [f"[design]\nkind = '{kind}'\nsamples = {samples}\n[factors]"]
     for key, spec in factors.items():

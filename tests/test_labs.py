@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.experiment import load_experiment
-from sim.scenario import load
+from sim.runs.experiment import load_experiment
+from sim.scenario.scenario import load
 
 LABS = Path(__file__).resolve().parents[1] / "labs"
 
@@ -74,9 +74,9 @@ def _pct(x: float) -> str:
 def test_parameters_the_labs_quote_are_the_schemas():
     """The model's settings the labs' Background sections quote, computed from the schema (and
     the lab files): a changed default shows up here rather than in a class."""
-    from sim.cameras import view_half_width
-    from sim.requests import SQ_M_PER_SQ_MI, Rules
-    from sim.scenario import Scenario
+    from sim.model.cameras import view_half_width
+    from sim.model.requests import SQ_M_PER_SQ_MI, Rules
+    from sim.scenario.scenario import Scenario
 
     s, lab3 = Scenario(), load(LABS / "lab3_rates.toml")
     setback = s["world.setback_m"]
@@ -116,7 +116,7 @@ def test_parameters_the_labs_quote_are_the_schemas():
             f"a disc about {round(radius, -1):.0f} m in\n radius",
         ],
     }
-    from sim.app import MODEL_PARAMS
+    from sim.ui.app import MODEL_PARAMS
 
     bias = MODEL_PARAMS["bias"]
     expected["02_bias.md"] = [
@@ -159,7 +159,7 @@ def test_the_app_neighbourhood_is_as_the_labs_say():
 
 
 def test_the_app_speeds_the_labs_quote():
-    from sim.app import DEFAULT_SPEED, SPEEDS
+    from sim.ui.app import DEFAULT_SPEED, SPEEDS
 
     start, top = SPEEDS[DEFAULT_SPEED], max(SPEEDS.values())
     day = f"A simulated day takes {1440 / start:g} s of **Play** at the starting speed"

@@ -1,5 +1,6 @@
-"""The layers of sim/: no import cycle among its modules, and no module importing from a
-higher layer (every import counts, at the top of a module or inside a function)."""
+"""The layers of sim/: one package per layer, one level deep; no module importing from a higher
+layer, and no import cycle among the modules (every import counts, at the top of a module or
+inside a function; imports only for type annotations, under ``if TYPE_CHECKING:``, do not)."""
 
 from __future__ import annotations
 
@@ -10,64 +11,42 @@ import pytest
 
 SIM = Path(__file__).resolve().parent.parent / "sim"
 
-# Lowest first. A module imports only from its own layer or lower ones.
-LAYERS = {
-    "scenario": ["schema", "scenario", "rng", "checks", "submodel"],
-    "world": ["osm", "world", "routes", "population"],
-    "model": [
-        "cameras",
-        "movement",
-        "engine",
-        "footage",
-        "requests",
-        "police",
-        "ledger",
-        "metrics",
-        "adoption",
-        "ai_features",
-        "incidents",
-        "privacy",
-        "protests",
-        "reporting",
-        "avoidance",
-        "model",
-    ],
-    "runs": [
-        "outputs",
-        "stats",
-        "limits",
-        "pool",
-        "draws",
-        "replicate",
-        "experiment",
-        "sweep",
-        "compare",
-        "ema",
-        "plots",
-        "ledger_figure",
-        "attention_figure",
-        "policy_figure",
-        "report",
-    ],
-    "validation": ["patterns", "validate", "ensemble"],
-    "ui": ["cli", "app"],
-}
-RANK = {m: i for i, mods in enumerate(LAYERS.values()) for m in mods}
-LAYER_OF = {m: name for name, mods in LAYERS.items() for m in mods}
+# Lowest first. A module imports only from its own layer (package) or lower ones.
+LAYERS = ("scenario", "world", "engine", "model", "runs", "validation", "ui")
+RANK = {name: i for i, name in enumerate(LAYERS)}
+
+
+def _type_only(node: ast.AST) -> bool:
+    """``if TYPE_CHECKING:`` (or ``typing.TYPE_CHECKING``): imports read by annotations only."""
+    if not isinstance(node, ast.If):
+        return False
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
+    )
 
 
 def sim_imports(source: str) -> set[str]:
-    """The sim modules a module's source imports, anywhere in it."""
-    found = set()
-    for node in ast.walk(ast.parse(source)):
+    """The sim modules (``layer.module``) a module's source imports at run time."""
+    found: set[str] = set()
+    stack = [ast.parse(source)]
+    while stack:
+        node = stack.pop()
+        if _type_only(node):
+            stack.extend(node.orelse)
+            continue
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            sub = node.module == "sim"  # from sim import osm
-            names = [f"sim.{a.name}" for a in node.names] if sub else [node.module]
+            parts = node.module.split(".")
+            if len(parts) == 2:  # from sim.model import police
+                names = [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                names = [node.module]
         else:
+            stack.extend(ast.iter_child_nodes(node))
             continue
-        found |= {n.split(".")[1] for n in names if n.startswith("sim.")}
+        found |= {".".join(n.split(".")[1:3]) for n in names if n.startswith("sim.")}
     return found
 
 
@@ -76,11 +55,14 @@ def graph(sources: dict[str, str]) -> dict[str, set[str]]:
 
 
 def layer_violations(edges: dict[str, set[str]]) -> list[str]:
+    def rank(m: str) -> int:
+        return RANK[m.split(".")[0]]
+
     return [
-        f"{m} ({LAYER_OF[m]}) imports {d} ({LAYER_OF[d]})"
+        f"{m} imports {d}"
         for m, deps in sorted(edges.items())
         for d in sorted(deps)
-        if RANK[d] > RANK[m]
+        if rank(d) > rank(m)
     ]
 
 
@@ -109,12 +91,21 @@ def cycle(edges: dict[str, set[str]]) -> list[str] | None:
 
 @pytest.fixture(scope="module")
 def sources() -> dict[str, str]:
-    return {p.stem: p.read_text() for p in SIM.glob("*.py") if p.stem != "__init__"}
+    return {
+        f"{p.parent.name}.{p.stem}": p.read_text()
+        for p in SIM.glob("*/*.py")
+        if p.stem != "__init__" and p.parent.name != "__pycache__"
+    }
 
 
-def test_every_module_has_a_layer(sources):
-    assert sorted(set(sources) - set(RANK)) == [], "add new modules to LAYERS"
-    assert sorted(set(RANK) - set(sources)) == [], "LAYERS names a module that is gone"
+def test_every_module_is_in_a_layer_package_one_level_deep():
+    loose = sorted(p.name for p in SIM.glob("*.py") if p.stem != "__init__")
+    assert loose == [], f"modules outside a layer package: {loose}"
+    packages = {p.name for p in SIM.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert packages == set(LAYERS), packages ^ set(LAYERS)
+    assert all((SIM / name / "__init__.py").is_file() for name in LAYERS)
+    deeper = [p for p in SIM.glob("*/*/*.py") if "__pycache__" not in p.parts]
+    assert deeper == [], deeper
 
 
 def test_no_module_imports_from_a_higher_layer(sources):
@@ -126,12 +117,19 @@ def test_no_import_cycle(sources):
 
 
 def test_the_checks_catch_a_bad_import(sources):
-    """An upward import and a cycle, added on purpose, are both found."""
+    """An upward import and a cycle, added on purpose, are both found; an import for type
+    annotations only is not a dependency."""
     bad = dict(sources)
-    bad["scenario"] += "\n\ndef f():\n    from sim.validate import run_checks\n"
-    assert layer_violations(graph(bad)) == ["scenario (scenario) imports validate (validation)"]
+    bad["scenario.scenario"] += "\n\ndef f():\n    from sim.validation.validate import run_checks\n"
+    assert layer_violations(graph(bad)) == ["scenario.scenario imports validation.validate"]
     assert cycle(graph(bad)) is not None
     looped = dict(sources)
-    looped["schema"] += "\nfrom sim import rng\n"
-    looped["rng"] += "\nimport sim.schema\n"
-    assert cycle(graph(looped)) in (["rng", "schema", "rng"], ["schema", "rng", "schema"])
+    looped["scenario.schema"] += "\nfrom sim.engine import rng\n"
+    looped["engine.rng"] += "\nimport sim.scenario.schema\n"
+    assert cycle(graph(looped)) in (
+        ["engine.rng", "scenario.schema", "engine.rng"],
+        ["scenario.schema", "engine.rng", "scenario.schema"],
+    )
+    typed = dict(sources)
+    typed["scenario.schema"] += "\nif TYPE_CHECKING:\n    from sim.model.model import M\n"
+    assert layer_violations(graph(typed)) == []

@@ -1,4 +1,4 @@
-"""The privacy ledger: who was exposed through which path (sim/ledger.py), end to end."""
+"""The privacy ledger: who was exposed through which path (sim/model/ledger.py), end to end."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario
-from sim.schema import LEDGER_PATHS
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
+from sim.scenario.schema import LEDGER_PATHS
 
 ROOT = Path(__file__).resolve().parents[1]
 # Two busy days: every path but the AI features has something to disclose.
@@ -139,8 +139,8 @@ def test_tracking_counts_three_cameras_in_one_day_and_the_route_they_cover():
     12-20 and 30-32 (14 minutes) and walks 20 minutes that day (5-19, and 1435-1439 of a trip
     that ends after midnight): 0.7; person 1 is seen by two cameras on day 0 and a third on
     day 1 (not tracked); person 2, an offender, by three (not a bystander)."""
-    from sim.footage import Sightings
-    from sim.ledger import Disclosed, WalkingDays, tracking
+    from sim.model.footage import Sightings
+    from sim.model.ledger import Disclosed, WalkingDays, tracking
 
     rows = [  # camera, person, t_in, t_out
         (1, 0, 10, 14),
@@ -241,7 +241,7 @@ def test_lost_dog_searches_scan_nearby_video_unless_switched_off():
 
 def test_run_writes_the_ledger_figure(busy, tmp_path):
     """ledger.png: bars per path, bystanders stacked by group, as high as the metrics."""
-    from sim.ledger_figure import ledger_figure
+    from sim.runs.ledger_figure import ledger_figure
 
     metrics, _ = busy
     fig = ledger_figure(metrics, list(GROUPS))
@@ -264,7 +264,7 @@ def test_a_sweep_report_draws_the_ledger_of_each_design_point(tmp_path):
     draws one ledger per design point (ledger.png) from the runs' means: more compromised
     accounts expose more people through that path, and no path but the two switched on
     exposes anyone."""
-    from sim.report import ledger_panels, load_results
+    from sim.runs.report import ledger_panels, load_results
 
     exp = tmp_path / "ledger.toml"
     quiet = {k: v for k, v in BUSY.items() if k.startswith(("world.", "population.", "cameras."))}

@@ -7,10 +7,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import engine as engine_module
-from sim.model import NeighbourhoodModel
-from sim.outputs import metrics_json
-from sim.scenario import Scenario
+from sim.engine import engine as engine_module
+from sim.model.model import NeighbourhoodModel
+from sim.runs.outputs import metrics_json
+from sim.scenario.scenario import Scenario
 
 SMALL = {"time.days": 0.25, "population.pedestrians": 400, "world.blocks_x": 4, "world.blocks_y": 3}
 
@@ -121,7 +121,7 @@ def test_every_route_anyone_can_walk_has_length():
 def test_keyed_poisson_draws_match_scipy():
     from scipy.stats import poisson
 
-    from sim.rng import poisson_from_uniform
+    from sim.engine.rng import poisson_from_uniform
 
     for mean in (0.3, 2.0, 12.0, 80.0):
         for u in np.linspace(0.001, 0.999, 57):

@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import movement
-from sim.model import NeighbourhoodModel
-from sim.movement import PassTable, Viewers
-from sim.population import _by_minute_then_person, _by_person_then_minute
-from sim.scenario import Scenario
+from sim.engine import movement
+from sim.engine.movement import PassTable, Viewers
+from sim.model.model import NeighbourhoodModel
+from sim.model.population import _by_minute_then_person, _by_person_then_minute
+from sim.scenario.scenario import Scenario
 
 
 @pytest.fixture(scope="module")

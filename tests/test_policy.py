@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.model import NeighbourhoodModel
-from sim.police import gini
-from sim.requests import VOLUNTARY
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.model.police import gini
+from sim.model.requests import VOLUNTARY
+from sim.scenario.scenario import Scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -255,8 +255,8 @@ def test_quick_request_rules_study_separates_portal_and_rfa():
     """The shipped study's design and seeds on a tiny but binding world (wider than a
     portal disc, a few days): portal - rfa, paired, excludes 0 in owner-requests, clips and
     bystanders."""
-    from sim.experiment import load_experiment
-    from sim.policy_figure import paired_ci
+    from sim.runs.experiment import load_experiment
+    from sim.runs.policy_figure import paired_ci
 
     exp = load_experiment(ROOT / "experiments" / "request_rules.toml")
     tiny = {
@@ -310,12 +310,12 @@ def test_opt_out_scales_voluntary_clips_and_leaves_legal_outcomes():
 
 
 def test_policy_figure_pairs_regimes_by_replicate(tmp_path):
-    """sim.policy_figure on a synthetic sweep: differences are taken replicate by replicate
+    """sim.runs.policy_figure on a synthetic sweep: differences are taken replicate by replicate
     (a constant paired offset has a zero-width interval however noisy the levels), and the
     figure and tables are written."""
     import pandas as pd
 
-    from sim.policy_figure import main, paired_table, replications_needed
+    from sim.runs.policy_figure import main, paired_table, replications_needed
 
     rng = np.random.default_rng(0)
     rows = []
@@ -361,7 +361,7 @@ EXPERIMENTS = sorted((ROOT / "experiments").glob("*.toml"))
 def test_experiment_files_load(path):
     """Every shipped experiment is valid (its base, factors and overrides) and states in its
     header what it asks."""
-    from sim.experiment import load_experiment
+    from sim.runs.experiment import load_experiment
 
     exp = load_experiment(path)
     assert exp.points and exp.replications >= 1

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.model import NeighbourhoodModel
-from sim.requests import Rules
-from sim.rng import Streams
-from sim.scenario import load
-from sim.schema import BY_KEY, FROM_REGIME, GROUP_TABLE, SHARES, defaults
-from sim.world import build_world
+from sim.engine.rng import Streams
+from sim.model.model import NeighbourhoodModel
+from sim.model.requests import Rules
+from sim.scenario.scenario import load
+from sim.scenario.schema import BY_KEY, FROM_REGIME, GROUP_TABLE, SHARES, defaults
+from sim.world.world import build_world
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

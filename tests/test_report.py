@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim import report
-from sim.report import ReportError, write_report
-from sim.rng import derive_seed
-from sim.stats import metric_interval, paired_interval
+from sim.engine.rng import derive_seed
+from sim.runs import report
+from sim.runs.report import ReportError, write_report
+from sim.runs.stats import metric_interval, paired_interval
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COVERAGE = "coverage.street_fraction"
@@ -385,8 +385,8 @@ def test_morris_with_duplicate_points_through_the_sweep_store(tmp_path):
     runs (run ids keyed by position for the copies), and the report recovers the elementary
     effects of a known linear function."""
     pytest.importorskip("SALib", reason="SALib not installed (pip install -e '.[salib]')")
-    from sim.experiment import load_experiment
-    from sim.sweep import Store, plan
+    from sim.runs.experiment import load_experiment
+    from sim.runs.sweep import Store, plan
 
     base = Path(__file__).resolve().parents[1] / "scenarios" / "default.toml"
     path = tmp_path / "morris.toml"
@@ -503,8 +503,8 @@ def test_long_csv_every_metric_figured_and_no_stale_note(tmp_path):
     ],
 )
 def test_contrast_keys_validated(tmp_path, report_table, needle):
-    from sim.experiment import load_experiment
-    from sim.scenario import ScenarioError
+    from sim.runs.experiment import load_experiment
+    from sim.scenario.scenario import ScenarioError
 
     base = (Path(__file__).resolve().parents[1] / "scenarios" / "default.toml").as_posix()
     path = tmp_path / "e.toml"
@@ -525,8 +525,8 @@ def test_contrast_keys_validated(tmp_path, report_table, needle):
 def test_contrasts_added_to_the_experiment_after_the_sweep(tmp_path):
     """The report reads the contrasts of the experiment file as it is now (same design), and
     a wrong one is a one-line error."""
-    from sim.experiment import load_experiment
-    from sim.sweep import Store, plan
+    from sim.runs.experiment import load_experiment
+    from sim.runs.sweep import Store, plan
 
     base = (Path(__file__).resolve().parents[1] / "scenarios" / "default.toml").as_posix()
     path = tmp_path / "e.toml"

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim import engine as engine_module
-from sim import validate
-from sim.model import NeighbourhoodModel
-from sim.police import gini
-from sim.replicate import mean_ci, run_replications
-from sim.reporting import group_bias
-from sim.scenario import Scenario
+from sim.engine import engine as engine_module
+from sim.model.model import NeighbourhoodModel
+from sim.model.police import gini
+from sim.model.reporting import group_bias
+from sim.runs.replicate import mean_ci, run_replications
+from sim.scenario.scenario import Scenario
+from sim.validation import validate
 
 SMALL_WORLD = {"world.blocks_x": 6, "world.blocks_y": 4, "time.days": 1.0}
 
@@ -30,7 +30,7 @@ LEVEL = 0.999
 
 def test_reporting_bias_checks():
     """Posts per recording, minority over majority, converge to k, and the minority's share
-    of posts to k p / (k p + 1 - p) (sim.validate, also in the validation report). Both
+    of posts to k p / (k p + 1 - p) (sim.validation.validate, also in the validation report). Both
     checks have power: they reject a ratio of 0.75 k and the unbiased share p."""
     ratio = validate.bias_ratio("quick")
     assert ratio.passed, ratio.detail
@@ -283,7 +283,7 @@ def test_posts_about_incidents_and_stops_of_offenders():
 def test_feed_convolution_matches_scipy():
     from scipy.signal import fftconvolve
 
-    from sim.reporting import _convolve_same
+    from sim.model.reporting import _convolve_same
 
     rng = np.random.default_rng(0)
     for shape, kernel in [((7, 5), (3, 3)), ((13, 6), (13, 11)), ((20, 30), (41, 41))]:

@@ -4,10 +4,10 @@ paired effect of opt-out and encryption, protests, and account takeovers."""
 import numpy as np
 import pytest
 
-from sim import validate
-from sim.model import NeighbourhoodModel
-from sim.requests import LEGAL, VOLUNTARY, Platform, Request, Rules
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.model.requests import LEGAL, VOLUNTARY, Platform, Request, Rules
+from sim.scenario.scenario import Scenario
+from sim.validation import validate
 
 # A busy week: many offenders, every known incident investigated, frequent protests.
 BUSY = {
@@ -46,7 +46,7 @@ def _broken(check):
 
 
 def test_no_request_breaks_its_regimes_rules(monkeypatch):
-    """sim.validate.request_rules: windows, areas, per-incident cap, protests, handovers
+    """sim.validation.validate.request_rules: windows, areas, per-incident cap, protests, handovers
     inside the request's window and area, public posts. A platform that lets every request
     through is caught."""
     check = validate.request_rules("quick")
@@ -57,7 +57,7 @@ def test_no_request_breaks_its_regimes_rules(monkeypatch):
 
 
 def test_refused_requests_are_counted_and_reissued_within_the_rules(monkeypatch):
-    """sim.validate.request_refusals; police who cannot bring a request within the rules
+    """sim.validation.validate.request_refusals; police who cannot bring a request within the rules
     (re-issue unchanged) are caught."""
     check = validate.request_refusals("quick")
     assert check.passed, check.detail
@@ -67,7 +67,8 @@ def test_refused_requests_are_counted_and_reissued_within_the_rules(monkeypatch)
 
 
 def test_opt_out_leaves_legal_demands_unchanged(monkeypatch):
-    """sim.validate.opt_out_legal: same seed, nobody vs everybody opted out. A platform that
+    """sim.validation.validate.opt_out_legal: same seed, nobody vs everybody opted out. A platform
+    that
     applied opt-out to warrants is caught."""
     check = validate.opt_out_legal("quick")
     assert check.passed, check.detail
@@ -83,7 +84,7 @@ def test_opt_out_leaves_legal_demands_unchanged(monkeypatch):
 
 
 def test_encryption_for_everyone_means_no_content(monkeypatch):
-    """sim.validate.e2ee_content; a cloud that hands over encrypted video is caught."""
+    """sim.validation.validate.e2ee_content; a cloud that hands over encrypted video is caught."""
     check = validate.e2ee_content("quick")
     assert check.passed, check.detail
     stored = Platform._stored

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.incidents import _attempts
-from sim.reporting import _below_bound
-from sim.rng import Streams, stream_key
+from sim.engine.rng import Streams, stream_key
+from sim.model.incidents import _attempts
+from sim.model.reporting import _below_bound
 
 MASK = (1 << 64) - 1
 

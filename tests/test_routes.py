@@ -7,9 +7,9 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.routes import Router, RouteTable, concat, door_legs, reversed_routes
-from sim.scenario import Scenario
-from sim.world import build_world
+from sim.scenario.scenario import Scenario
+from sim.world.routes import Router, RouteTable, concat, door_legs, reversed_routes
+from sim.world.world import build_world
 
 LIMIT = 1600.0
 K = 3
@@ -193,7 +193,7 @@ def test_nearest_roots_stay_within_the_limit(world, node_dist):
 def test_nearest_roots_do_not_depend_on_the_chunking(world, monkeypatch):
     """Chunks of roots taken in map order, each updating only the homes it reaches, give the
     same nearest roots as one chunk: ties go to the lower root index either way."""
-    from sim import routes
+    from sim.world import routes
 
     roots = np.tile(world.amenity_nodes, 2)  # every amenity twice: exact ties
     roots = np.concatenate([roots, np.arange(world.net.n_nodes, dtype=roots.dtype)])

@@ -13,8 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim import cli
-from sim.scenario import (
+from sim.scenario.scenario import (
     Scenario,
     ScenarioError,
     check_value,
@@ -22,7 +21,7 @@ from sim.scenario import (
     load,
     parse_overrides,
 )
-from sim.schema import (
+from sim.scenario.schema import (
     BOOL,
     BY_KEY,
     CHOICE,
@@ -38,6 +37,7 @@ from sim.schema import (
     STR,
     defaults,
 )
+from sim.ui import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TOML = ROOT / "scenarios" / "default.toml"

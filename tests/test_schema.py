@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-from sim import schema
+from sim.scenario import schema
 
 
 @pytest.mark.parametrize("owner", schema.OWNERS)
@@ -29,22 +29,24 @@ def test_sections_are_contiguous_and_in_the_order_of_sections():
 
 def test_a_key_declared_twice_or_outside_its_section_is_refused(monkeypatch):
     real = schema.declared
-    extra = {"sim.world": (schema.share("world.irregularity", 0.1, "again"),)}
+    extra = {"sim.world.world": (schema.share("world.irregularity", 0.1, "again"),)}
     monkeypatch.setattr(schema, "declared", lambda o: real(o) + extra.get(o, ()))
     with pytest.raises(RuntimeError, match=r"world\.irregularity is declared twice"):
         schema.assemble()
-    extra = {"sim.world": (schema.share("cameras.tint", 0.1, "elsewhere"),)}
-    with pytest.raises(RuntimeError, match=r"sim\.world declares cameras\.tint.*sim\.cameras"):
+    extra = {"sim.world.world": (schema.share("cameras.tint", 0.1, "elsewhere"),)}
+    wrong = r"sim\.world\.world declares cameras\.tint.*sim\.model\.cameras"
+    with pytest.raises(RuntimeError, match=wrong):
         schema.assemble()
 
 
 def test_a_declaration_may_use_only_schema_names_and_its_own_sources(tmp_path, monkeypatch):
     (tmp_path / "owner_ok.py").write_text(
-        'import math\nfrom sim.schema import share\nSRC_HERE = "a study"\n'
+        'import math\nfrom sim.scenario.schema import share\nSRC_HERE = "a study"\n'
         'PARAMS = (\n    share("x.a", 0.5, "A share.", SRC_HERE),\n)\n'
     )
     (tmp_path / "owner_bad.py").write_text(
-        'from sim.schema import share\nA = 0.5\nPARAMS = (\n    share("x.a", A, "A share."),\n)\n'
+        'from sim.scenario.schema import share\nA = 0.5\nPARAMS = (\n    share("x.a", A, "A '
+        'share."),\n)\n'
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     (p,) = schema.declared("owner_ok")

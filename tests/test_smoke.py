@@ -1,7 +1,7 @@
 """The default model runs end to end and its metrics are well formed."""
 
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
 
 
 def test_default_model_runs_one_day():

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from sim import stats
-from sim.replicate import run_replications, summarize
-from sim.scenario import Scenario
-from sim.stats import COUNT, FRACTION, RATIO, REAL, interval, metric_info, paired_interval
+from sim.runs import stats
+from sim.runs.replicate import run_replications, summarize
+from sim.runs.stats import COUNT, FRACTION, RATIO, REAL, interval, metric_info, paired_interval
+from sim.scenario.scenario import Scenario
 
 DATASETS = 400
 
@@ -157,8 +157,8 @@ def test_run_with_replications_writes_n_and_parameters(tmp_path):
 
 
 def test_metric_names_are_what_a_run_writes():
-    """The sweep's fixed schema (sim.stats.metric_names) is exactly the metrics of a run."""
-    from sim.model import NeighbourhoodModel
+    """The sweep's fixed schema (sim.runs.stats.metric_names) is exactly the metrics of a run."""
+    from sim.model.model import NeighbourhoodModel
 
     params = Scenario().replace(
         {

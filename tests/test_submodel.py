@@ -1,5 +1,5 @@
 """Submodels own their state: each declares its state arrays (``STATE``) and metrics
-(sim/submodel.py); nothing else assigns into them, and every declaration is real."""
+(sim/scenario/submodel.py); nothing else assigns into them, and every declaration is real."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.metrics import SUBMODELS, declared
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario
-from sim.submodel import KINDS
+from sim.model.metrics import SUBMODELS, declared
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
+from sim.scenario.submodel import KINDS
 
 SIM = Path(__file__).resolve().parents[1] / "sim"
 PARTS = {cls.name for cls in SUBMODELS}  # the model's attributes that hold submodels

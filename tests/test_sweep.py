@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.experiment import load_experiment
-from sim.scenario import ScenarioError
-from sim.sweep import Store, SweepError, sweep
+from sim.runs.experiment import load_experiment
+from sim.runs.sweep import Store, SweepError, sweep
+from sim.scenario.scenario import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = """

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import sim.sweep as sweep_mod
-from sim import cli, plots
-from sim.experiment import load_experiment
-from sim.outputs import is_temp
-from sim.sweep import Store, SweepError, plan, sweep
+import sim.runs.sweep as sweep_mod
+from sim.runs import plots
+from sim.runs.experiment import load_experiment
+from sim.runs.outputs import is_temp
+from sim.runs.sweep import Store, SweepError, plan, sweep
+from sim.ui import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = """

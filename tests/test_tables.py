@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from sim.experiment import load_experiment
-from sim.stats import metric_names
-from sim.sweep import sweep
+from sim.runs.experiment import load_experiment
+from sim.runs.stats import metric_names
+from sim.runs.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = """

@@ -1,4 +1,4 @@
-"""Police attention against Ensign et al. 2018's urn (``sim.validate``'s ``police.urn_*``
+"""Police attention against Ensign et al. 2018's urn (``sim.validation.validate``'s ``police.urn_*``
 checks): the closed-form fixed point, the runaway, the fixed point with reports, the
 correction, and that the checks fail on a wrong formula or a broken allocation; the preset
 ``ensign_urn`` and its figure, ``attention.png``."""
@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from sim import attention_figure, cli, validate
-from sim.model import NeighbourhoodModel
-from sim.police import PoliceAgency, urn_fixed_point
-from sim.scenario import load
+from sim.model.model import NeighbourhoodModel
+from sim.model.police import PoliceAgency, urn_fixed_point
+from sim.runs import attention_figure
+from sim.scenario.scenario import load
+from sim.ui import cli
+from sim.validation import validate
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """The validation report (``run.py validate``): the command end to end, its exit status, the
-report's content, and how pattern checks from ``sim.patterns`` join it.
+report's content, and how pattern checks from ``sim.validation.patterns`` join it.
 
 Each analytic check is tested where its mechanism is (test_coverage, test_reporting,
 test_adoption, test_requests): it passes at size quick and fails when fed a wrong formula or
@@ -13,8 +13,9 @@ import json
 
 import pytest
 
-from sim import cli, validate
-from sim.checks import Check
+from sim.ui import cli
+from sim.validation import validate
+from sim.validation.checks import Check
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -108,7 +109,7 @@ def _fake_patterns(monkeypatch, pattern_checks) -> None:
 
 
 def test_pattern_checks_join_the_report_with_their_figures(tmp_path, monkeypatch):
-    """validate calls sim.patterns.pattern_checks (size, workers, progress, out_dir); a
+    """validate calls sim.validation.patterns.pattern_checks (size, workers, progress, out_dir); a
     figure written elsewhere is copied next to the report."""
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

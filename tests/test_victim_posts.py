@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.model import NeighbourhoodModel
-from sim.scenario import Scenario
+from sim.model.model import NeighbourhoodModel
+from sim.scenario.scenario import Scenario
 
 # A small world with many incidents and a static set of app users (no adoption).
 BUSY = {

@@ -8,8 +8,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim.scenario import Scenario, ScenarioError
-from sim.world import (
+from sim.scenario.scenario import Scenario, ScenarioError
+from sim.world.world import (
     EARTH_RADIUS_M,
     assign_groups,
     build_world,

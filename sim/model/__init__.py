@@ -1,0 +1,1 @@
+"""The model: its Mesa shell and one module per submodel."""

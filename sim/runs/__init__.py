@@ -1,0 +1,1 @@
+"""Running the model: replications, experiments, sweeps, comparisons, reports, figures."""

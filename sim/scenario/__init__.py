@@ -1,0 +1,3 @@
+"""Declarations and scenarios: the parameter schema, the shape of a submodel, loading and checking
+scenario files.
+"""

@@ -1,0 +1,1 @@
+"""Checks of the model: analytic checks, published patterns, the calibrated ensemble."""

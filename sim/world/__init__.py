@@ -1,0 +1,1 @@
+"""The street network, its homes and amenities, the routes between them."""
