@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 from sim.model.metrics import SUBMODELS, declared
 from sim.model.model import NeighbourhoodModel
 from sim.scenario.scenario import Scenario
-from sim.scenario.submodel import KINDS
+from sim.scenario.submodel import KINDS, Submodel
 
 SIM = Path(__file__).resolve().parents[1] / "sim"
 PARTS = {cls.name for cls in SUBMODELS}  # the model's attributes that hold submodels
@@ -147,3 +148,49 @@ def test_each_submodel_writes_what_it_declares(model):
             else:
                 want.add(m.name)
         assert got == want, (cls.name, sorted(got ^ want))
+
+
+class _Installer(Submodel):
+    """An attached submodel, for the hooks: logs its calls, and at 10:00 on the first day
+    installs cameras on 40 homes without one (a change inside the minutes walked ahead)."""
+
+    name = "installer"
+    attaches = True
+    STATE = ("calls",)
+
+    def __init__(self, model) -> None:
+        self.calls: list[tuple[str, int, int]] = []
+
+    def day(self, model, day: int) -> None:
+        self.calls.append(("day", day, int(model.time)))
+
+    def hour(self, model, minute: int) -> None:
+        self.calls.append(("hour", minute, int(model.time)))
+        if minute == 600:
+            without = np.flatnonzero(model.cameras.home_camera < 0)[:40]
+            self.new = model.cameras.install(without, np.zeros(len(without), np.int8))
+
+
+def test_an_attached_submodel_gets_the_day_and_hour_hooks_and_keeps_the_invariants(monkeypatch):
+    """The model builds an attached submodel (``attaches = True``, listed in SUBMODELS) and
+    calls its ``day`` at each day's start and its ``hour`` on each hour, at those minutes.
+    Cameras it installs on the hour record from that minute whether the engine walked the
+    day ahead or went minute by minute, with the same results."""
+    import sim.model.model as model_module
+
+    monkeypatch.setattr(model_module, "SUBMODELS", (*SUBMODELS, _Installer))
+    kv = {"time.days": 2, "population.pedestrians": 600, "world.blocks_x": 5, "world.blocks_y": 4}
+    outcomes = []
+    for ahead in (True, False):
+        m = NeighbourhoodModel(Scenario(kv).replace({"time.walk_ahead": ahead}), rng=4)
+        m.run()
+        calls = m.installer.calls
+        # (the run ends at minute 2,880: the events due then, day 2's start too, have run)
+        days = [c[1:] for c in calls if c[0] == "day"]
+        assert days == [(0, 0), (1, 1440), (2, 2880)]
+        assert [c[1:] for c in calls if c[0] == "hour"] == [(t, t) for t in range(60, 2881, 60)]
+        seen = m.footage.query(0, int(m.time))
+        new = np.isin(seen.camera, m.installer.new)
+        assert new.sum() > 20 and 600 <= seen.t_in[new].min() < 605
+        outcomes.append((json.dumps(m.metrics(), sort_keys=True), seen.t_in.tolist()))
+    assert outcomes[0] == outcomes[1]

@@ -159,9 +159,10 @@ class NeighbourhoodModel(mesa.Model):
         self._post_minutes: set[int] = set()  # minutes planned when posts may be made
         self._plan_stop = 0  # minutes before this have their posting decisions planned
         self._last_record = 0
-        for cls in SUBMODELS:  # those that attach themselves through hooks (docs/extending.md)
-            if cls.attaches:
-                setattr(self, cls.name, cls(self))
+        # submodels that attach themselves through hooks (docs/extending.md), in order
+        self._attached = [cls(self) for cls in SUBMODELS if cls.attaches]
+        for sub in self._attached:
+            setattr(self, sub.name, sub)
         self._start_day()
         self.schedule_recurring(
             self._start_day, Schedule(interval=MINUTES_PER_DAY, start=MINUTES_PER_DAY)
@@ -343,7 +344,7 @@ class NeighbourhoodModel(mesa.Model):
 
     def _hourly(self) -> None:
         """Fear (only here, on the hour: the posting plans rely on it), purchases, footage
-        requests."""
+        requests; then the attached submodels' ``hour``."""
         now = int(self.time)
         if now < self._plan_stop:
             raise RuntimeError(
@@ -356,12 +357,15 @@ class NeighbourhoodModel(mesa.Model):
         self.police.make_requests(
             int(self.time), self.platform, self.cameras.active, self._reporting.public_request
         )
+        for sub in self._attached:
+            sub.hour(self, now)
 
     # ------------------------------------------------------------------ the day
 
     def _start_day(self) -> None:
         """Today's tours (with trips still to depart from earlier days), a protest, footage
-        expiry, adoption's daily work (installations), takeovers, pet searches, attention."""
+        expiry, adoption's daily work (installations), takeovers, pet searches, attention;
+        then the attached submodels' ``day``."""
         now = int(self.time)
         day = now // MINUTES_PER_DAY
         self._settle()
@@ -383,6 +387,8 @@ class NeighbourhoodModel(mesa.Model):
                     self.police.presence()[self.home_zone],
                     1 + self.police.presence_effect * (self.zones.count - 1),
                 )
+        for sub in self._attached:
+            sub.day(self, day)
 
     def _record(self) -> None:
         """One time-series row."""

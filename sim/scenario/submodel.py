@@ -15,11 +15,16 @@ that inherits ``Submodel`` and declares, next to its code:
 them, and ``sim.runs.stats.METRICS`` (kinds, units, labels; docs/metrics.md's table) is assembled
 from their declarations. The helpers below are shared by several submodels' metrics.
 
-There are no generic day, hour and minute hooks: each submodel's daily, hourly and per-minute
-work takes different inputs (fear, the cameras in use, the platform, the minute's walks), and
-the model's ``step``, ``_hourly`` and ``_start_day`` (sim/model/model.py) call them explicitly, in
-the documented order (docs/ODD.md, section 3), with what each uses, so that the data flow
-stays in view.
+The model's own submodels are called explicitly by ``step``, ``_hourly`` and ``_start_day``
+(sim/model/model.py), in the documented order (docs/ODD.md, section 3), with what each uses:
+their daily, hourly and per-minute work takes different inputs (fear, the cameras in use, the
+platform, the minute's walks), and the calls keep that data flow in view. A submodel added
+later (``attaches = True``, docs/extending.md) needs no edit there: the model builds it as
+``cls(model)`` after the others and calls its common hooks, ``day(model, day)`` at the end of
+each day's start and ``hour(model, minute)`` at the end of each hour's work, in the order of
+``SUBMODELS``. Its minute-level work registers with the engine (``model.engine.on_walked``,
+``on_settle``: sim/engine/engine.py) or with an owner's hook (``Population.on_outings``), so
+that the engine can still walk ahead of the minutes.
 """
 
 from __future__ import annotations
@@ -74,6 +79,13 @@ class Submodel:
     def metrics(self, model) -> dict[str, float | int | None]:
         """This submodel's metrics (``METRICS``) at the end of what has run."""
         return {}
+
+    def day(self, model, day: int) -> None:
+        """An attached submodel's work at the start of day ``day``, after the model's own."""
+
+    def hour(self, model, minute: int) -> None:
+        """An attached submodel's work on the hour (at ``minute``), after the model's own:
+        fear is fixed until the next hour, cameras may change (the engine walks again)."""
 
 
 # --------------------------------------------------------------------------- helpers
