@@ -31,7 +31,6 @@ from sim.scenario.submodel import (
     COUNT,
     REAL,
     Submodel,
-    border_tracts,
     majority_slope,
     majority_slope_se,
     metric,
@@ -317,9 +316,7 @@ class Incidents(Submodel):
         share = model.reporting.majority_share
         out["incidents.majority_slope"] = majority_slope(per_home, share)
         out["incidents.majority_slope_se"] = majority_slope_se(per_home, share)
-        border, interior = border_tracts(
-            self.homes.xy, self.homes.group, model.params["reporting.area_m"]
-        )
+        border, interior = self.homes.border_tracts(model.params["reporting.area_m"])
         out["incidents.border"] = int(per_home[border].sum())
         out["incidents.interior"] = int(per_home[interior].sum())
         out["incidents.attempts"] = int(self.attempts)

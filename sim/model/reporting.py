@@ -61,7 +61,6 @@ from sim.scenario.submodel import (
     RATIO,
     REAL,
     Submodel,
-    border_tracts,
     disparity,
     majority_slope,
     majority_slope_se,
@@ -587,9 +586,7 @@ class Reporting(Submodel):
         per_home = np.bincount(posts.poster, minlength=self.homes.count)
         out["reports.majority_slope"] = majority_slope(per_home, self.majority_share)
         out["reports.majority_slope_se"] = majority_slope_se(per_home, self.majority_share)
-        border, interior = border_tracts(
-            self.homes.xy, self.homes.group, model.params["reporting.area_m"]
-        )
+        border, interior = self.homes.border_tracts(model.params["reporting.area_m"])
         out["reports.border_homes"] = int(border.sum())
         out["reports.interior_homes"] = int(interior.sum())
         out["reports.border_posts"] = int(per_home[border].sum())

@@ -20,7 +20,7 @@ from scipy.spatial import ConvexHull, QhullError
 
 from sim.scenario.scenario import Scenario, ScenarioError, check_file, printable, shown_path
 from sim.scenario.schema import SRC_RUN, choice, integer, number, path, share
-from sim.scenario.submodel import AMOUNT, COUNT, Submodel, metric
+from sim.scenario.submodel import AMOUNT, COUNT, Submodel, border_tracts, metric
 from sim.world import osm
 from sim.world.osm import EARTH_RADIUS_M, lonlat_to_metres
 
@@ -152,10 +152,18 @@ class Homes:
     side: np.ndarray  # (H,) int8, +1 left of u->v, -1 right
     xy: np.ndarray  # (H, 2) float64, the front of the home
     group: np.ndarray  # (H,) int8, household's group index
+    _tracts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def count(self) -> int:
         return len(self.edge)
+
+    def border_tracts(self, side: float) -> tuple[np.ndarray, np.ndarray]:
+        """``sim.scenario.submodel.border_tracts`` of these homes, computed once per tract
+        size (homes never move: posts and incidents read the same masks)."""
+        if side not in self._tracts:
+            self._tracts[side] = border_tracts(self.xy, self.group, side)
+        return self._tracts[side]
 
 
 @dataclass
