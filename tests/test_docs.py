@@ -5,7 +5,7 @@ from pathlib import Path
 
 from sim.model.model import NeighbourhoodModel
 from sim.scenario.scenario import Scenario
-from sim.ui.cli import default_toml, odd_tables, parameters_markdown
+from sim.ui.cli import default_toml, metrics_doc, odd_tables, parameters_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -75,3 +75,12 @@ def test_the_extending_tutorial_quotes_the_code_as_it_is():
     for path, block in blocks:
         source = (ROOT / path).read_text()
         assert block in source, f"docs/extending.md quotes {path} as it no longer is:\n{block}"
+
+
+def test_the_generated_parts_of_the_metrics_reference_are_current():
+    """docs/metrics.md: the kinds table and the definitions of the added submodels' metrics
+    are what their declarations say."""
+    text = (DOCS / "metrics.md").read_text()
+    assert metrics_doc(text) == text, (
+        "docs/metrics.md is stale: python run.py explain --metrics docs/metrics.md"
+    )

@@ -1,14 +1,18 @@
-"""Avoidance: residents who send their outings past fewer cameras (a chilling effect).
+"""Avoidance: residents who send their outings past fewer cameras (a chilling effect), off by
+default.
 
-A resident's tour goes to one of the home's ``population.destination_choices`` nearest
-destinations, at random (sim/model/population.py). With probability ``avoidance.probability`` of the
-resident's group, it goes instead to the destination whose route there has the fewest metres in
-view of a camera: each camera's view of the street counted once per camera, with the cameras in
-use when the day's tours are drawn (people know the cameras on their street; a camera installed
-later that day counts from the next). Ties go to the nearest destination. Off by default.
+When a day's tours are drawn (ODD section 3.3), a resident's tour goes to one of the home's
+`population.destination_choices` nearest destinations at random (section 7.4). With probability
+`avoidance.probability[g]` for the resident's group `g` (keyed uniform `avoidance`, by person and
+planned departure minute, so that no other draw moves) it goes instead to the destination whose
+route there has the fewest metres in view of a camera, `sum over cameras c in use of |route
+pieces on c's street intersected with [view_lo_c, view_hi_c]|` (views of several cameras over
+one stretch count once per camera; ties go to the nearest destination). The cameras are those in
+use at the day's start: one installed later that day counts from the next. The way back is the
+same route reversed. Its effect on being seen shows in `coverage.exposure_fraction.<group>`.
 
-This module is the worked example of docs/extending.md: its parameter, state, mechanism and
-metric, with its test in tests/test_avoidance.py.
+This module is the worked example of docs/extending.md (its test: tests/test_avoidance.py); this
+docstring is its ODD section, generated into docs/ODD.md with its parameter table and metrics.
 """
 
 from __future__ import annotations
@@ -86,7 +90,17 @@ class Avoidance(Submodel):
             self._watched = (cams.version, metres)
         return self._watched[1]
 
-    METRICS = (metric("avoidance.diverted.<group>", COUNT, "tour", "Tours that avoided cameras"),)
+    METRICS = (
+        metric(
+            "avoidance.diverted.<group>",
+            COUNT,
+            "tour",
+            "Tours that avoided cameras",
+            definition="Residents' tours of the group sent to the least-watched of their "
+            "home's destinations instead of the one drawn at random, counted only when that "
+            "changed the destination (0 while `avoidance.probability` is empty).",
+        ),
+    )
 
     def metrics(self, model) -> dict[str, float | int | None]:
         names = model.world.group_names

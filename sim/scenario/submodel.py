@@ -41,7 +41,9 @@ KINDS = (COUNT, FRACTION, RATIO, AMOUNT, REAL)
 @dataclass(frozen=True)
 class Metric:
     """A metric's declaration: its name, kind (one of ``KINDS``: how its interval is made,
-    sim/runs/stats.py), unit and short label (its definition: docs/metrics.md)."""
+    sim/runs/stats.py), unit and short label. Its definition is in docs/metrics.md: written
+    there by hand for the model's own submodels, generated from ``definition`` for those that
+    attach themselves (``run.py explain --metrics docs/metrics.md``)."""
 
     name: str
     kind: str
@@ -49,6 +51,7 @@ class Metric:
     label: str
     later_groups: bool = False  # ``<group>``: every group but the first
     on_request: bool = False  # written only on request (``--counterfactual promotion``)
+    definition: str = ""
 
 
 def metric(
@@ -59,10 +62,11 @@ def metric(
     *,
     later_groups: bool = False,
     on_request: bool = False,
+    definition: str = "",
 ) -> Metric:
     if kind not in KINDS:
         raise ValueError(f"metric {name}: kind {kind!r} is not one of {', '.join(KINDS)}")
-    return Metric(name, kind, unit, label, later_groups, on_request)
+    return Metric(name, kind, unit, label, later_groups, on_request, definition)
 
 
 class Submodel:

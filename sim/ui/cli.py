@@ -10,6 +10,7 @@ the validation): ``run.py explain`` and ``--help`` answer without loading them.
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import re
@@ -281,7 +282,15 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="MD",
         help="rewrite, in place, the parameter tables between <!-- params: sim/X.py --> and "
-        "<!-- /params --> markers of a document (docs/ODD.md) from the declarations",
+        "<!-- /params --> markers of a document (docs/ODD.md), and the sections of the "
+        "submodels that attach themselves, from the declarations",
+    )
+    e.add_argument(
+        "--metrics",
+        type=Path,
+        metavar="MD",
+        help="rewrite, in place, the generated parts of docs/metrics.md from the metrics' "
+        "declarations: the kinds table and the definitions of the added submodels' metrics",
     )
     v = sub.add_parser(
         "validate", help="run the analytic and pattern checks and write the validation report"
@@ -387,6 +396,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         if not args.odd.is_file():
             raise UsageError(f"--odd {args.odd}: no such file")
         return write_odd_tables(args.odd)
+    if args.metrics:
+        if not args.metrics.is_file():
+            raise UsageError(f"--metrics {args.metrics}: no such file")
+        return write_metrics_doc(args.metrics)
     if args.key is None:
         keys = [p.key for p in PARAMS]
     elif args.key in BY_KEY:
@@ -445,11 +458,50 @@ def parameters_markdown() -> str:
 
 
 ODD_TABLE = re.compile(r"^(<!-- params: (\S+) -->\n)(.*?)^(<!-- /params -->)$", re.S | re.M)
+ADDED = re.compile(r"^(<!-- added submodels -->\n)(.*?)^(<!-- /added submodels -->)$", re.S | re.M)
+ADDED_METRICS = re.compile(
+    r"^(<!-- added submodels' metrics -->\n)(.*?)^(<!-- /added submodels' metrics -->)$",
+    re.S | re.M,
+)
+KINDS_TABLE = re.compile(r"^(<!-- kinds table: [^\n]*-->\n)(.*?)(?=\n\n)", re.S | re.M)
+
+
+def _attached() -> list:
+    """The submodels that attach themselves (docs/extending.md), in the registry's order."""
+    from sim.model.metrics import SUBMODELS  # the model: its import costs about a second
+
+    return [cls for cls in SUBMODELS if cls.attaches]
+
+
+def _added_sections() -> str:
+    """The ODD sections of the submodels that attach themselves: each module's docstring (its
+    first paragraph the heading), its parameter table and its metrics."""
+    parts = []
+    for cls in _attached():
+        module = sys.modules[cls.__module__]
+        path = module.__name__.replace(".", "/") + ".py"
+        head, _, body = inspect.getdoc(module).partition("\n\n")
+        metrics = ", ".join(f"`{m.name}`" for m in cls.METRICS)
+        parts += [
+            f"#### {' '.join(head.split()).rstrip('.')} (`{path}`)",
+            "",
+            body.strip(),
+            "",
+            f"Metrics: {metrics} ([metrics.md](metrics.md)).",
+            "",
+            f"<!-- params: {path} -->",
+            "<!-- /params -->",
+            "",
+        ]
+    return "\n".join(parts)
 
 
 def odd_tables(text: str) -> str:
-    """A document with each parameter table between ``<!-- params: sim/X.py -->`` and
-    ``<!-- /params -->`` regenerated from that module's declarations (docs/ODD.md, section 7)."""
+    """A document with the sections of the submodels that attach themselves (between
+    ``<!-- added submodels -->`` and ``<!-- /added submodels -->``) and each parameter table
+    between ``<!-- params: sim/X.py -->`` and ``<!-- /params -->`` regenerated from the
+    declarations (docs/ODD.md, section 7)."""
+    text = ADDED.sub(lambda m: m.group(1) + _added_sections() + m.group(3), text)
     modules = {o.replace(".", "/") + ".py": o for o in OWNERS}
 
     def table(m: re.Match) -> str:
@@ -470,7 +522,36 @@ def write_odd_tables(path: Path) -> int:
     if new != text:
         path.write_text(new, encoding="utf-8")
     state = "updated" if new != text else "current"
-    print(f"{path}: {len(ODD_TABLE.findall(text))} parameter tables, {state}")
+    print(f"{path}: {len(ODD_TABLE.findall(new))} parameter tables, {state}")
+    return 0
+
+
+def metrics_doc(text: str) -> str:
+    """docs/metrics.md with its generated parts current: the kinds table (after its
+    ``<!-- kinds table: ... -->`` marker) and the definitions of the metrics of the submodels
+    that attach themselves (between ``<!-- added submodels' metrics -->`` markers)."""
+    from sim.runs.stats import kinds_markdown
+
+    rows = ["| metric | definition |", "|---|---|"]
+    for cls in _attached():
+        rows += [f"| `{m.name}` | {m.definition} |" for m in cls.METRICS]
+    table = "\n".join(rows) + "\n"
+    text = ADDED_METRICS.sub(lambda m: m.group(1) + table + m.group(3), text)
+    return KINDS_TABLE.sub(lambda m: m.group(1) + kinds_markdown(), text)
+
+
+def write_metrics_doc(path: Path) -> int:
+    text = path.read_text(encoding="utf-8")
+    if not ADDED_METRICS.search(text) or not KINDS_TABLE.search(text):
+        raise UsageError(
+            f"--metrics {path}: no <!-- kinds table: ... --> or <!-- added submodels' metrics "
+            "--> markers (docs/metrics.md has them)"
+        )
+    new = metrics_doc(text)
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    state = "updated" if new != text else "current"
+    print(f"{path}: kinds table and added submodels' metrics, {state}")
     return 0
 
 
