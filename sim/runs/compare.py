@@ -41,6 +41,7 @@ from matplotlib.figure import Figure
 from sim.engine.rng import derive_seed
 from sim.runs.draws import overrides
 from sim.runs.outputs import atomic_write, clean_number, code_version, save_figure, write_parquet
+from sim.runs.plots import REFERENCE_COLOUR, SIMULATED_COLOUR
 from sim.runs.replicate import run_replications
 from sim.runs.stats import LEVEL, metric_info, paired_interval
 from sim.scenario.scenario import Scenario
@@ -259,7 +260,9 @@ def plot_differences(
         d = np.array([y - x for x, y in zip(a, b, strict=True) if x is not None and y is not None])
         row = table[key]
         jitter = np.linspace(-0.15, 0.15, len(d)) if len(d) > 1 else np.zeros(len(d))
-        dots = ax.scatter(jitter, d, s=14, color="#7f7f7f", alpha=0.7, label="one replicate pair")
+        dots = ax.scatter(
+            jitter, d, s=14, color=REFERENCE_COLOUR, alpha=0.7, label="one replicate pair"
+        )
         zero = ax.axhline(0, color="#444", lw=0.8, ls="--", label="no difference")
         mean = None
         if row["diff"] is not None:
@@ -270,7 +273,7 @@ def plot_differences(
                 [row["diff"]],
                 yerr=[[row["diff"] - lo], [hi - row["diff"]]],
                 fmt="o",
-                color="#d62728",
+                color=SIMULATED_COLOUR,
                 capsize=4,
                 label="mean difference, 95 % CI",
             )

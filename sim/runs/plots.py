@@ -36,6 +36,14 @@ GROUP_COLOURS = [OKABE_ITO[c] for c in ("blue", "vermillion", "bluish green", "r
 GROUP_COLOURS += [OKABE_ITO[c] for c in ("orange", "black")]
 CAMERA_MARKERS = {"doorbell": "o", "stickup": "s", "floodlight": "^", "indoor": "D"}
 VIEW_COLOUR = OKABE_ITO["sky blue"]
+# series told apart by colour alone (regimes, designs), in this order
+SERIES_COLOURS = [
+    OKABE_ITO[c]
+    for c in ("blue", "vermillion", "bluish green", "reddish purple", "orange", "sky blue")
+]
+# the checks' figures: the analytic value, the simulation, a reference (or a wrong formula)
+EXPECTED_COLOUR, SIMULATED_COLOUR = OKABE_ITO["blue"], OKABE_ITO["vermillion"]
+REFERENCE_COLOUR = "#7f7f7f"
 STREET_COLOUR = "#b0b0b0"
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from sim.runs.outputs import atomic_write, save_figure
+from sim.runs.plots import SERIES_COLOURS, new_figure
 from sim.runs.stats import paired_interval
 from sim.runs.sweep import Store
 
@@ -155,22 +156,14 @@ def figure(table: pd.DataFrame, path: Path, groups: tuple[str, ...]) -> None:
     """Per opt-out rate (rows) and bias (column pairs): footage (clips shared) against
     bystanders by group, per regime, and the share of known incidents with footage per regime;
     error bars: 95 % paired intervals of the difference from the reference."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows = sorted(table["requests.opt_out"].unique()) if "requests.opt_out" in table else [None]
     cols = sorted(table["reporting.bias"].unique()) if "reporting.bias" in table else [None]
-    fig, axes = plt.subplots(
-        len(rows),
-        2 * len(cols),
-        figsize=(6.0 * len(cols), 3.6 * len(rows)),
-        squeeze=False,
-        gridspec_kw={"width_ratios": [3, 1.4] * len(cols)},
+    fig = new_figure(6.0 * len(cols), 3.6 * len(rows))
+    axes = fig.subplots(
+        len(rows), 2 * len(cols), squeeze=False, gridspec_kw={"width_ratios": [3, 1.4] * len(cols)}
     )
     markers = ("o", "^", "s", "D")
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = SERIES_COLOURS
     for i, o in enumerate(rows):
         for j, b in enumerate(cols):
             ax, bars = axes[i, 2 * j], axes[i, 2 * j + 1]
@@ -221,7 +214,6 @@ def figure(table: pd.DataFrame, path: Path, groups: tuple[str, ...]) -> None:
     )
     fig.tight_layout(rect=(0, 0.08, 1, 0.96))
     save_figure(fig, path, dpi=110)
-    plt.close(fig)
 
 
 def markdown(table: pd.DataFrame, bias: pd.DataFrame | None = None) -> str:

@@ -39,6 +39,7 @@ from scipy import stats
 from sim.runs.draws import EnsembleError
 from sim.runs.experiment import load_experiment
 from sim.runs.outputs import atomic_write, save_figure, write_parquet
+from sim.runs.plots import SERIES_COLOURS
 from sim.runs.sweep import Store
 from sim.scenario.scenario import flatten
 from sim.scenario.schema import BY_KEY
@@ -320,7 +321,9 @@ def plot(scores, accepted, exp, path: Path) -> None:
             continue
         bins = np.histogram_bin_edges(data_all, bins=12)
         ax.hist(data_all, bins=bins, color="0.8", label=f"all sets scored ({len(allv)})")
-        ax.hist(data_acc, bins=bins, color="tab:blue", alpha=0.8, label=f"accepted ({len(acc)})")
+        ax.hist(
+            data_acc, bins=bins, color=SERIES_COLOURS[0], alpha=0.8, label=f"accepted ({len(acc)})"
+        )
         ax.set_xlabel(("log10 " if log else "") + _label(key), fontsize=8)
         ax.set_ylabel("parameter sets [count]", fontsize=8)
         ax.set_title(key.split(".", 1)[1], fontsize=9)

@@ -41,7 +41,7 @@ from sim.model.adoption import partner_agencies, partnership_minute
 from sim.model.model import NeighbourhoodModel
 from sim.runs.experiment import load_experiment
 from sim.runs.outputs import atomic_write
-from sim.runs.plots import new_figure, save_named
+from sim.runs.plots import SIMULATED_COLOUR, new_figure, save_named
 from sim.runs.pool import map_tasks
 from sim.runs.replicate import mean_ci, run_replications
 from sim.runs.sweep import Store
@@ -1249,7 +1249,7 @@ def _figure_adoption(paths: np.ndarray, out_dir: str | Path) -> str:
     fig = new_figure(5, 3.2)
     ax = fig.subplots()
     for p in paths:
-        ax.plot(years, p, "-o", color="tab:blue", alpha=0.5)
+        ax.plot(years, p, "-o", color=SIMULATED_COLOUR, alpha=0.5)
     for y, lo, hi in ADOPTION_BANDS:
         ax.plot([y, y], [lo, hi], color="k", lw=3, alpha=0.4)
     ax.plot([2017, 2023.5], [0.04, 0.27], "ks", label="published (4 %, 27 %)")

@@ -45,7 +45,14 @@ from sim.model.model import NeighbourhoodModel
 from sim.model.police import PoliceAgency, urn_share
 from sim.model.requests import VOLUNTARY
 from sim.runs.outputs import atomic_write, clean_number, code_version
-from sim.runs.plots import OKABE_ITO, new_figure, save_named
+from sim.runs.plots import (
+    EXPECTED_COLOUR,
+    OKABE_ITO,
+    REFERENCE_COLOUR,
+    SIMULATED_COLOUR,
+    new_figure,
+    save_named,
+)
 from sim.runs.pool import map_tasks
 from sim.runs.replicate import mean_ci, run_replications
 from sim.scenario.scenario import Scenario
@@ -256,15 +263,20 @@ def coverage_formula(
         ax = fig.subplots()
         grid = np.linspace(0, 1, 101)
         ax.plot(
-            grid, [expected_fn(x, v, n) for x in grid], color="#1f77b4", label="1 - (1 - a v)^n"
+            grid,
+            [expected_fn(x, v, n) for x in grid],
+            color=EXPECTED_COLOUR,
+            label="1 - (1 - a v)^n",
         )
-        ax.plot(grid, 1 - (1 - grid) ** n, "--", color="#7f7f7f", label="1 - (1 - a)^n (wrong)")
+        ax.plot(
+            grid, 1 - (1 - grid) ** n, "--", color=REFERENCE_COLOUR, label="1 - (1 - a)^n (wrong)"
+        )
         ax.errorbar(
             [r[0] for r in rows],
             [r[1] for r in rows],
             yerr=np.array([[r[1] - r[2][0], r[2][1] - r[1]] for r in rows]).T,
             fmt="o",
-            color="#d62728",
+            color=SIMULATED_COLOUR,
             capsize=3,
             label=f"simulated (mean, 95 % CI, {placements} placements)",
         )
@@ -410,7 +422,7 @@ def bias_ratio(
         fig = new_figure()
         ax = fig.subplots()
         grid = np.linspace(1, max(runs), 50)
-        ax.plot(grid, [expected_fn(k) for k in grid], color="#1f77b4", label="expected: k")
+        ax.plot(grid, [expected_fn(k) for k in grid], color=EXPECTED_COLOUR, label="expected: k")
         _errorbars(ax, rows, f"simulated (mean, 95 % CI, {len(next(iter(runs.values())))} runs)")
         ax.set(xlabel="reporting bias k", ylabel="posts per recording, minority / majority")
         ax.set_title("Reporting bias: rate ratio against k")
@@ -458,7 +470,7 @@ def _errorbars(ax, rows, label: str) -> None:
     ks = [r[0] for r in rows]
     means = [r[1] for r in rows]
     err = np.array([[r[1] - r[2][0], r[2][1] - r[1]] for r in rows]).T
-    ax.errorbar(ks, means, yerr=err, fmt="o", color="#d62728", capsize=3, label=label)
+    ax.errorbar(ks, means, yerr=err, fmt="o", color=SIMULATED_COLOUR, capsize=3, label=label)
 
 
 def minority_share_result(
@@ -511,9 +523,12 @@ def minority_share(
         ax = fig.subplots()
         grid = np.linspace(1, max(runs), 50)
         ax.plot(
-            grid, [expected_fn(k, p) for k in grid], color="#1f77b4", label="k p / (k p + 1 - p)"
+            grid,
+            [expected_fn(k, p) for k in grid],
+            color=EXPECTED_COLOUR,
+            label="k p / (k p + 1 - p)",
         )
-        ax.axhline(p, ls="--", color="#7f7f7f", label=f"p = {p:g} (no bias)")
+        ax.axhline(p, ls="--", color=REFERENCE_COLOUR, label=f"p = {p:g} (no bias)")
         _errorbars(ax, rows, "simulated (mean, 95 % CI)")
         ax.set(xlabel="reporting bias k", ylabel="minority share of posts", ylim=(0, 1))
         ax.set_title("Reporting bias: who is posted")
@@ -687,14 +702,14 @@ def bass_curve_check(
         ax.plot(
             fine_days,
             expected_fn(fine_days / 365, BASS_P, BASS_Q),
-            color="#1f77b4",
+            color=EXPECTED_COLOUR,
             label=f"Bass F(t), p = {BASS_P:g}, q = {BASS_Q:g} per year",
         )
         ax.plot(
             fine_days,
             bass_expected(fine_days / 365, BASS_P, BASS_Q / 2),
             "--",
-            color="#7f7f7f",
+            color=REFERENCE_COLOUR,
             label="half the word of mouth (wrong)",
         )
         daily = np.flatnonzero(minutes % 1440 == 0)
@@ -707,7 +722,7 @@ def bass_curve_check(
             yerr=err,
             fmt="o",
             ms=4,
-            color="#d62728",
+            color=SIMULATED_COLOUR,
             capsize=2,
             label=f"simulated (mean, 95 % CI, {replications} runs)",
         )
@@ -863,7 +878,7 @@ def reward_thresholds(
             u,
             [expected_fn(int(x), n) for x in u],
             where="post",
-            color="#1f77b4",
+            color=EXPECTED_COLOUR,
             label=f"floor(u / {n})",
         )
         jitter = np.random.default_rng(0).uniform(-0.15, 0.15, len(officers))
@@ -871,7 +886,7 @@ def reward_thresholds(
             [o[0] for o in officers],
             np.array([o[1] for o in officers]) + jitter,
             s=18,
-            color="#d62728",
+            color=SIMULATED_COLOUR,
             zorder=3,
             label=f"officers ({len(officers)}, {len(runs)} runs; jittered up and down)",
         )
@@ -1098,7 +1113,7 @@ def request_rules(size: str = "quick", out: Path | None = None, workers: int = 1
                 pts[:, 0],
                 pts[:, 1],
                 s=10,
-                color="#d62728",
+                color=SIMULATED_COLOUR,
                 alpha=0.6,
                 label=f"issued requests ({len(pts)})",
             )
@@ -1142,9 +1157,9 @@ def _rule_box(rules):
         (w0, a0),
         rules.max_window_hours - w0,
         rules.max_area_sq_mi - a0,
-        facecolor="#1f77b4",
+        facecolor=EXPECTED_COLOUR,
         alpha=0.12,
-        edgecolor="#1f77b4",
+        edgecolor=EXPECTED_COLOUR,
         label="allowed",
     )
 
@@ -1223,8 +1238,8 @@ def request_refusals(size: str = "quick", out: Path | None = None, workers: int 
             sum(f["metrics"]["requests.voluntary"] for f in off),
         ]
         x = np.arange(len(labels))
-        ax.bar(x - 0.2, without, 0.4, color="#7f7f7f", label="no re-issue")
-        ax.bar(x + 0.2, with_, 0.4, color="#1f77b4", label="re-issue within the rules")
+        ax.bar(x - 0.2, without, 0.4, color=REFERENCE_COLOUR, label="no re-issue")
+        ax.bar(x + 0.2, with_, 0.4, color=EXPECTED_COLOUR, label="re-issue within the rules")
         ax.set_xticks(x, labels)
         ax.set(ylabel="voluntary requests (all runs)")
         ax.set_title("RFA: refusals and re-issued requests")
@@ -1314,8 +1329,10 @@ def opt_out_legal(size: str = "quick", out: Path | None = None, workers: int = 1
         ax = fig.subplots()
         arr = np.array(pairs, float).reshape(-1, 2)
         top = max(arr.max() if len(arr) else 1, 1) + 1
-        ax.plot([-1, top], [-1, top], color="#1f77b4", lw=1, label="unchanged")
-        ax.scatter(arr[:, 0], arr[:, 1], s=16, color="#d62728", label=f"legal demands ({len(arr)})")
+        ax.plot([-1, top], [-1, top], color=EXPECTED_COLOUR, lw=1, label="unchanged")
+        ax.scatter(
+            arr[:, 0], arr[:, 1], s=16, color=SIMULATED_COLOUR, label=f"legal demands ({len(arr)})"
+        )
         ax.set(xlabel="clips, nobody opted out (-1: declined)", ylabel="clips, everybody opted out")
         ax.set_title("Legal demands ignore opt-out")
         ax.legend(fontsize=8)
@@ -1396,8 +1413,8 @@ def e2ee_content(size: str = "quick", out: Path | None = None, workers: int = 1)
             sum(c > 0 for f in encrypted for c in f["voluntary_clips"]),
         ]
         x = np.arange(2)
-        ax.bar(x - 0.2, plain, 0.4, color="#7f7f7f", label="no encryption")
-        ax.bar(x + 0.2, enc, 0.4, color="#1f77b4", label="everyone encrypted")
+        ax.bar(x - 0.2, plain, 0.4, color=REFERENCE_COLOUR, label="no encryption")
+        ax.bar(x + 0.2, enc, 0.4, color=EXPECTED_COLOUR, label="everyone encrypted")
         ax.set_xticks(x, labels)
         ax.set(ylabel="count (all runs)")
         ax.set_title("End-to-end encryption and content")
