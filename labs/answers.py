@@ -441,8 +441,6 @@ def lab2_app() -> str:
         "| disparity ratio (title) |",
         "|---|---|---|---|---|---|---|",
     ]
-    from sim.model.metrics import reporting_metrics
-
     for p, k in [(0.3, 1), (0.3, 2), (0.3, 3), (0.3, 5), (0.1, 3), (0.5, 3)]:
         m = app_model("labs/lab2_posts.toml", minority_share=p, bias=k, seed=1)
         m.run_for(2 * 1440)
@@ -452,7 +450,7 @@ def lab2_app() -> str:
         rows.append(
             f"| {p} | {k} | {about[0]} | {about[1]} | "
             f"{f(about[1] / total if total else None, 2)} | {f(share(k, p), 2)} | "
-            f"{f(reporting_metrics(m)['reports.disparity_ratio'], 2)} |"
+            f"{f(m.reporting.metrics(m)['reports.disparity_ratio'], 2)} |"
         )
     return "\n".join(
         [
