@@ -648,8 +648,8 @@ def lab3_optional(*extra: str) -> dict:
 
 
 def lab3_cli() -> str:
-    from sim.model.metrics import ratio
     from sim.runs.stats import metric_interval, paired_interval
+    from sim.scenario.submodel import ratio
 
     df = lab3_sweep()
     factors = ["requests.regime", "requests.opt_out", "privacy.e2ee"]

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model.metrics import majority_slope
 from sim.model.model import NeighbourhoodModel
 from sim.scenario.scenario import Scenario, load
+from sim.scenario.submodel import majority_slope
 from sim.validation import patterns as pt
 
 SMALL = {
@@ -62,7 +62,7 @@ def test_border_tracts_by_hand():
     """Four tracts of 300 m in a row, majority, majority, minority, minority: the second is a
     bordering majority tract, the first an inner one; a second row of tracts, all majority,
     borders the minority ones only through the third and fourth (rook contiguity)."""
-    from sim.model.metrics import border_tracts
+    from sim.scenario.submodel import border_tracts
 
     xs = np.array([50.0, 250, 350, 550, 650, 850, 950, 1150])  # two homes a tract, 4 tracts
     xy = np.column_stack([xs, np.zeros(8)])
@@ -87,7 +87,7 @@ def test_border_tracts_by_hand():
 def test_border_posts_of_a_run_match_the_logs():
     """Pattern 6b's counts equal the posts and incidents of the logs at the homes of
     ``border_tracts``."""
-    from sim.model.metrics import border_tracts
+    from sim.scenario.submodel import border_tracts
 
     wide = {k: v for k, v in SMALL.items() if not k.startswith("world.blocks")}  # 1.2 km
     model = NeighbourhoodModel(Scenario().replace(wide), rng=5)
@@ -169,7 +169,7 @@ def test_pooled_slope_by_hand():
 
 def test_majority_slope_se_is_the_robust_error_of_the_fit():
     """HC1 sandwich error of the OLS slope (statsmodels' formula written out), over the mean."""
-    from sim.model.metrics import majority_slope_se
+    from sim.scenario.submodel import majority_slope_se
 
     rng = np.random.default_rng(3)
     x = rng.uniform(0, 1, 400)

@@ -27,18 +27,7 @@ from sim.model.privacy import AccountSecurity
 from sim.model.protests import Protests
 from sim.model.reporting import Reporting
 from sim.model.requests import Platform
-from sim.scenario.submodel import (  # noqa: F401 (shared helpers, also read from here)
-    AMOUNT,
-    COUNT,
-    FRACTION,
-    Metric,
-    Submodel,
-    border_tracts,
-    majority_slope,
-    majority_slope_se,
-    metric,
-    ratio,
-)
+from sim.scenario.submodel import AMOUNT, COUNT, FRACTION, Metric, Submodel, metric, ratio
 from sim.world.world import World
 
 EVENT_COLUMNS = ("posts", "incidents", "stops")  # counted per time-series interval

@@ -36,10 +36,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Circle
 from matplotlib.ticker import MaxNLocator
 
-from sim.model.metrics import outcome_totals, ratio
+from sim.model.metrics import outcome_totals
 from sim.model.model import NeighbourhoodModel
 from sim.runs.plots import OKABE_ITO, draw_map, group_colour, map_figure_size
 from sim.scenario.scenario import Scenario, load
+from sim.scenario.submodel import ratio
 
 SCENARIO_ENV = "RINGSIM_SCENARIO"  # set by ``run.py viz`` to the scenario it was given
 # The classroom neighbourhood: about 550 homes, time series every 10 minutes, a month at most.

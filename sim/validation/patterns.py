@@ -1199,7 +1199,7 @@ def _context(key: str, stats: dict | None, params) -> str:
     if key == "6b":
         return (
             f"Tracts of about reporting.area_m = {params['reporting.area_m']:g} m "
-            f"(sim.model.metrics.border_tracts); incidents per home, same ratio: "
+            f"(sim.scenario.submodel.border_tracts); incidents per home, same ratio: "
             f"{_show(stats['border_incident_ratio'])}."
         )
     if key == "7":
